@@ -1,0 +1,139 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/prunerlab/pruner-tui/core/kernels"
+)
+
+// Dense is a fully connected layer: y = x·W + b.
+//
+//	x: batch×In   W: In×Out   b: 1×Out   y: batch×Out
+//
+// Bits records the bit width its weights are stored at (0 or 32 means
+// float32); a quantizer sets it after snapping the weights to its levels.
+type Dense struct {
+	LayerName string
+	In, Out   int
+	W, B      *Param
+	Bits      int
+
+	x      Matrix // input of the last Forward, for Backward
+	y, dx  Matrix
+	noBias bool
+}
+
+// NewDense returns a Dense layer with He-normal weights (std √(2/In), the
+// right scale before a ReLU) and zero bias, drawn from rng.
+func NewDense(name string, in, out int, rng *rand.Rand) *Dense {
+	d := &Dense{LayerName: name, In: in, Out: out, W: newParam(name+".W", in, out), B: newParam(name+".b", 1, out)}
+	std := math.Sqrt(2 / float64(in))
+	for i := range d.W.Value.Data {
+		d.W.Value.Data[i] = float32(rng.NormFloat64() * std)
+	}
+	return d
+}
+
+// NewDenseNoBias returns a Dense layer without a bias (b stays zero and is
+// neither trained nor stored), as the first factor of a low-rank pair.
+func NewDenseNoBias(name string, in, out int) *Dense {
+	d := &Dense{LayerName: name, In: in, Out: out, W: newParam(name+".W", in, out), B: newParam(name+".b", 1, out), noBias: true}
+	return d
+}
+
+// HasBias reports whether the layer has a trained, stored bias.
+func (d *Dense) HasBias() bool { return !d.noBias }
+
+func (d *Dense) Name() string { return d.LayerName }
+
+// Forward: y = x·W + b.
+func (d *Dense) Forward(x Matrix, train bool) Matrix {
+	if x.Cols != d.In {
+		panic("nn: Dense " + d.LayerName + ": input width mismatch")
+	}
+	d.x = x
+	d.y = ensure(d.y, x.Rows, d.Out)
+	for i := 0; i < x.Rows; i++ {
+		copy(d.y.Data[i*d.Out:(i+1)*d.Out], d.B.Value.Data)
+	}
+	kernels.Gemm(false, false, x.Rows, d.Out, d.In, 1, x.Data, d.In, d.W.Value.Data, d.Out, 1, d.y.Data, d.Out)
+	return d.y
+}
+
+// Backward: dW += xᵀ·dy, db += Σ_rows dy, dx = dy·Wᵀ.
+func (d *Dense) Backward(dy Matrix) Matrix {
+	kernels.Gemm(true, false, d.In, d.Out, dy.Rows, 1, d.x.Data, d.In, dy.Data, d.Out, 1, d.W.Grad.Data, d.Out)
+	if !d.noBias {
+		for i := 0; i < dy.Rows; i++ {
+			row := dy.Data[i*d.Out : (i+1)*d.Out]
+			for j, v := range row {
+				d.B.Grad.Data[j] += v
+			}
+		}
+	}
+	d.dx = ensure(d.dx, dy.Rows, d.In)
+	kernels.Gemm(false, true, dy.Rows, d.In, d.Out, 1, dy.Data, d.Out, d.W.Value.Data, d.Out, 0, d.dx.Data, d.In)
+	return d.dx
+}
+
+func (d *Dense) Params() []*Param {
+	if d.noBias {
+		return []*Param{d.W}
+	}
+	return []*Param{d.W, d.B}
+}
+
+func (d *Dense) Clone() Layer {
+	return &Dense{LayerName: d.LayerName, In: d.In, Out: d.Out, W: d.W.Clone(), B: d.B.Clone(), Bits: d.Bits, noBias: d.noBias}
+}
+
+// Stats reports the layer in its stored form. The weights are stored either
+// densely or, when smaller, as compressed sparse rows over the output
+// channels (non-zero values, a 16-bit input index per value, a 32-bit row
+// pointer per channel); values take Bits bits each, and a quantized layer
+// also stores one float32 scale per output channel. Biases stay float32.
+func (d *Dense) Stats() LayerStats {
+	nnzW := d.W.NonZero()
+	nnzB := 0
+	params := d.In * d.Out
+	if !d.noBias {
+		nnzB = d.B.NonZero()
+		params += d.Out
+	}
+	s := LayerStats{
+		Name: d.LayerName, Kind: "dense", In: d.In, Out: d.Out,
+		Params: params, NonZero: nnzW + nnzB, Bits: d.bits(),
+		FullRank: min(d.In, d.Out),
+		FLOPs:    int64(d.In) * int64(d.Out),
+	}
+	s.SizeBytes = WeightBytes(d.In, d.Out, nnzW, s.Bits)
+	if !d.noBias {
+		s.SizeBytes += int64(d.Out) * 4
+	}
+	return s
+}
+
+func (d *Dense) bits() int {
+	if d.Bits <= 0 || d.Bits > 32 {
+		return 32
+	}
+	return d.Bits
+}
+
+// WeightBytes is the stored size of an In×Out weight matrix with nnz
+// non-zeros at bits per value: the smaller of the dense and the sparse form,
+// plus one float32 scale per output channel when bits < 32.
+func WeightBytes(in, out, nnz, bits int) int64 {
+	dense := (int64(in)*int64(out)*int64(bits) + 7) / 8
+	idx := int64(2)
+	if in > 1<<16 {
+		idx = 4
+	}
+	sparse := (int64(nnz)*int64(bits)+7)/8 + int64(nnz)*idx + int64(out+1)*4
+	size := min(dense, sparse)
+	if bits < 32 {
+		size += int64(out) * 4
+	}
+	return size
+}

@@ -1,0 +1,201 @@
+package nn
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+)
+
+// Sequential runs its layers in order.
+type Sequential struct {
+	Layers []Layer
+}
+
+// Forward runs x through every layer.
+func (m *Sequential) Forward(x Matrix, train bool) Matrix {
+	for _, l := range m.Layers {
+		x = l.Forward(x, train)
+	}
+	return x
+}
+
+// Backward runs dL/dlogits back through every layer.
+func (m *Sequential) Backward(dy Matrix) {
+	for i := len(m.Layers) - 1; i >= 0; i-- {
+		dy = m.Layers[i].Backward(dy)
+	}
+}
+
+// Params lists every trainable parameter in layer order.
+func (m *Sequential) Params() []*Param {
+	var ps []*Param
+	for _, l := range m.Layers {
+		ps = append(ps, l.Params()...)
+	}
+	return ps
+}
+
+// ZeroGrad clears every gradient.
+func (m *Sequential) ZeroGrad() {
+	for _, p := range m.Params() {
+		clear(p.Grad.Data)
+	}
+}
+
+// Clone returns an independent deep copy.
+func (m *Sequential) Clone() *Sequential {
+	c := &Sequential{Layers: make([]Layer, len(m.Layers))}
+	for i, l := range m.Layers {
+		c.Layers[i] = l.Clone()
+	}
+	return c
+}
+
+// Stats lists the stats of every layer.
+func (m *Sequential) Stats() []LayerStats {
+	s := make([]LayerStats, len(m.Layers))
+	for i, l := range m.Layers {
+		s[i] = l.Stats()
+	}
+	return s
+}
+
+// Totals sums the layer stats: parameters, non-zeros, stored bytes, FLOPs.
+func (m *Sequential) Totals() LayerStats {
+	var t LayerStats
+	t.Name, t.Kind, t.Bits = "total", "model", 32
+	for _, s := range m.Stats() {
+		t.Params += s.Params
+		t.NonZero += s.NonZero
+		t.SizeBytes += s.SizeBytes
+		t.FLOPs += s.FLOPs
+	}
+	return t
+}
+
+// SoftmaxCrossEntropy returns the mean cross-entropy of softmax(logits)
+// against labels and writes its gradient into dlogits (same shape):
+//
+//	p = softmax(z),  L = −(1/B) Σ log p[y],  dL/dz = (p − onehot(y)) / B
+func SoftmaxCrossEntropy(logits Matrix, labels []int, dlogits Matrix) float64 {
+	var loss float64
+	inv := 1 / float32(logits.Rows)
+	for i := 0; i < logits.Rows; i++ {
+		z := logits.Row(i)
+		mx := z[0]
+		for _, v := range z {
+			mx = max(mx, v)
+		}
+		var sum float64
+		for _, v := range z {
+			sum += math.Exp(float64(v - mx))
+		}
+		logSum := math.Log(sum)
+		y := labels[i]
+		loss -= float64(z[y]-mx) - logSum
+		if dlogits.Data != nil {
+			g := dlogits.Row(i)
+			for j, v := range z {
+				g[j] = float32(math.Exp(float64(v-mx)-logSum)) * inv
+			}
+			g[y] -= inv
+		}
+	}
+	return loss / float64(logits.Rows)
+}
+
+// Argmax returns the index of the largest value in v.
+func Argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// Evaluate returns the mean loss and the accuracy (fraction correct) of m on
+// x, y, running batches of the given size without dropout.
+func Evaluate(m *Sequential, x Matrix, y []int, batch int) (loss, acc float64) {
+	if x.Rows == 0 {
+		return 0, 0
+	}
+	correct := 0
+	for from := 0; from < x.Rows; from += batch {
+		to := min(from+batch, x.Rows)
+		logits := m.Forward(x.Slice(from, to), false)
+		loss += SoftmaxCrossEntropy(logits, y[from:to], Matrix{}) * float64(to-from)
+		for i := 0; i < logits.Rows; i++ {
+			if Argmax(logits.Row(i)) == y[from+i] {
+				correct++
+			}
+		}
+	}
+	return loss / float64(x.Rows), float64(correct) / float64(x.Rows)
+}
+
+// Predict returns the predicted class of every row of x.
+func Predict(m *Sequential, x Matrix, batch int) []int {
+	out := make([]int, x.Rows)
+	for from := 0; from < x.Rows; from += batch {
+		to := min(from+batch, x.Rows)
+		logits := m.Forward(x.Slice(from, to), false)
+		for i := 0; i < logits.Rows; i++ {
+			out[from+i] = Argmax(logits.Row(i))
+		}
+	}
+	return out
+}
+
+// StepFunc is called after every optimizer step with the epoch's step index
+// (from 0) and the batch loss. Returning an error stops the epoch.
+type StepFunc func(step int, loss float64) error
+
+// TrainEpoch runs one epoch of mini-batch training: the rows of x are visited
+// in an order shuffled by rng, and for each batch
+//
+//	logits = m(x_b);  L = CE(logits, y_b);  backprop;  opt.Step
+//
+// It returns the mean batch loss. A cancelled ctx stops it within one batch.
+func TrainEpoch(ctx context.Context, m *Sequential, opt Optimizer, x Matrix, y []int, batch int, rng *rand.Rand, onStep StepFunc) (float64, error) {
+	n := x.Rows
+	order := rng.Perm(n)
+	xb := NewMatrix(batch, x.Cols)
+	yb := make([]int, batch)
+	var dlogits Matrix
+	params := m.Params()
+	var total float64
+	steps := 0
+	for from := 0; from < n; from += batch {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		to := min(from+batch, n)
+		b := to - from
+		xb = ensure(xb, b, x.Cols)
+		for i := 0; i < b; i++ {
+			copy(xb.Row(i), x.Row(order[from+i]))
+			yb[i] = y[order[from+i]]
+		}
+		for _, p := range params {
+			clear(p.Grad.Data)
+		}
+		logits := m.Forward(xb, true)
+		dlogits = ensure(dlogits, logits.Rows, logits.Cols)
+		loss := SoftmaxCrossEntropy(logits, yb[:b], dlogits)
+		m.Backward(dlogits)
+		opt.Step(params)
+		total += loss
+		if onStep != nil {
+			if err := onStep(steps, loss); err != nil {
+				return total / float64(steps+1), err
+			}
+		}
+		steps++
+	}
+	if steps == 0 {
+		return 0, nil
+	}
+	return total / float64(steps), nil
+}

@@ -1,0 +1,97 @@
+package experiments
+
+import (
+	"time"
+
+	"github.com/prunerlab/pruner-tui/core/nn"
+)
+
+// Stage is what a run is doing now, in the user's words.
+type Stage string
+
+const (
+	StageLoading     Stage = "loading data"
+	StageBuilding    Stage = "building model"
+	StageTraining    Stage = "training"
+	StageCompressing Stage = "compressing"
+	StageFineTuning  Stage = "fine-tuning"
+	StageEvaluating  Stage = "evaluating"
+	StageDone        Stage = "done"
+	StageCancelled   Stage = "cancelled"
+	StageFailed      Stage = "failed"
+)
+
+// Event is anything a run reports. Events carry copies, never slices the
+// runner goes on mutating, so a sink may keep them.
+type Event interface{ event() }
+
+// StageEvent: the run entered a stage. Detail says more ("epoch 3/10",
+// "prune ratio=0.90"). Elapsed is the time since the run started.
+type StageEvent struct {
+	Stage   Stage
+	Detail  string
+	Elapsed time.Duration
+}
+
+// StepEvent: training progress within an epoch, coalesced by the runner to
+// a few per second. Loss is an exponential moving average of batch losses.
+type StepEvent struct {
+	Phase       string // "baseline", or the compression step being fine-tuned
+	Epoch       int    // 1-based
+	Epochs      int
+	Step, Steps int // Step is 1-based within the epoch
+	Loss        float64
+}
+
+// EpochEvent: an epoch finished; accuracies are fractions in [0, 1].
+type EpochEvent struct {
+	Phase     string
+	Epoch     int // 1-based
+	Epochs    int
+	TrainLoss float64 // mean batch loss over the epoch
+	TestLoss  float64
+	TrainAcc  float64
+	TestAcc   float64
+}
+
+// LayersEvent: per-layer stats of the model a phase is working on.
+type LayersEvent struct {
+	Phase  string
+	Layers []nn.LayerStats
+}
+
+// ResultEvent: a row of the result table is ready.
+type ResultEvent struct{ Row Row }
+
+// BaselineEvent: the dense baseline is trained; Trained lets a UI apply its
+// own compression settings to copies of it.
+type BaselineEvent struct{ Trained *Trained }
+
+// LogEvent: a line for the log.
+type LogEvent struct{ Text string }
+
+// DoneEvent: the run ended. Err is nil on success, context.Canceled when
+// cancelled, or what went wrong. Table holds every row produced.
+type DoneEvent struct {
+	Table   Table
+	Err     error
+	Elapsed time.Duration
+}
+
+func (StageEvent) event()    {}
+func (StepEvent) event()     {}
+func (EpochEvent) event()    {}
+func (LayersEvent) event()   {}
+func (ResultEvent) event()   {}
+func (BaselineEvent) event() {}
+func (LogEvent) event()      {}
+func (DoneEvent) event()     {}
+
+// Sink receives a run's events in order. Emit is called from the run's
+// goroutine; it should return quickly.
+type Sink interface{ Emit(Event) }
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(Event)
+
+func (f SinkFunc) Emit(e Event) { f(e) }
