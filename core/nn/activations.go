@@ -32,7 +32,7 @@ func (r *ReLU) Backward(dy Matrix) Matrix {
 	return r.dx
 }
 
-func (r *ReLU) Params() []*Param { return nil }
+func (r *ReLU) Params() []*Param  { return nil }
 func (r *ReLU) Clone() Layer      { return &ReLU{LayerName: r.LayerName} }
 func (r *ReLU) Stats() LayerStats { return LayerStats{Name: r.LayerName, Kind: "relu"} }
 

@@ -123,9 +123,15 @@ func (d *Dense) bits() int {
 
 // WeightBytes is the stored size of an In×Out weight matrix with nnz
 // non-zeros at bits per value: the smaller of the dense and the sparse form,
-// plus one float32 scale per output channel when bits < 32.
+// plus one float32 scale per output channel when bits < 32. A 1-bit code
+// has no zero level (±α), so a dense 1-bit matrix with pruned weights needs
+// 2 bits per value; the sparse form stores zeros by leaving them out.
 func WeightBytes(in, out, nnz, bits int) int64 {
-	dense := (int64(in)*int64(out)*int64(bits) + 7) / 8
+	denseBits := int64(bits)
+	if bits == 1 && nnz < in*out {
+		denseBits = 2
+	}
+	dense := (int64(in)*int64(out)*denseBits + 7) / 8
 	idx := int64(2)
 	if in > 1<<16 {
 		idx = 4

@@ -2,8 +2,10 @@ package nn
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 )
 
 // Sequential runs its layers in order.
@@ -198,4 +200,49 @@ func TrainEpoch(ctx context.Context, m *Sequential, opt Optimizer, x Matrix, y [
 		return 0, nil
 	}
 	return total / float64(steps), nil
+}
+
+// DenseLayers returns the Dense layers of m named in names, in model order;
+// no names means every Dense layer. Unknown or repeated names are errors
+// that list the Dense layers there are.
+func (m *Sequential) DenseLayers(names []string) ([]*Dense, error) {
+	var all []*Dense
+	byName := map[string]*Dense{}
+	for _, l := range m.Layers {
+		if d, ok := l.(*Dense); ok {
+			all = append(all, d)
+			byName[d.LayerName] = d
+		}
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("the model has no Dense layers")
+	}
+	if len(names) == 0 {
+		return all, nil
+	}
+	seen := map[string]bool{}
+	for _, name := range names {
+		if byName[name] == nil {
+			return nil, fmt.Errorf("layer %q is not a Dense layer of the model; Dense layers are %s", name, denseNames(all))
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("layer %q is listed twice", name)
+		}
+		seen[name] = true
+	}
+	var picked []*Dense
+	for _, d := range all {
+		if seen[d.LayerName] {
+			picked = append(picked, d)
+		}
+	}
+	return picked, nil
+}
+
+func denseNames(ds []*Dense) string {
+	names := make([]string, len(ds))
+	for i, d := range ds {
+		names[i] = d.LayerName
+	}
+	return strings.Join(names, ", ")
 }

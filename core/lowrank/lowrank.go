@@ -1,0 +1,166 @@
+package lowrank
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/prunerlab/pruner-tui/core/nn"
+)
+
+// Layer is a Dense layer factorized as x·W + b ≈ (x·A)·B + b:
+//
+//	x: batch×In   A = First.W: In×Rank (no bias)   B = Second.W: Rank×Out   b = Second.b: 1×Out
+type Layer struct {
+	LayerName     string
+	First, Second *nn.Dense
+	In, Out, Rank int
+}
+
+func (l *Layer) Name() string { return l.LayerName }
+
+// Forward: h = x·A;  y = h·B + b.
+func (l *Layer) Forward(x nn.Matrix, train bool) nn.Matrix {
+	return l.Second.Forward(l.First.Forward(x, train), train)
+}
+
+// Backward: dh = dy·Bᵀ (with dB, db), then dx = dh·Aᵀ (with dA).
+func (l *Layer) Backward(dy nn.Matrix) nn.Matrix {
+	return l.First.Backward(l.Second.Backward(dy))
+}
+
+// Params are A, then B and b.
+func (l *Layer) Params() []*nn.Param {
+	return append(l.First.Params(), l.Second.Params()...)
+}
+
+func (l *Layer) Clone() nn.Layer {
+	return &Layer{
+		LayerName: l.LayerName,
+		First:     l.First.Clone().(*nn.Dense),
+		Second:    l.Second.Clone().(*nn.Dense),
+		In:        l.In, Out: l.Out, Rank: l.Rank,
+	}
+}
+
+// Stats sums the two factors as stored: Rank·(In+Out) weights plus Out
+// biases, Rank·(In+Out) multiply-adds per sample. Bits is the wider of the
+// factors' bit widths.
+func (l *Layer) Stats() nn.LayerStats {
+	a, b := l.First.Stats(), l.Second.Stats()
+	return nn.LayerStats{
+		Name: l.LayerName, Kind: "lowrank", In: l.In, Out: l.Out,
+		Params:    a.Params + b.Params,
+		NonZero:   a.NonZero + b.NonZero,
+		Bits:      max(a.Bits, b.Bits),
+		Rank:      l.Rank,
+		FullRank:  min(l.In, l.Out),
+		SizeBytes: a.SizeBytes + b.SizeBytes,
+		FLOPs:     a.FLOPs + b.FLOPs,
+	}
+}
+
+// Factorize returns the rank-r truncated SVD of d as a Layer named like d.
+// With W = U Σ Vᵀ it takes A = U_r Σ_r^½ and B = Σ_r^½ V_rᵀ, splitting √σ
+// evenly so both factors are on the same scale and train alike; the bias
+// moves to B. The factors are dense float32 (any mask or bit width of d is
+// not carried over). rank must be 1..min(In, Out).
+func Factorize(d *nn.Dense, rank int) (*Layer, error) {
+	full := min(d.In, d.Out)
+	if rank < 1 || rank > full {
+		return nil, fmt.Errorf("factorize layer %s (%d×%d): rank %d is out of range: allowed 1–%d", d.LayerName, d.In, d.Out, rank, full)
+	}
+	var svd mat.SVD
+	if !svd.Factorize(toFloat64(d), mat.SVDThin) {
+		return nil, fmt.Errorf("factorize layer %s: the SVD of its weights did not converge", d.LayerName)
+	}
+	sigma := svd.Values(nil)
+	var u, v mat.Dense
+	svd.UTo(&u) // In×full
+	svd.VTo(&v) // Out×full
+
+	first := nn.NewDenseNoBias(d.LayerName+".A", d.In, rank)
+	second := &nn.Dense{
+		LayerName: d.LayerName + ".B", In: rank, Out: d.Out,
+		W: &nn.Param{Name: d.LayerName + ".B.W", Value: nn.NewMatrix(rank, d.Out), Grad: nn.NewMatrix(rank, d.Out)},
+		B: &nn.Param{Name: d.LayerName + ".B.b", Value: d.B.Value.Clone(), Grad: nn.NewMatrix(1, d.Out)},
+	}
+	for r := 0; r < rank; r++ {
+		root := math.Sqrt(sigma[r])
+		for i := 0; i < d.In; i++ {
+			first.W.Value.Set(i, r, float32(u.At(i, r)*root))
+		}
+		for j := 0; j < d.Out; j++ {
+			second.W.Value.Set(r, j, float32(root*v.At(j, r)))
+		}
+	}
+	return &Layer{LayerName: d.LayerName, First: first, Second: second, In: d.In, Out: d.Out, Rank: rank}, nil
+}
+
+// FactorizeModel replaces the Dense layer of m named layer ("" means the
+// first Dense layer) by its rank-r factorization, in place. On an error m is
+// unchanged.
+func FactorizeModel(m *nn.Sequential, layer string, rank int) error {
+	var denseNames []string
+	for i, l := range m.Layers {
+		d, isDense := l.(*nn.Dense)
+		if isDense {
+			denseNames = append(denseNames, d.LayerName)
+		}
+		if layer != "" && l.Name() == layer && !isDense {
+			return fmt.Errorf("cannot factorize layer %q: it is a %s layer; only Dense layers can be factorized", layer, l.Stats().Kind)
+		}
+		if isDense && (layer == "" || d.LayerName == layer) {
+			f, err := Factorize(d, rank)
+			if err != nil {
+				return err
+			}
+			m.Layers[i] = f
+			return nil
+		}
+	}
+	if len(denseNames) == 0 {
+		return fmt.Errorf("the model has no Dense layer to factorize")
+	}
+	return fmt.Errorf("cannot factorize layer %q: the model has no such layer; Dense layers are %s", layer, strings.Join(denseNames, ", "))
+}
+
+// SingularValues returns the singular values of d's weights, largest first.
+func SingularValues(d *nn.Dense) ([]float64, error) {
+	if d.In == 0 || d.Out == 0 {
+		return nil, nil // an empty matrix has no singular values
+	}
+	var svd mat.SVD
+	if !svd.Factorize(toFloat64(d), mat.SVDNone) {
+		return nil, fmt.Errorf("singular values of layer %s: the SVD did not converge", d.LayerName)
+	}
+	return svd.Values(nil), nil
+}
+
+// EnergyKept is the fraction of Σσ² that the first rank singular values
+// hold: Σ_{i<rank} σ_i² / Σ_i σ_i². A zero matrix keeps all of its (zero)
+// energy at any rank.
+func EnergyKept(sv []float64, rank int) float64 {
+	var kept, total float64
+	for i, s := range sv {
+		if i < rank {
+			kept += s * s
+		}
+		total += s * s
+	}
+	if total == 0 {
+		return 1
+	}
+	return kept / total
+}
+
+// toFloat64 copies d's In×Out weights into a float64 matrix for the SVD.
+func toFloat64(d *nn.Dense) *mat.Dense {
+	data := make([]float64, len(d.W.Value.Data))
+	for i, w := range d.W.Value.Data {
+		data[i] = float64(w)
+	}
+	return mat.NewDense(d.In, d.Out, data)
+}

