@@ -1,0 +1,24 @@
+package data
+
+import "github.com/prunerlab/pruner-tui/core/nn"
+
+// Set is a labelled dataset held in memory. X is N×Dim (row-major, float32),
+// Y holds class indices 0..Classes-1.
+type Set struct {
+	Name    string
+	X       nn.Matrix
+	Y       []int
+	Classes int
+}
+
+// Len returns the number of examples.
+func (s *Set) Len() int { return len(s.Y) }
+
+// Subset returns the first n examples, sharing s's storage. n <= 0 or
+// n >= Len returns s itself.
+func (s *Set) Subset(n int) *Set {
+	if n <= 0 || n >= s.Len() {
+		return s
+	}
+	return &Set{Name: s.Name, X: s.X.Slice(0, n), Y: s.Y[:n:n], Classes: s.Classes}
+}
