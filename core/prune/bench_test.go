@@ -25,3 +25,22 @@ func BenchmarkGlobalLeNet300(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkToBudgetLeNet300(b *testing.B) {
+	m := lenet300()
+	budget := Budget{MaxBytes: m.Totals().SizeBytes / 10}
+	for b.Loop() {
+		if _, err := ToBudget(m.Clone(), budget, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStructuredLeNet300(b *testing.B) {
+	m := lenet300()
+	for b.Loop() {
+		if _, err := Structured(m.Clone(), 0.5, L1, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

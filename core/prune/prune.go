@@ -2,7 +2,9 @@ package prune
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -55,6 +57,75 @@ func Global(m *nn.Sequential, ratio float64, layers []string) error {
 	return nil
 }
 
+// MagnitudePerLayer prunes each Dense layer named in ratios by magnitude at
+// its own ratio, as Magnitude does; layers not named are left alone. It is
+// how per-layer overrides are applied (e.g. a gentler ratio for the output
+// layer, which sensitivity analysis usually shows to be the most fragile).
+// Every name and ratio is checked before any layer is touched.
+func MagnitudePerLayer(m *nn.Sequential, ratios map[string]float64) error {
+	if len(ratios) == 0 {
+		return errors.New("prune: no per-layer ratios given: name at least one Dense layer")
+	}
+	names := slices.Sorted(maps.Keys(ratios))
+	for _, name := range names {
+		if err := checkRatio(ratios[name]); err != nil {
+			return fmt.Errorf("layer %q: %w", name, err)
+		}
+	}
+	ds, err := m.DenseLayers(names)
+	if err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	for _, d := range ds {
+		removeSmallest([]*nn.Dense{d}, ratios[d.LayerName])
+	}
+	return nil
+}
+
+// Scope says how one prune ratio is spread over the chosen layers.
+type Scope int
+
+const (
+	// ScopeLayer prunes every layer by the same fraction (MagnitudeLayers).
+	ScopeLayer Scope = iota
+	// ScopeGlobal uses one magnitude threshold across the layers (Global).
+	ScopeGlobal
+)
+
+// String is the scope's name in experiment specs: "layer" or "global".
+func (s Scope) String() string {
+	switch s {
+	case ScopeLayer:
+		return "layer"
+	case ScopeGlobal:
+		return "global"
+	}
+	return fmt.Sprintf("Scope(%d)", int(s))
+}
+
+// ParseScope turns "layer" or "global" into a Scope.
+func ParseScope(name string) (Scope, error) {
+	switch name {
+	case "layer":
+		return ScopeLayer, nil
+	case "global":
+		return ScopeGlobal, nil
+	}
+	return 0, fmt.Errorf("prune scope %q is unknown: allowed layer, global", name)
+}
+
+// MagnitudeScope prunes the chosen layers (nil: every Dense layer) to ratio
+// by magnitude, layer by layer or globally as scope says.
+func MagnitudeScope(m *nn.Sequential, ratio float64, scope Scope, layers []string) error {
+	switch scope {
+	case ScopeLayer:
+		return MagnitudeLayers(m, ratio, layers)
+	case ScopeGlobal:
+		return Global(m, ratio, layers)
+	}
+	return fmt.Errorf("prune scope %d is unknown: allowed ScopeLayer, ScopeGlobal", int(scope))
+}
+
 // Sparsity is the fraction of d's weights (not biases) that are zero.
 func Sparsity(d *nn.Dense) float64 {
 	n := len(d.W.Value.Data)
@@ -75,13 +146,15 @@ func checkRatio(ratio float64) error {
 // index into that layer's W.
 type weightRef struct {
 	layer, index int
-	removed      bool // already masked out
-	abs          float32
+	removed      bool    // already masked out
+	score        float64 // lower is removed first
 }
 
-// removeSmallest masks out round(ratio·N) of the N weights of ds, taking
-// already-removed weights first, then the smallest |w|, ties by position.
-func removeSmallest(ds []*nn.Dense, ratio float64) {
+// rankWeights lists every weight of ds in removal order: already-removed
+// weights first, then by score (lowest first), ties by layer then index, so
+// every criterion is deterministic. score is called with each layer's index
+// in ds, the flat index and the value.
+func rankWeights(ds []*nn.Dense, score func(layer, index int, w float32) float64) []weightRef {
 	n := 0
 	for _, d := range ds {
 		n += len(d.W.Value.Data)
@@ -90,7 +163,7 @@ func removeSmallest(ds []*nn.Dense, ratio float64) {
 	for l, d := range ds {
 		for i, w := range d.W.Value.Data {
 			removed := d.W.Mask != nil && d.W.Mask[i] == 0
-			refs = append(refs, weightRef{layer: l, index: i, removed: removed, abs: float32(math.Abs(float64(w)))})
+			refs = append(refs, weightRef{layer: l, index: i, removed: removed, score: score(l, i, w)})
 		}
 	}
 	slices.SortFunc(refs, func(a, b weightRef) int {
@@ -100,15 +173,29 @@ func removeSmallest(ds []*nn.Dense, ratio float64) {
 			}
 			return 1
 		}
-		return cmp.Or(cmp.Compare(a.abs, b.abs), cmp.Compare(a.layer, b.layer), cmp.Compare(a.index, b.index))
+		return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(a.layer, b.layer), cmp.Compare(a.index, b.index))
 	})
-	// Already-removed weights sort first and stay removed even when they
-	// outnumber round(ratio·N): pruning never regrows a weight.
+	return refs
+}
+
+// byMagnitude scores a weight by |w|.
+func byMagnitude(_, _ int, w float32) float64 { return math.Abs(float64(w)) }
+
+// removalCount is how many of the ranked refs a prune ratio removes:
+// round(ratio·N), or more when more are already removed, since pruning never
+// regrows a weight.
+func removalCount(refs []weightRef, ratio float64) int {
 	remove := int(math.Round(ratio * float64(len(refs))))
 	for remove < len(refs) && refs[remove].removed {
 		remove++
 	}
-	for _, r := range refs[:remove] {
+	return remove
+}
+
+// removeFirst masks out the first k ranked weights of ds and zeroes them.
+// A layer that loses nothing keeps a nil (dense) mask.
+func removeFirst(ds []*nn.Dense, refs []weightRef, k int) {
+	for _, r := range refs[:k] {
 		p := ds[r.layer].W
 		if p.Mask == nil {
 			p.Mask = make([]float32, len(p.Value.Data))
@@ -121,4 +208,11 @@ func removeSmallest(ds []*nn.Dense, ratio float64) {
 	for _, d := range ds {
 		d.W.ApplyMask()
 	}
+}
+
+// removeSmallest masks out round(ratio·N) of the N weights of ds, taking
+// already-removed weights first, then the smallest |w|, ties by position.
+func removeSmallest(ds []*nn.Dense, ratio float64) {
+	refs := rankWeights(ds, byMagnitude)
+	removeFirst(ds, refs, removalCount(refs, ratio))
 }
