@@ -149,6 +149,10 @@ func (t Table) Export(path string) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
 	}
+	// CreateTemp makes the file 0600; an exported table is for sharing.
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
 	}

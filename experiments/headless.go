@@ -1,0 +1,194 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/charmbracelet/x/term"
+)
+
+// redrawInterval bounds how often the progress bar is redrawn.
+const redrawInterval = 100 * time.Millisecond
+
+// NewProgressSink returns the headless face of a run. When w is a terminal
+// it keeps a one-line progress bar (stage, epoch, fraction of the epoch,
+// loss, elapsed time) redrawn in place with \r at most ~10 times a second;
+// otherwise it writes plain lines (stages, epochs). Either way each epoch's
+// summary and each result row is printed as it arrives. Write the final
+// table with Table.WriteText.
+func NewProgressSink(w io.Writer) Sink {
+	p := &progressSink{w: w, width: 80}
+	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
+		p.tty = true
+		if width, _, err := term.GetSize(f.Fd()); err == nil && width > 20 {
+			p.width = width
+		}
+	}
+	return p
+}
+
+type progressSink struct {
+	mu       sync.Mutex
+	w        io.Writer
+	tty      bool
+	width    int
+	start    time.Time
+	stage    StageEvent
+	step     StepEvent
+	lastDraw time.Time
+	drawn    bool // a progress line is on screen
+}
+
+func (p *progressSink) Emit(e Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.start.IsZero() {
+		p.start = time.Now()
+	}
+	switch e := e.(type) {
+	case StageEvent:
+		p.stage = e
+		if p.tty {
+			p.redraw(true)
+		} else if e.Stage != StageTraining && e.Stage != StageFineTuning && e.Stage != StageDone &&
+			e.Stage != StageCancelled && e.Stage != StageFailed {
+			p.line("%s %s", e.Stage, e.Detail)
+		}
+	case StepEvent:
+		p.step = e
+		if p.tty {
+			p.redraw(e.Step == e.Steps)
+		}
+	case EpochEvent:
+		p.step = StepEvent{} // the bar restarts with the next epoch
+		p.line("%s epoch %d/%d: loss %.4f  train %.2f%%  test %.2f%%  test loss %.4f",
+			e.Phase, e.Epoch, e.Epochs, e.TrainLoss, 100*e.TrainAcc, 100*e.TestAcc, e.TestLoss)
+	case ResultEvent:
+		r := e.Row
+		p.line("result %s %s: test %.2f%% (%+.2f pp)  train %.2f%%  size %s (×%.2f)  nonzero %.1f%%  %.2f s",
+			r.Technique, r.Setting, r.TestAcc, r.DeltaAccPP, r.TrainAcc, formatBytes(r.SizeBytes),
+			r.CompressionRatio, 100*fraction(r.ParamsNonzero, r.ParamsTotal), r.WallS)
+	case LogEvent:
+		p.line("%s", e.Text)
+	case DoneEvent:
+		p.clear()
+		p.stage = StageEvent{} // the run is over: no bar after the last line
+		switch {
+		case e.Err == nil:
+			p.line("done: %d rows in %s", len(e.Table), e.Elapsed.Round(time.Millisecond))
+		case errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded):
+			p.line("cancelled after %s: %d rows kept", e.Elapsed.Round(time.Millisecond), len(e.Table))
+		default:
+			p.line("failed after %s: %v", e.Elapsed.Round(time.Millisecond), e.Err)
+		}
+	}
+}
+
+// line prints a whole line, keeping the progress bar below it.
+func (p *progressSink) line(format string, args ...any) {
+	p.clear()
+	fmt.Fprintf(p.w, format+"\n", args...)
+	if p.tty {
+		p.redraw(true)
+	}
+}
+
+func (p *progressSink) clear() {
+	if p.drawn {
+		io.WriteString(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+}
+
+// redraw draws the progress bar, at most every redrawInterval unless force.
+func (p *progressSink) redraw(force bool) {
+	if !force && time.Since(p.lastDraw) < redrawInterval {
+		return
+	}
+	switch p.stage.Stage {
+	case "", StageDone, StageCancelled, StageFailed:
+		return
+	}
+	p.lastDraw = time.Now()
+	var b strings.Builder
+	b.WriteString(string(p.stage.Stage))
+	if p.stage.Detail != "" {
+		b.WriteString(" " + p.stage.Detail)
+	}
+	training := p.stage.Stage == StageTraining || p.stage.Stage == StageFineTuning
+	if training && p.step.Steps > 0 {
+		frac := float64(p.step.Step) / float64(p.step.Steps)
+		const barWidth = 20
+		filled := int(frac * barWidth)
+		fmt.Fprintf(&b, " [%s%s] %3.0f%%  loss %.4f", strings.Repeat("#", filled), strings.Repeat("-", barWidth-filled), 100*frac, p.step.Loss)
+	}
+	fmt.Fprintf(&b, "  %s", time.Since(p.start).Round(100*time.Millisecond))
+	s := b.String()
+	if utf8.RuneCountInString(s) >= p.width {
+		s = string([]rune(s)[:p.width-1])
+	}
+	io.WriteString(p.w, "\r\x1b[K"+s)
+	p.drawn = true
+}
+
+func fraction(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// formatBytes writes a size in B, kB or MB (powers of 1000).
+func formatBytes(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000_000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	default:
+		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
+	}
+}
+
+// WriteText writes the table for a terminal: a header of Columns and one
+// line per row, text columns left-aligned and numbers right-aligned, two
+// spaces apart.
+func (t Table) WriteText(w io.Writer) error {
+	const textColumns = 3 // experiment, technique, setting
+	rows := [][]string{Columns}
+	for _, r := range t {
+		rows = append(rows, r.Cells())
+	}
+	widths := make([]int, len(Columns))
+	for _, cells := range rows {
+		for i, c := range cells {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	for _, cells := range rows {
+		for i, c := range cells {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			if i < textColumns {
+				b.WriteString(c)
+				if i < len(cells)-1 {
+					b.WriteString(pad)
+				}
+			} else {
+				b.WriteString(pad + c)
+			}
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,127 @@
+package experiments
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestProgressSinkPlain(t *testing.T) {
+	var buf bytes.Buffer
+	spec := parseValid(t, validSpec)
+	if _, err := Run(context.Background(), spec, Options{}, NewProgressSink(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, "\r") {
+		t.Error("plain output (not a terminal) contains \\r redraws")
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	wantPrefixes := []string{
+		"loading data blobs",
+		"building model 4-8-3",
+		"baseline epoch 1/2: loss ",
+		"baseline epoch 2/2: loss ",
+		"result dense fp32: test ",
+		"compressing prune ratio=0.50 finetune=1",
+		"prune ratio=0.50 finetune=1 epoch 1/1: loss ",
+		"evaluating prune ratio=0.50 finetune=1",
+		"result prune ratio=0.50 finetune=1: test ",
+		"compressing quantize bits=4",
+		"evaluating quantize bits=4",
+		"result quantize bits=4: test ",
+		"compressing lowrank rank=2@fc1",
+		"evaluating lowrank rank=2@fc1",
+		"result lowrank rank=2@fc1: test ",
+		"done: 4 rows in ",
+	}
+	if len(lines) != len(wantPrefixes) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(wantPrefixes), out)
+	}
+	for i, p := range wantPrefixes {
+		if !strings.HasPrefix(lines[i], p) {
+			t.Errorf("line %d = %q, want prefix %q", i+1, lines[i], p)
+		}
+	}
+	if !strings.Contains(lines[11], "size 116 B (×2.31)") {
+		t.Errorf("quantize result line %q lacks the size 116 B (×2.31)", lines[11])
+	}
+}
+
+func TestProgressSinkTerminal(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progressSink{w: &buf, tty: true, width: 60}
+	p.Emit(StageEvent{Stage: StageTraining, Detail: "epoch 1/3"})
+	p.lastDraw = time.Time{} // as if 100 ms had passed: the next step redraws
+	p.Emit(StepEvent{Phase: "baseline", Epoch: 1, Epochs: 3, Step: 5, Steps: 10, Loss: 0.5})
+	p.Emit(EpochEvent{Phase: "baseline", Epoch: 1, Epochs: 3, TrainLoss: 0.25, TrainAcc: 0.9, TestAcc: 0.8})
+	p.Emit(DoneEvent{Err: context.Canceled, Table: Table{{}}})
+	out := buf.String()
+	// Step 5 is drawn as a half-full bar on the line the epoch summary
+	// then replaces.
+	if !strings.Contains(out, "\r\x1b[Ktraining epoch 1/3 [##########----------]  50%  loss 0.5000") {
+		t.Errorf("no half-full progress bar in %q", out)
+	}
+	if !strings.Contains(out, "\r\x1b[Kbaseline epoch 1/3: loss 0.2500  train 90.00%  test 80.00%") {
+		t.Errorf("the epoch line does not clear the bar first: %q", out)
+	}
+	if !strings.HasSuffix(out, "cancelled after 0s: 1 rows kept\n") {
+		t.Errorf("output does not end with the cancel line: %q", out)
+	}
+	for _, l := range strings.Split(strings.ReplaceAll(out, "\r\x1b[K", "\n"), "\n") {
+		if utf8.RuneCountInString(l) >= 60 && !strings.HasPrefix(l, "baseline epoch") {
+			t.Errorf("progress line %q is wider than the terminal", l)
+		}
+	}
+
+	buf.Reset()
+	p = &progressSink{w: &buf, tty: true, width: 80}
+	p.Emit(DoneEvent{Err: errors.New("boom")})
+	if buf.String() != "failed after 0s: boom\n" {
+		t.Errorf("failure line %q", buf.String())
+	}
+}
+
+func TestWriteText(t *testing.T) {
+	table := Table{
+		{Experiment: "quickstart", Technique: "dense", Setting: "fp32", ParamsTotal: 4547, ParamsNonzero: 4547,
+			SizeBytes: 18188, CompressionRatio: 1, TrainAcc: 96.5, TestAcc: 96, GapPP: 0.5, FLOPs: 4416, LatencyUsB1: 0.6, WallS: 0.15},
+		{Experiment: "quickstart", Technique: "prune", Setting: "ratio=0.90 finetune=2", ParamsTotal: 4547, ParamsNonzero: 571,
+			SizeBytes: 3712, CompressionRatio: 4.9, TrainAcc: 65.2, TestAcc: 61.6, DeltaAccPP: -34.4, GapPP: 3.6, FLOPs: 4416},
+	}
+	var buf bytes.Buffer
+	if err := table.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want header + 2 rows:\n%s", len(lines), buf.String())
+	}
+	header := lines[0]
+	// Text columns start under their header; number columns end under it.
+	for i, col := range Columns {
+		start := strings.Index(header, col)
+		if start < 0 {
+			t.Fatalf("header lacks %s", col)
+		}
+		end := start + len(col)
+		for r, row := range table {
+			cell := row.Cells()[i]
+			line := lines[r+1]
+			if i < 3 {
+				if !strings.HasPrefix(line[start:], cell) {
+					t.Errorf("row %d: %s cell %q does not start at column %d: %q", r, col, cell, start, line)
+				}
+			} else if end > len(line) || !strings.HasSuffix(line[:end], " "+cell) {
+				t.Errorf("row %d: %s cell %q does not end at column %d: %q", r, col, cell, end, line)
+			}
+		}
+	}
+	if !strings.HasPrefix(lines[2], "quickstart  prune      ratio=0.90 finetune=2  ") {
+		t.Errorf("row 2 = %q", lines[2])
+	}
+}

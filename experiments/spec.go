@@ -1,0 +1,579 @@
+package experiments
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/presets"
+)
+
+// Spec is one experiment: a dataset, a model, how to train it, and the
+// compression steps to compare against the trained baseline. Each
+// compression step starts from its own copy of the trained dense baseline
+// (steps never stack), so every row of the result table answers "what does
+// this one technique do to the baseline".
+//
+// Optional numeric fields treat 0 as "use the default" (documented per
+// field), so a Spec built in Go and one parsed from YAML mean the same thing.
+type Spec struct {
+	Name        string      `yaml:"name"`
+	Description string      `yaml:"description"`
+	Seed        uint64      `yaml:"seed"` // every random choice (data, init, shuffling, dropout) derives from it
+	Dataset     DatasetSpec `yaml:"dataset"`
+	Model       ModelSpec   `yaml:"model"`
+	Train       TrainSpec   `yaml:"train"`
+	Compress    []StepSpec  `yaml:"compress"`
+	Source      string      `yaml:"-"` // the file path, or "preset:NAME"
+}
+
+// DatasetSpec names the data: MNIST, or a synthetic set made from the seed.
+type DatasetSpec struct {
+	Name      string  `yaml:"name"`       // mnist, blobs or spirals
+	Limit     int     `yaml:"limit"`      // use only the first Limit training examples; 0 = all
+	TestLimit int     `yaml:"test_limit"` // use only the first TestLimit test examples; 0 = all
+	Classes   int     `yaml:"classes"`    // blobs, spirals: number of classes (mnist: 10)
+	Dim       int     `yaml:"dim"`        // blobs: input dimension (spirals are 2-D, mnist 784)
+	Noise     float64 `yaml:"noise"`      // spirals: standard deviation of the noise added to each point
+	Samples   int     `yaml:"samples"`    // blobs, spirals: training examples generated (the test set gets samples/4); 0 = 2000
+}
+
+// ModelSpec is a stack of layers; the input width comes from the dataset.
+type ModelSpec struct {
+	Layers []LayerSpec `yaml:"layers"`
+}
+
+// LayerSpec is one layer. Names default to fc1, fc2, ... for dense layers,
+// relu1, ... and dropout1, ... for the others.
+type LayerSpec struct {
+	Type  string  `yaml:"type"`  // dense, relu or dropout
+	Units int     `yaml:"units"` // dense: output width
+	Rate  float64 `yaml:"rate"`  // dropout: fraction of activations dropped in training
+	Name  string  `yaml:"name"`
+}
+
+// TrainSpec says how the baseline is trained.
+//
+// Learning-rate schedule: epoch e (1-based) runs at LR·LRDecay^(e−1), a
+// per-epoch exponential decay; LRDecay 0 or 1 keeps the rate constant.
+type TrainSpec struct {
+	Optimizer string  `yaml:"optimizer"` // adam or sgd
+	LR        float64 `yaml:"lr"`
+	Momentum  float64 `yaml:"momentum"` // sgd only; 0 = plain SGD
+	Epochs    int     `yaml:"epochs"`
+	Batch     int     `yaml:"batch"`
+	LRDecay   float64 `yaml:"lr_decay"` // multiply the rate by this after every epoch; 0 = 1 = constant
+}
+
+// StepSpec is one compression step, applied to a fresh copy of the trained
+// baseline, then optionally fine-tuned with a fresh copy of the training
+// optimizer, its rate falling linearly from FinetuneLR to 0 over the
+// fine-tuning steps.
+type StepSpec struct {
+	Technique string   `yaml:"technique"` // prune, quantize or lowrank
+	Ratio     float64  `yaml:"ratio"`     // prune: fraction of weights removed, 0 to 0.99
+	Scope     string   `yaml:"scope"`     // prune: layer (each layer loses Ratio) or global (one threshold across Layers); "" = layer
+	Layers    []string `yaml:"layers"`    // prune, quantize: dense layers to compress; empty = every dense layer
+	Bits      int      `yaml:"bits"`      // quantize: bits per weight, 1 to 8 (32 = float32, a no-op)
+	Layer     string   `yaml:"layer"`     // lowrank: the dense layer to factorize; "" = the first one
+	Rank      int      `yaml:"rank"`      // lowrank: rank of the factorization, 1 to min(in, out)
+
+	FinetuneEpochs int     `yaml:"finetune_epochs"` // epochs of fine-tuning after compressing; 0 = none
+	FinetuneLR     float64 `yaml:"finetune_lr"`     // starting rate; 0 = train.lr
+}
+
+// Allowed values, shared by Validate and the error messages.
+var (
+	datasetNames   = []string{"mnist", "blobs", "spirals"}
+	layerTypes     = []string{"dense", "relu", "dropout"}
+	optimizerNames = []string{"adam", "sgd"}
+	techniqueNames = []string{"prune", "quantize", "lowrank"}
+	scopeNames     = []string{"layer", "global"}
+	layerNameRE    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
+)
+
+const (
+	mnistClasses     = 10
+	mnistDim         = 28 * 28
+	mnistTrainSize   = 60000
+	mnistTestSize    = 10000
+	defaultSamples   = 2000
+	maxEpochs        = 1000
+	maxBatch         = 65536
+	maxUnits         = 100000
+	maxClasses       = 1000
+	maxDim           = 100000
+	maxSamples       = 10_000_000
+	maxPruneRatio    = 0.99
+	maxQuantizeBits  = 8
+	finetuneLRFactor = 1
+)
+
+// LoadSpec loads a spec by preset name (as listed by ListPresets) or from a
+// path to a .yaml file. A name containing a path separator or ending in
+// .yaml/.yml is always treated as a path.
+func LoadSpec(nameOrPath string) (Spec, error) {
+	isPath := strings.ContainsAny(nameOrPath, `/\`) ||
+		strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml")
+	if !isPath {
+		if data, err := presets.Read(nameOrPath); err == nil {
+			return ParseSpec("preset:"+nameOrPath, data)
+		}
+	}
+	data, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		if !isPath && os.IsNotExist(err) {
+			return Spec{}, fmt.Errorf("no preset named %q and no such file (presets: %s)", nameOrPath, strings.Join(presets.Names(), ", "))
+		}
+		return Spec{}, fmt.Errorf("spec %s: %w", nameOrPath, err)
+	}
+	return ParseSpec(nameOrPath, data)
+}
+
+// PresetInfo describes a shipped preset.
+type PresetInfo struct {
+	Name, Description, Source string
+}
+
+// ListPresets lists every embedded preset, sorted by name. A preset that
+// does not parse (a bug caught by the tests) is listed with the error as its
+// description, so a UI can still show it.
+func ListPresets() []PresetInfo {
+	var out []PresetInfo
+	for _, name := range presets.Names() {
+		info := PresetInfo{Name: name, Source: "preset:" + name}
+		if s, err := LoadSpec(name); err != nil {
+			info.Description = "invalid preset: " + err.Error()
+		} else {
+			info.Description = s.Description
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// resolved returns a copy of s with defaults made explicit: layer names,
+// MNIST's class count, the sample count of synthetic sets, the prune scope,
+// the low-rank layer and the fine-tuning rate. It is idempotent.
+func (s Spec) resolved() Spec {
+	if s.Dataset.Name == "mnist" && s.Dataset.Classes == 0 {
+		s.Dataset.Classes = mnistClasses
+	}
+	if s.Dataset.Name != "mnist" && s.Dataset.Samples == 0 {
+		s.Dataset.Samples = defaultSamples
+	}
+	s.Model.Layers = slices.Clone(s.Model.Layers)
+	count := map[string]int{}
+	for i, l := range s.Model.Layers {
+		count[l.Type]++
+		if l.Name == "" {
+			switch l.Type {
+			case "dense":
+				s.Model.Layers[i].Name = fmt.Sprintf("fc%d", count[l.Type])
+			case "relu", "dropout":
+				s.Model.Layers[i].Name = fmt.Sprintf("%s%d", l.Type, count[l.Type])
+			}
+		}
+	}
+	dense := s.denseNames()
+	s.Compress = slices.Clone(s.Compress)
+	for i := range s.Compress {
+		st := &s.Compress[i]
+		st.Layers = slices.Clone(st.Layers)
+		if st.Technique == "prune" && st.Scope == "" {
+			st.Scope = "layer"
+		}
+		if st.Technique == "lowrank" && st.Layer == "" && len(dense) > 0 {
+			st.Layer = dense[0]
+		}
+		if st.FinetuneLR == 0 {
+			st.FinetuneLR = s.Train.LR * finetuneLRFactor
+		}
+	}
+	return s
+}
+
+// denseNames lists the dense layers' names in order (after resolving).
+func (s Spec) denseNames() []string {
+	var names []string
+	for _, l := range s.Model.Layers {
+		if l.Type == "dense" {
+			names = append(names, l.Name)
+		}
+	}
+	return names
+}
+
+// inputDim is the width of one example of the dataset.
+func (d DatasetSpec) inputDim() int {
+	switch d.Name {
+	case "mnist":
+		return mnistDim
+	case "spirals":
+		return 2
+	default:
+		return d.Dim
+	}
+}
+
+// Validate checks every field against its allowed values and the pieces
+// against each other (the last dense layer gives one score per class,
+// compression steps name existing dense layers, a rank fits its layer). The
+// error is a *SpecError naming the field; ParseSpec adds the file and line.
+func (s Spec) Validate() error {
+	if err := s.resolved().validate(); err != nil {
+		err.Source = s.Source
+		return err
+	}
+	return nil
+}
+
+func (s Spec) validate() *SpecError {
+	if strings.TrimSpace(s.Name) == "" {
+		return fieldError("name", "must be a non-empty name for the experiment", `""`)
+	}
+	if strings.ContainsAny(s.Description, "\n\r") {
+		return fieldError("description", "must be one line", "several lines")
+	}
+	if err := s.Dataset.validate(); err != nil {
+		return err
+	}
+	if err := s.validateModel(); err != nil {
+		return err
+	}
+	if err := s.Train.validate(); err != nil {
+		return err
+	}
+	for i, st := range s.Compress {
+		if err := s.validateStep(fmt.Sprintf("compress[%d]", i), st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d DatasetSpec) validate() *SpecError {
+	if !slices.Contains(datasetNames, d.Name) {
+		return fieldError("dataset.name", "must be one of "+strings.Join(datasetNames, ", "), quote(d.Name))
+	}
+	if d.Limit < 0 {
+		return fieldError("dataset.limit", "must be ≥ 0 (0 = every training example)", d.Limit)
+	}
+	if d.TestLimit < 0 {
+		return fieldError("dataset.test_limit", "must be ≥ 0 (0 = every test example)", d.TestLimit)
+	}
+	if d.Name == "mnist" {
+		switch {
+		case d.Limit > mnistTrainSize:
+			return fieldError("dataset.limit", fmt.Sprintf("must be in [0, %d] for mnist", mnistTrainSize), d.Limit)
+		case d.TestLimit > mnistTestSize:
+			return fieldError("dataset.test_limit", fmt.Sprintf("must be in [0, %d] for mnist", mnistTestSize), d.TestLimit)
+		case d.Classes != mnistClasses:
+			return fieldError("dataset.classes", "must be 10 for mnist (or left out)", d.Classes)
+		case d.Dim != 0:
+			return fieldError("dataset.dim", "applies only to blobs (mnist images are 784 pixels)", d.Dim)
+		case d.Noise != 0:
+			return fieldError("dataset.noise", "applies only to spirals", d.Noise)
+		case d.Samples != 0:
+			return fieldError("dataset.samples", "applies only to blobs and spirals (mnist has 60000 + 10000 images)", d.Samples)
+		}
+		return nil
+	}
+	if d.Classes < 2 || d.Classes > maxClasses {
+		return fieldError("dataset.classes", fmt.Sprintf("must be in [2, %d] for %s", maxClasses, d.Name), d.Classes)
+	}
+	if d.Samples < 10 || d.Samples > maxSamples {
+		return fieldError("dataset.samples", fmt.Sprintf("must be in [10, %d] (0 = %d)", maxSamples, defaultSamples), d.Samples)
+	}
+	switch d.Name {
+	case "blobs":
+		if d.Dim < 1 || d.Dim > maxDim {
+			return fieldError("dataset.dim", fmt.Sprintf("must be in [1, %d] for blobs", maxDim), d.Dim)
+		}
+		if d.Noise != 0 {
+			return fieldError("dataset.noise", "applies only to spirals", d.Noise)
+		}
+	case "spirals":
+		if d.Dim != 0 && d.Dim != 2 {
+			return fieldError("dataset.dim", "applies only to blobs (spirals are 2-D)", d.Dim)
+		}
+		if !(d.Noise >= 0 && d.Noise <= 10) {
+			return fieldError("dataset.noise", "must be in [0, 10]", d.Noise)
+		}
+	}
+	return nil
+}
+
+func (s Spec) validateModel() *SpecError {
+	layers := s.Model.Layers
+	if len(layers) == 0 {
+		return fieldError("model.layers", "must list at least one dense layer", "none")
+	}
+	seen := map[string]int{}
+	lastDense := -1
+	for i, l := range layers {
+		path := fmt.Sprintf("model.layers[%d]", i)
+		if !slices.Contains(layerTypes, l.Type) {
+			return fieldError(path+".type", "must be one of "+strings.Join(layerTypes, ", "), quote(l.Type))
+		}
+		if !layerNameRE.MatchString(l.Name) {
+			return fieldError(path+".name", "must start with a letter and use only letters, digits, _ . -", quote(l.Name))
+		}
+		if j, dup := seen[l.Name]; dup {
+			return fieldError(path+".name", fmt.Sprintf("must be unique, but model.layers[%d] is also named", j), quote(l.Name))
+		}
+		seen[l.Name] = i
+		switch l.Type {
+		case "dense":
+			lastDense = i
+			if l.Units < 1 || l.Units > maxUnits {
+				return fieldError(path+".units", fmt.Sprintf("must be in [1, %d]", maxUnits), l.Units)
+			}
+			if l.Rate != 0 {
+				return fieldError(path+".rate", "applies only to dropout layers", l.Rate)
+			}
+		case "dropout":
+			if !(l.Rate >= 0 && l.Rate < 1) {
+				return fieldError(path+".rate", "must be in [0, 1)", l.Rate)
+			}
+			if l.Units != 0 {
+				return fieldError(path+".units", "applies only to dense layers", l.Units)
+			}
+		case "relu":
+			if l.Units != 0 {
+				return fieldError(path+".units", "applies only to dense layers", l.Units)
+			}
+			if l.Rate != 0 {
+				return fieldError(path+".rate", "applies only to dropout layers", l.Rate)
+			}
+		}
+	}
+	last := len(layers) - 1
+	if lastDense != last {
+		return fieldError(fmt.Sprintf("model.layers[%d].type", last), "the last layer must be dense: it gives one score per class", quote(layers[last].Type))
+	}
+	if layers[last].Units != s.Dataset.Classes {
+		return fieldError(fmt.Sprintf("model.layers[%d].units", last),
+			fmt.Sprintf("the last dense layer's units must equal the dataset's class count %d", s.Dataset.Classes), layers[last].Units)
+	}
+	return nil
+}
+
+func (t TrainSpec) validate() *SpecError {
+	if !slices.Contains(optimizerNames, t.Optimizer) {
+		return fieldError("train.optimizer", "must be one of "+strings.Join(optimizerNames, ", "), quote(t.Optimizer))
+	}
+	if !(t.LR > 0 && t.LR <= 1) {
+		return fieldError("train.lr", "must be in (0, 1]", t.LR)
+	}
+	if t.Optimizer == "sgd" && !(t.Momentum >= 0 && t.Momentum < 1) {
+		return fieldError("train.momentum", "must be in [0, 1)", t.Momentum)
+	}
+	if t.Optimizer != "sgd" && t.Momentum != 0 {
+		return fieldError("train.momentum", "applies only to optimizer sgd (adam keeps its own moments)", t.Momentum)
+	}
+	if t.Epochs < 1 || t.Epochs > maxEpochs {
+		return fieldError("train.epochs", fmt.Sprintf("must be in [1, %d]", maxEpochs), t.Epochs)
+	}
+	if t.Batch < 1 || t.Batch > maxBatch {
+		return fieldError("train.batch", fmt.Sprintf("must be in [1, %d]", maxBatch), t.Batch)
+	}
+	if !(t.LRDecay >= 0 && t.LRDecay <= 1) {
+		return fieldError("train.lr_decay", "must be in (0, 1] (0 or left out = constant rate)", t.LRDecay)
+	}
+	return nil
+}
+
+func (s Spec) validateStep(path string, st StepSpec) *SpecError {
+	if !slices.Contains(techniqueNames, st.Technique) {
+		return fieldError(path+".technique", "must be one of "+strings.Join(techniqueNames, ", "), quote(st.Technique))
+	}
+	dense := s.denseNames()
+	notFor := func(field, applies string) *SpecError {
+		return &SpecError{Field: path + "." + field, Msg: "applies only to technique " + applies + "; remove it from this " + st.Technique + " step"}
+	}
+	checkLayers := func() *SpecError {
+		for j, name := range st.Layers {
+			if !slices.Contains(dense, name) {
+				return fieldError(fmt.Sprintf("%s.layers[%d]", path, j), "must name a dense layer ("+strings.Join(dense, ", ")+")", quote(name))
+			}
+		}
+		return nil
+	}
+	switch st.Technique {
+	case "prune":
+		if !(st.Ratio >= 0 && st.Ratio <= maxPruneRatio) {
+			return fieldError(path+".ratio", "must be in [0, 0.99]", st.Ratio)
+		}
+		if !slices.Contains(scopeNames, st.Scope) {
+			return fieldError(path+".scope", "must be one of "+strings.Join(scopeNames, ", "), quote(st.Scope))
+		}
+		if err := checkLayers(); err != nil {
+			return err
+		}
+		switch {
+		case st.Bits != 0:
+			return notFor("bits", "quantize")
+		case st.Rank != 0:
+			return notFor("rank", "lowrank")
+		case st.Layer != "":
+			return notFor("layer", "lowrank")
+		}
+	case "quantize":
+		if !(st.Bits >= 1 && st.Bits <= maxQuantizeBits || st.Bits == 32) {
+			return fieldError(path+".bits", "must be in [1, 8], or 32 for float32", st.Bits)
+		}
+		if err := checkLayers(); err != nil {
+			return err
+		}
+		switch {
+		case st.Ratio != 0:
+			return notFor("ratio", "prune")
+		case st.Scope != "":
+			return notFor("scope", "prune")
+		case st.Rank != 0:
+			return notFor("rank", "lowrank")
+		case st.Layer != "":
+			return notFor("layer", "lowrank")
+		}
+	case "lowrank":
+		i := slices.IndexFunc(s.Model.Layers, func(l LayerSpec) bool { return l.Type == "dense" && l.Name == st.Layer })
+		if i < 0 {
+			return fieldError(path+".layer", "must name a dense layer ("+strings.Join(dense, ", ")+")", quote(st.Layer))
+		}
+		in, out := s.denseShape(i)
+		if st.Rank < 1 || st.Rank > min(in, out) {
+			return fieldError(path+".rank", fmt.Sprintf("must be in [1, %d] for %s (%d×%d)", min(in, out), st.Layer, in, out), st.Rank)
+		}
+		switch {
+		case st.Ratio != 0:
+			return notFor("ratio", "prune")
+		case st.Scope != "":
+			return notFor("scope", "prune")
+		case st.Bits != 0:
+			return notFor("bits", "quantize")
+		case len(st.Layers) != 0:
+			return notFor("layers", "prune and quantize (lowrank takes one layer)")
+		}
+	}
+	if st.FinetuneEpochs < 0 || st.FinetuneEpochs > maxEpochs {
+		return fieldError(path+".finetune_epochs", fmt.Sprintf("must be in [0, %d]", maxEpochs), st.FinetuneEpochs)
+	}
+	if !(st.FinetuneLR >= 0 && st.FinetuneLR <= 1) {
+		return fieldError(path+".finetune_lr", "must be in (0, 1] (0 or left out = train.lr)", st.FinetuneLR)
+	}
+	return nil
+}
+
+// denseShape returns the input and output width of the dense layer at index
+// i of the model, following the widths through the stack.
+func (s Spec) denseShape(i int) (in, out int) {
+	in = s.Dataset.inputDim()
+	for j, l := range s.Model.Layers {
+		if l.Type != "dense" {
+			continue
+		}
+		if j == i {
+			return in, l.Units
+		}
+		in = l.Units
+	}
+	return in, 0
+}
+
+// BuildModel validates s and builds its model with freshly initialized
+// weights. The same Seed always gives the same weights and dropout masks.
+func (s Spec) BuildModel() (*nn.Sequential, error) {
+	r := s.resolved()
+	if err := r.validate(); err != nil {
+		err.Source = s.Source
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(r.Seed, streamInit))
+	m := &nn.Sequential{}
+	in := r.Dataset.inputDim()
+	for i, l := range r.Model.Layers {
+		switch l.Type {
+		case "dense":
+			m.Layers = append(m.Layers, nn.NewDense(l.Name, in, l.Units, rng))
+			in = l.Units
+		case "relu":
+			m.Layers = append(m.Layers, nn.NewReLU(l.Name))
+		case "dropout":
+			m.Layers = append(m.Layers, nn.NewDropout(l.Name, float32(l.Rate), r.Seed^(streamDropout+uint64(i))))
+		}
+	}
+	return m, nil
+}
+
+// Independent random streams derived from Spec.Seed.
+const (
+	streamInit     = 0x1417
+	streamShuffle  = 0x5a0f
+	streamDropout  = 0xd20b << 16
+	streamFineTune = 0xf17e
+)
+
+// describeModel gives the widths through the model, e.g. "784-300-100-10".
+func (s Spec) describeModel() string {
+	r := s.resolved()
+	parts := []string{fmt.Sprint(r.Dataset.inputDim())}
+	for _, l := range r.Model.Layers {
+		if l.Type == "dense" {
+			parts = append(parts, fmt.Sprint(l.Units))
+		}
+	}
+	return strings.Join(parts, "-")
+}
+
+// SpecError is a problem with a spec: which file, which line, which field,
+// and what is allowed. Field is a path like "train.lr" or
+// "compress[1].ratio" (list indices start at 0); Line is 1-based, 0 when
+// unknown (a Spec built in Go has no lines).
+type SpecError struct {
+	Source string
+	Line   int
+	Field  string
+	Msg    string
+
+	want    string // what is allowed, without "got ...": used when the field is missing
+	unnamed bool   // Msg already names the field
+}
+
+func (e *SpecError) Error() string {
+	var b strings.Builder
+	if e.Source != "" {
+		b.WriteString(filepath.ToSlash(e.Source) + ": ")
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Field != "" && !e.unnamed {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// fieldError says field must be want but is got.
+func fieldError(field, want string, got any) *SpecError {
+	if f, ok := got.(float64); ok {
+		got = formatFloat(f)
+	}
+	return &SpecError{Field: field, Msg: fmt.Sprintf("%s, got %v", want, got), want: want}
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+func formatFloat(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Sprint(f)
+	}
+	return fmt.Sprintf("%g", f)
+}

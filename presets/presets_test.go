@@ -1,0 +1,30 @@
+package presets
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestNames(t *testing.T) {
+	names := Names()
+	want := []string{"lenet-300-100", "overfitting", "quickstart", "seed-mlp"}
+	if !slices.Equal(names, want) {
+		t.Errorf("Names() = %v, want %v", names, want)
+	}
+}
+
+func TestRead(t *testing.T) {
+	data, err := Read("quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "name: quickstart\n") {
+		t.Errorf("quickstart.yaml starts %q", string(data[:min(len(data), 30)]))
+	}
+	for _, bad := range []string{"", "nope", "../presets/quickstart", ".hidden", "quickstart.yaml"} {
+		if _, err := Read(bad); err == nil || !strings.Contains(err.Error(), "quickstart") {
+			t.Errorf("Read(%q): error %v should list the presets", bad, err)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package common
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// KeyMap is every key the program answers to. Each binding carries its help
+// text, so the help bar is generated from this one place.
+type KeyMap struct {
+	// Global.
+	Quit     key.Binding
+	Help     key.Binding
+	NextPane key.Binding
+	PrevPane key.Binding
+	Presets  key.Binding
+	Export   key.Binding
+
+	// Knobs (active once the baseline is trained, whatever pane has focus).
+	KnobPrev key.Binding
+	KnobNext key.Binding
+	Less     key.Binding
+	More     key.Binding
+	LessFine key.Binding
+	MoreFine key.Binding
+	PickKnob key.Binding // help only: "↑/↓ knob"
+	Adjust   key.Binding // help only: "←/→ turn"
+	Fine     key.Binding // help only: "[/] fine step"
+	FineTune key.Binding
+	AddRow   key.Binding
+
+	// Scrolling panes.
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+
+	Scroll key.Binding // help only: "↑/↓ scroll"
+
+	// Curves pane.
+	PrevCurve key.Binding
+	NextCurve key.Binding
+	Curves    key.Binding // help only: "↑/↓ curves"
+
+	// Preset picker.
+	Run  key.Binding
+	Back key.Binding
+}
+
+// DefaultKeyMap returns the program's keys.
+func DefaultKeyMap() *KeyMap {
+	return &KeyMap{
+		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		NextPane: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		PrevPane: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "prev pane")),
+		Presets:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "presets")),
+		Export:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export csv")),
+
+		PickKnob: key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "knob")),
+		KnobPrev: key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous knob")),
+		KnobNext: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next knob")),
+		Less:     key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "less compression")),
+		More:     key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "more compression")),
+		LessFine: key.NewBinding(key.WithKeys("shift+left", "["), key.WithHelp("[", "fine step down")),
+		MoreFine: key.NewBinding(key.WithKeys("shift+right", "]"), key.WithHelp("]", "fine step up")),
+		Adjust:   key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "turn")),
+		Fine:     key.NewBinding(key.WithKeys("[", "]"), key.WithHelp("[/]", "fine step")),
+		FineTune: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "fine-tune")),
+		AddRow:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add row")),
+
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "first row")),
+		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last row")),
+		Scroll:   key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "scroll")),
+
+		PrevCurve: key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous curves")),
+		NextCurve: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next curves")),
+		Curves:    key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "curves")),
+
+		Run:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run")),
+		Back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	}
+}
+
+// TurnsKnob reports whether msg turns a knob; those keys work from any pane.
+func (k *KeyMap) TurnsKnob(msg tea.KeyMsg) bool {
+	return key.Matches(msg, k.Less, k.More, k.LessFine, k.MoreFine)
+}

@@ -1,0 +1,4 @@
+// Package chart is the curves pane: the smoothed training loss per step and
+// the train/test accuracy per epoch of one training phase (the baseline, or
+// a fine-tuning run), drawn with ntcharts line charts.
+package chart

@@ -1,0 +1,343 @@
+package controls
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"github.com/prunerlab/pruner-tui/core/data"
+	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/tui/common"
+)
+
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	os.Exit(m.Run())
+}
+
+// tinyTrained is a real, untrained 4→8→3 model on blobs: enough for
+// Trained.Apply to run in microseconds.
+func tinyTrained() *experiments.Trained {
+	rng := rand.New(rand.NewPCG(1, 2))
+	model := &nn.Sequential{Layers: []nn.Layer{
+		nn.NewDense("fc1", 4, 8, rng), nn.NewReLU("relu1"), nn.NewDense("fc2", 8, 3, rng),
+	}}
+	train, test := data.Blobs(64, 3, 4, 1)
+	return &experiments.Trained{
+		Spec:  experiments.Spec{Name: "tiny"},
+		Model: model, Train: train, Test: test,
+		Baseline: experiments.Row{Experiment: "tiny", Technique: "dense", Setting: "fp32",
+			ParamsTotal: 67, ParamsNonzero: 67, SizeBytes: model.Totals().SizeBytes,
+			CompressionRatio: 1, TrainAcc: 40, TestAcc: 37.5},
+	}
+}
+
+func keyMsg(s string) tea.KeyMsg {
+	switch s {
+	case "right":
+		return tea.KeyMsg{Type: tea.KeyRight}
+	case "left":
+		return tea.KeyMsg{Type: tea.KeyLeft}
+	case "shift+right":
+		return tea.KeyMsg{Type: tea.KeyShiftRight}
+	case "shift+left":
+		return tea.KeyMsg{Type: tea.KeyShiftLeft}
+	case "up":
+		return tea.KeyMsg{Type: tea.KeyUp}
+	case "down":
+		return tea.KeyMsg{Type: tea.KeyDown}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+func newReady(t *testing.T) *Model {
+	t.Helper()
+	m := New(common.New())
+	m.Debounce = 0
+	m.SetSize(48, 26)
+	m.Focus()
+	m.SetTrained(tinyTrained())
+	return m
+}
+
+func press(m *Model, k string) tea.Cmd {
+	_, cmd := m.Update(keyMsg(k))
+	return cmd
+}
+
+func TestWaitsForBaseline(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(48, 20)
+	if cmd := press(m, "right"); cmd != nil {
+		t.Errorf("right before the baseline issued a command")
+	}
+	if v := m.View(); !strings.Contains(v, "waiting for the baseline…") {
+		t.Errorf("view before the baseline:\n%s", v)
+	}
+}
+
+func TestPruneRatioSteps(t *testing.T) {
+	m := newReady(t)
+	if v := m.View(); !strings.Contains(v, "prune ratio  0.00") {
+		t.Fatalf("initial view:\n%s", v)
+	}
+	if cmd := press(m, "right"); cmd == nil {
+		t.Fatal("right on prune ratio issued no command")
+	}
+	if got := m.Setting().PruneRatio; got != 0.05 {
+		t.Errorf("after right: ratio %v, want 0.05", got)
+	}
+	if v := m.View(); !strings.Contains(v, "prune ratio  0.05") || !strings.Contains(v, "evaluating…") {
+		t.Errorf("view after right:\n%s", v)
+	}
+	press(m, "]")
+	press(m, "shift+right")
+	if got := m.Setting().PruneRatio; got != 0.07 {
+		t.Errorf("after two fine steps: ratio %v, want 0.07", got)
+	}
+	press(m, "[")
+	press(m, "left")
+	if got := m.Setting().PruneRatio; got != 0.01 {
+		t.Errorf("after fine and coarse steps down: ratio %v, want 0.01", got)
+	}
+	press(m, "left")
+	if got := m.Setting().PruneRatio; got != 0 {
+		t.Errorf("ratio went below 0: %v", got)
+	}
+	if cmd := press(m, "left"); cmd != nil {
+		t.Error("left at 0 (no change) issued a command")
+	}
+	for range 25 {
+		press(m, "right")
+	}
+	if got := m.Setting().PruneRatio; got != MaxPruneRatio {
+		t.Errorf("ratio after 25 steps up: %v, want the maximum %v", got, MaxPruneRatio)
+	}
+}
+
+func TestBitWidthSteps(t *testing.T) {
+	m := newReady(t)
+	press(m, "down")
+	if m.Selected() != KnobBitWidth {
+		t.Fatalf("down selected knob %d, want bit width", m.Selected())
+	}
+	want := []int{8, 7, 6, 5, 4, 3, 2, 1, 1}
+	for i, w := range want {
+		press(m, "right")
+		if got := m.Setting().Bits; got != w {
+			t.Errorf("step %d: bits %d, want %d", i+1, got, w)
+		}
+	}
+	for range 8 {
+		press(m, "left")
+	}
+	if got := m.Setting().Bits; got != 0 {
+		t.Errorf("bits back at the start: Setting.Bits %d, want 0 (float32)", got)
+	}
+	if v := m.View(); !strings.Contains(v, "bit width      32") {
+		t.Errorf("view with quantization off:\n%s", v)
+	}
+}
+
+func TestNextRank(t *testing.T) {
+	// fullRank 128: coarse step 8.
+	cases := []struct {
+		rank, dir int
+		fine      bool
+		want      int
+	}{
+		{0, +1, false, 128}, // off → full rank
+		{128, +1, false, 120},
+		{120, +1, false, 112},
+		{13, +1, false, 8}, // snaps to a multiple of the step
+		{8, +1, false, 1},
+		{1, +1, false, 1},
+		{1, -1, false, 8},
+		{120, -1, false, 128},
+		{128, -1, false, 0}, // past full rank → off
+		{0, -1, false, 0},
+		{5, +1, true, 4},
+		{1, +1, true, 1},
+		{127, -1, true, 128},
+		{128, -1, true, 0},
+	}
+	for _, c := range cases {
+		if got := nextRank(c.rank, 128, c.dir, c.fine); got != c.want {
+			t.Errorf("nextRank(%d, 128, %+d, fine=%v) = %d, want %d", c.rank, c.dir, c.fine, got, c.want)
+		}
+	}
+	if got := nextRank(0, 0, +1, false); got != 0 {
+		t.Errorf("rank knob without a dense layer moved to %d", got)
+	}
+}
+
+func TestRankKnobUsesLargestLayer(t *testing.T) {
+	m := newReady(t)
+	press(m, "down")
+	press(m, "down")
+	press(m, "right")
+	s := m.Setting()
+	// fc2 is 8×3 = 24 weights, fc1 4×8 = 32: fc1, full rank 4.
+	if s.RankLayer != "fc1" || s.Rank != 4 {
+		t.Errorf("rank setting %+v, want rank 4 of fc1", s)
+	}
+}
+
+// run executes cmd and feeds its message back, following the chain
+// (debounce → evaluation) to the end.
+func run(t *testing.T, m *Model, cmd tea.Cmd) {
+	t.Helper()
+	for cmd != nil {
+		msg := cmd()
+		_, cmd = m.Update(msg)
+	}
+}
+
+func TestEvaluationShowsPreview(t *testing.T) {
+	m := newReady(t)
+	m.Debounce = 0
+	cmd := press(m, "right")
+	gen := m.Generation()
+	msg := cmd()
+	start, ok := msg.(EvalStartMsg)
+	if !ok || start.Gen != gen {
+		t.Fatalf("knob change gave %#v, want EvalStartMsg{%d}", msg, gen)
+	}
+	_, cmd = m.Update(start)
+	if cmd == nil {
+		t.Fatal("EvalStartMsg of the current generation started no evaluation")
+	}
+	res, ok := cmd().(EvalResultMsg)
+	if !ok || res.Gen != gen || res.Err != nil {
+		t.Fatalf("evaluation answered %#v", res)
+	}
+	m.Update(res)
+	row, ok := m.Preview()
+	if !ok || m.Pending() {
+		t.Fatalf("preview not accepted (pending %v)", m.Pending())
+	}
+	if row.Setting != "ratio=0.05" {
+		t.Errorf("preview setting %q, want ratio=0.05", row.Setting)
+	}
+	v := m.View()
+	if !strings.Contains(v, "Preview ratio=0.05") || strings.Contains(v, "evaluating…") {
+		t.Errorf("view after the evaluation:\n%s", v)
+	}
+}
+
+func TestStaleEvaluationDropped(t *testing.T) {
+	m := newReady(t)
+	press(m, "right")
+	old := m.Generation()
+	press(m, "right")
+	cur := m.Generation()
+	if cur == old {
+		t.Fatal("a knob change did not bump the generation")
+	}
+
+	stale := EvalResultMsg{Gen: old, Eval: experiments.Evaluation{Row: experiments.Row{Setting: "ratio=0.05", TestAcc: 11.11}}}
+	m.Update(stale)
+	if !m.Pending() {
+		t.Error("a stale answer cleared the pending state")
+	}
+	if v := m.View(); strings.Contains(v, "11.11%") {
+		t.Errorf("stale answer shown:\n%s", v)
+	}
+	// A stale debounce tick starts nothing.
+	if _, cmd := m.Update(EvalStartMsg{Gen: old}); cmd != nil {
+		t.Error("a stale EvalStartMsg started an evaluation")
+	}
+
+	current := EvalResultMsg{Gen: cur, Eval: experiments.Evaluation{
+		Setting: experiments.Setting{PruneRatio: 0.1},
+		Row:     experiments.Row{Setting: "ratio=0.10", TestAcc: 22.22, TrainAcc: 30, GapPP: 7.78, DeltaAccPP: -15.28, SizeBytes: 300, CompressionRatio: 1.5}}}
+	m.Update(current)
+	v := m.View()
+	for _, want := range []string{"22.22%", "Δ -15.28 pp", "gap +7.78 pp", "300 B", "1.5× smaller"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("current answer: view lacks %q:\n%s", want, v)
+		}
+	}
+	if m.Pending() {
+		t.Error("still pending after the current answer")
+	}
+}
+
+func TestEvaluationErrorShown(t *testing.T) {
+	m := newReady(t)
+	press(m, "right")
+	m.Update(EvalResultMsg{Gen: m.Generation(), Err: errors.New("rank must be in [0, 4]")})
+	if v := m.View(); !strings.Contains(v, "error: rank must be in [0, 4]") {
+		t.Errorf("error not shown:\n%s", v)
+	}
+	if _, ok := m.Preview(); ok {
+		t.Error("a failed evaluation counts as a preview")
+	}
+	// A cancelled evaluation is no error worth showing.
+	press(m, "right")
+	m.Update(EvalResultMsg{Gen: m.Generation(), Err: context.Canceled})
+	if v := m.View(); strings.Contains(v, "error:") {
+		t.Errorf("cancellation shown as an error:\n%s", v)
+	}
+}
+
+func TestChangeCancelsEvaluationInFlight(t *testing.T) {
+	m := newReady(t)
+	cmd := press(m, "right")
+	_, evalCmd := m.Update(cmd())
+	if m.cancel == nil {
+		t.Fatal("no cancel func kept for the evaluation in flight")
+	}
+	press(m, "right") // cancels the first evaluation's context
+	res := evalCmd().(EvalResultMsg)
+	if res.Err == nil {
+		// Apply may finish before it checks the context; then the
+		// generation check is what drops it.
+		m.Update(res)
+		if !m.Pending() {
+			t.Error("an answer for the old setting cleared the pending state")
+		}
+		return
+	}
+	if !errors.Is(res.Err, context.Canceled) {
+		t.Errorf("cancelled evaluation returned %v, want context.Canceled", res.Err)
+	}
+}
+
+func TestRealEvaluationChain(t *testing.T) {
+	m := newReady(t)
+	press(m, "down")
+	run(t, m, press(m, "right")) // 8 bits
+	row, ok := m.Preview()
+	if !ok {
+		t.Fatal("no preview after the evaluation chain")
+	}
+	if row.Setting != "bits=8" || row.Technique != "quantize" {
+		t.Errorf("preview row %q/%q, want quantize bits=8", row.Technique, row.Setting)
+	}
+	if row.SizeBytes >= m.Trained().Baseline.SizeBytes {
+		t.Errorf("8-bit size %d not below the float32 baseline %d", row.SizeBytes, m.Trained().Baseline.SizeBytes)
+	}
+}
+
+func TestResetDropsLateAnswers(t *testing.T) {
+	m := newReady(t)
+	press(m, "right")
+	gen := m.Generation()
+	m.Reset()
+	if m.Ready() {
+		t.Fatal("ready after Reset")
+	}
+	m.Update(EvalResultMsg{Gen: gen, Eval: experiments.Evaluation{Row: experiments.Row{TestAcc: 55.55}}})
+	if v := m.View(); !strings.Contains(v, "waiting for the baseline…") {
+		t.Errorf("view after Reset and a late answer:\n%s", v)
+	}
+}

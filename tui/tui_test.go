@@ -1,0 +1,602 @@
+package tui
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/muesli/termenv"
+
+	"github.com/prunerlab/pruner-tui/core/data"
+	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/tui/components/controls"
+	"github.com/prunerlab/pruner-tui/tui/components/picker"
+)
+
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	os.Exit(m.Run())
+}
+
+var testSpec = experiments.Spec{Name: "mnist-mlp", Description: "A 784-128-10 MLP on MNIST, pruned and quantized."}
+
+// newTestModel returns a root model of w×h cells whose run is a fake job
+// (no goroutine): tests feed its events by hand. cancelled reports whether
+// the job's context was cancelled.
+func newTestModel(t *testing.T, w, h int) (m *model, cancelled *bool) {
+	t.Helper()
+	m = New(Config{Spec: testSpec, Export: filepath.Join(t.TempDir(), "results")}).(*model)
+	m.controls.Debounce = 0
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	var c bool
+	m.lastJob++
+	m.runJob = m.lastJob
+	m.jobs[m.runJob] = &job{kind: jobRun, events: make(chan tea.Msg), cancel: func() { c = true }}
+	m.running = true
+	return m, &c
+}
+
+func (m *model) feed(events ...experiments.Event) {
+	for _, e := range events {
+		m.Update(jobEventMsg{Job: m.runJob, Event: e})
+	}
+}
+
+func keyMsg(s string) tea.KeyMsg {
+	switch s {
+	case "right":
+		return tea.KeyMsg{Type: tea.KeyRight}
+	case "left":
+		return tea.KeyMsg{Type: tea.KeyLeft}
+	case "up":
+		return tea.KeyMsg{Type: tea.KeyUp}
+	case "down":
+		return tea.KeyMsg{Type: tea.KeyDown}
+	case "tab":
+		return tea.KeyMsg{Type: tea.KeyTab}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "ctrl+c":
+		return tea.KeyMsg{Type: tea.KeyCtrlC}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+func (m *model) press(keys ...string) tea.Cmd {
+	var cmd tea.Cmd
+	for _, k := range keys {
+		_, cmd = m.Update(keyMsg(k))
+	}
+	return cmd
+}
+
+func mnistLayers(nonzero1 int) []nn.LayerStats {
+	return []nn.LayerStats{
+		{Name: "fc1", Kind: "dense", In: 784, Out: 128, Params: 100480, NonZero: nonzero1, Bits: 32, FullRank: 128, SizeBytes: 401920},
+		{Name: "relu1", Kind: "relu"},
+		{Name: "fc2", Kind: "dense", In: 128, Out: 10, Params: 1290, NonZero: 1290, Bits: 32, FullRank: 10, SizeBytes: 5160},
+	}
+}
+
+func row(technique, setting string, size int64, test, delta float64) experiments.Row {
+	return experiments.Row{Experiment: "mnist-mlp", Technique: technique, Setting: setting,
+		ParamsTotal: 101770, ParamsNonzero: 101770, SizeBytes: size, CompressionRatio: 407080 / float64(size),
+		TrainAcc: test + 1.25, TestAcc: test, DeltaAccPP: delta, GapPP: 1.25, LatencyUsB1: 40, LatencyUsB256: 2900}
+}
+
+// tinyTrained is a real, untrained 4→8→3 model on blobs, for Apply.
+func tinyTrained() *experiments.Trained {
+	rng := rand.New(rand.NewPCG(1, 2))
+	model := &nn.Sequential{Layers: []nn.Layer{
+		nn.NewDense("fc1", 4, 8, rng), nn.NewReLU("relu1"), nn.NewDense("fc2", 8, 3, rng),
+	}}
+	train, test := data.Blobs(64, 3, 4, 1)
+	return &experiments.Trained{Spec: experiments.Spec{Name: "tiny"}, Model: model, Train: train, Test: test,
+		Baseline: experiments.Row{Experiment: "tiny", Technique: "dense", Setting: "fp32",
+			ParamsTotal: 67, ParamsNonzero: 67, SizeBytes: model.Totals().SizeBytes, CompressionRatio: 1, TrainAcc: 40, TestAcc: 37.5}}
+}
+
+func TestEventsReachPanes(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	v := m.View()
+	if !strings.Contains(v, "pruner-tui") || !strings.Contains(v, "mnist-mlp — A 784-128-10 MLP on MNIST") {
+		t.Errorf("header:\n%s", v)
+	}
+	m.feed(
+		experiments.StageEvent{Stage: experiments.StageLoading, Detail: "MNIST"},
+		experiments.LogEvent{Text: "loaded 60000 training images"},
+	)
+	v = m.View()
+	if !strings.Contains(v, "loading data MNIST") || !strings.Contains(v, "loaded 60000 training images") {
+		t.Errorf("status after loading:\n%s", v)
+	}
+	m.feed(
+		experiments.LayersEvent{Phase: "baseline", Layers: mnistLayers(100480)},
+		experiments.StageEvent{Stage: experiments.StageTraining, Detail: "epoch 3/10"},
+		experiments.StepEvent{Phase: "baseline", Epoch: 3, Epochs: 10, Step: 10, Steps: 100, Loss: 0.4},
+		experiments.EpochEvent{Phase: "baseline", Epoch: 1, Epochs: 10, TrainAcc: 0.9, TestAcc: 0.89},
+	)
+	v = m.View()
+	for _, want := range []string{"training epoch 3/10", "784→128", "100,480", "total", "101,770",
+		"epoch 3/10 · dense baseline", "waiting for the baseline…"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	m.feed(
+		experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)},
+		experiments.StageEvent{Stage: experiments.StageCompressing, Detail: "prune ratio=0.90"},
+		experiments.ResultEvent{Row: row("prune", "ratio=0.90 finetune=2", 61440, 96.1, -1.4)},
+	)
+	v = m.View()
+	for _, want := range []string{"compressing prune ratio=0.90", "fp32", "ratio=0.90 finetune=2", "6.6×", "-1.40", "2 rows"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	m.feed(
+		experiments.StageEvent{Stage: experiments.StageDone, Detail: "2 rows"},
+		experiments.DoneEvent{Elapsed: 83 * time.Second},
+	)
+	if v = m.View(); !strings.Contains(v, "✓ done 2 rows  1:23") {
+		t.Errorf("status after done:\n%s", v)
+	}
+}
+
+func TestRunFailureShown(t *testing.T) {
+	m, _ := newTestModel(t, 100, 30)
+	m.Update(jobEndMsg{Job: m.runJob, Err: os.ErrNotExist})
+	v := m.View()
+	if !strings.Contains(v, "✗ failed") || !strings.Contains(v, "error: file does not exist") {
+		t.Errorf("failure not shown:\n%s", v)
+	}
+}
+
+func TestStaleJobIgnored(t *testing.T) {
+	m, _ := newTestModel(t, 100, 30)
+	old := m.runJob
+	m.lastJob++
+	m.runJob = m.lastJob // as if a new run had started
+	m.jobs[m.runJob] = &job{kind: jobRun, events: make(chan tea.Msg), cancel: func() {}}
+	m.Update(jobEventMsg{Job: old, Event: experiments.ResultEvent{Row: row("prune", "ratio=0.33", 1000, 90, -7)}})
+	m.Update(jobEventMsg{Job: old, Event: experiments.StageEvent{Stage: experiments.StageDone}})
+	if v := m.View(); strings.Contains(v, "ratio=0.33") || strings.Contains(v, "done") {
+		t.Errorf("an old run's events reached the panes:\n%s", v)
+	}
+	if m.results.Len() != 0 {
+		t.Errorf("results has %d rows from an old run", m.results.Len())
+	}
+	// Its channel is drained to the end, then forgotten.
+	_, cmd := m.Update(jobEventMsg{Job: old, Event: experiments.LogEvent{Text: "x"}})
+	if cmd == nil {
+		t.Error("stopped listening to a stale job before its channel closed")
+	}
+	m.Update(jobClosedMsg{Job: old})
+	if _, ok := m.jobs[old]; ok {
+		t.Error("closed job still tracked")
+	}
+}
+
+func TestTooSmall(t *testing.T) {
+	m, _ := newTestModel(t, 40, 10)
+	v := m.View()
+	for _, want := range []string{"Terminal too small", "40×10", "at least 80×24"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("too-small view lacks %q:\n%s", want, v)
+		}
+	}
+	if lipgloss.Height(v) != 10 || lipgloss.Width(v) != 40 {
+		t.Errorf("too-small view is %d×%d, want 40×10", lipgloss.Width(v), lipgloss.Height(v))
+	}
+	m.Update(tea.WindowSizeMsg{Width: MinWidth, Height: MinHeight})
+	v = m.View()
+	if strings.Contains(v, "too small") {
+		t.Errorf("80×24 reported too small")
+	}
+	if h := lipgloss.Height(v); h != MinHeight {
+		t.Errorf("view at 80×24 is %d rows high", h)
+	}
+	for i, l := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(l); w > MinWidth {
+			t.Errorf("line %d is %d wide at 80 columns: %q", i, w, l)
+		}
+	}
+}
+
+func TestLayoutFillsWindow(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {100, 30}, {120, 40}, {200, 60}} {
+		m, _ := newTestModel(t, size[0], size[1])
+		m.feed(experiments.LayersEvent{Phase: "baseline", Layers: mnistLayers(100480)})
+		for i := range 8 {
+			m.feed(experiments.ResultEvent{Row: row("prune", "ratio=0."+string(rune('1'+i)), 1000, 90, -7)})
+		}
+		v := m.View()
+		if h := lipgloss.Height(v); h != size[1] {
+			t.Errorf("%dx%d: view is %d rows", size[0], size[1], h)
+		}
+		for i, l := range strings.Split(v, "\n") {
+			if w := lipgloss.Width(l); w != size[0] {
+				t.Errorf("%dx%d: line %d is %d wide: %q", size[0], size[1], i, w, l)
+				break
+			}
+		}
+	}
+}
+
+func TestHelpToggles(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	v := m.View()
+	if !strings.Contains(v, "? help") || !strings.Contains(v, "q quit") || strings.Contains(v, "prev pane") {
+		t.Errorf("short help:\n%s", v)
+	}
+	m.press("?")
+	v = m.View()
+	for _, want := range []string{"prev pane", "fine-tune", "less compression", "fine step up", "export csv", "presets", "close help"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("full help lacks %q:\n%s", want, v)
+		}
+	}
+	if lipgloss.Height(v) != 40 {
+		t.Errorf("with full help the view is %d rows, want 40", lipgloss.Height(v))
+	}
+	m.press("?")
+	if v = m.View(); strings.Contains(v, "prev pane") {
+		t.Errorf("help did not toggle back:\n%s", v)
+	}
+}
+
+func TestFocusCycles(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	if !m.controls.Focused() {
+		t.Fatal("the knobs are not focused at start")
+	}
+	m.press("tab")
+	if !m.results.Focused() || m.controls.Focused() {
+		t.Error("tab did not move focus to the results")
+	}
+	if v := m.View(); !strings.Contains(v, "↑/↓ scroll") {
+		t.Errorf("help does not follow the focus:\n%s", v)
+	}
+	m.press("tab", "tab", "tab")
+	if !m.controls.Focused() {
+		t.Error("four tabs did not come back to the knobs")
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyShiftTab})
+	if !m.chart.Focused() {
+		t.Error("shift+tab did not go back to the curves")
+	}
+}
+
+func TestKnobsThroughRoot(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	if cmd := m.press("right"); cmd != nil {
+		t.Error("right before the baseline issued a command")
+	}
+	m.feed(experiments.BaselineEvent{Trained: tinyTrained()})
+	v := m.View()
+	if strings.Contains(v, "waiting for the baseline") || !strings.Contains(v, "prune ratio  0.00") {
+		t.Fatalf("knobs after the baseline:\n%s", v)
+	}
+
+	// Knobs turn from any pane.
+	m.press("tab")
+	cmd := m.press("right")
+	if cmd == nil {
+		t.Fatal("right on the prune ratio issued no command")
+	}
+	if v := m.View(); !strings.Contains(v, "prune ratio  0.05") || !strings.Contains(v, "evaluating…") {
+		t.Errorf("after right:\n%s", v)
+	}
+	stale := m.controls.Generation()
+	m.press("right")
+	cur := m.controls.Generation()
+
+	m.Update(controls.EvalResultMsg{Gen: stale, Eval: experiments.Evaluation{
+		Setting: experiments.Setting{PruneRatio: 0.05},
+		Row:     experiments.Row{Setting: "ratio=0.05", TestAcc: 12.34},
+		Layers:  mnistLayers(95456)}})
+	if v := m.View(); strings.Contains(v, "12.34%") || strings.Contains(v, "preview: ratio=0.05") {
+		t.Errorf("stale evaluation shown:\n%s", v)
+	}
+	m.Update(controls.EvalResultMsg{Gen: cur, Eval: experiments.Evaluation{
+		Setting: experiments.Setting{PruneRatio: 0.1},
+		Row:     experiments.Row{Technique: "prune", Setting: "ratio=0.10", TestAcc: 43.21, DeltaAccPP: 5.71, SizeBytes: 250, CompressionRatio: 1.2},
+		Layers:  mnistLayers(90432)}})
+	v = m.View()
+	for _, want := range []string{"43.21%", "Δ +5.71 pp", "Layers preview: ratio=0.10", "90,432", "10.0%"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("current evaluation: view lacks %q:\n%s", want, v)
+		}
+	}
+
+	// a adds the preview as a row.
+	m.press("a")
+	if m.results.Len() != 1 || m.results.Table()[0].Setting != "ratio=0.10" {
+		t.Errorf("a added %+v", m.results.Table())
+	}
+	if v := m.View(); !strings.Contains(v, "added ratio=0.10 to the results") {
+		t.Errorf("status after a:\n%s", v)
+	}
+}
+
+func TestRealEvaluationThroughRoot(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	m.feed(experiments.BaselineEvent{Trained: tinyTrained()})
+	cmd := m.press("right")
+	for cmd != nil { // debounce → Apply → answer
+		_, cmd = m.Update(cmd())
+	}
+	v := m.View()
+	if !strings.Contains(v, "Preview ratio=0.05") || !strings.Contains(v, "Layers preview: ratio=0.05") {
+		t.Errorf("after a real evaluation:\n%s", v)
+	}
+}
+
+func TestExport(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	if cmd := m.press("e"); cmd != nil {
+		t.Error("export with no rows issued a command")
+	}
+	if v := m.View(); !strings.Contains(v, "nothing to export yet") {
+		t.Errorf("status after e with no rows:\n%s", v)
+	}
+	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)},
+		experiments.ResultEvent{Row: row("prune", "ratio=0.90", 61440, 96.1, -1.4)})
+	cmd := m.press("e")
+	if cmd == nil {
+		t.Fatal("e issued no command")
+	}
+	m.Update(cmd())
+	path := m.cfg.Export + ".csv"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "experiment,technique,setting,") || !strings.Contains(lines[2], "ratio=0.90") {
+		t.Errorf("exported file:\n%s", b)
+	}
+	if v := m.View(); !strings.Contains(v, "exported 2 rows to "+path) {
+		t.Errorf("status does not say where:\n%s", v)
+	}
+}
+
+func TestExportPath(t *testing.T) {
+	cases := []struct{ prefix, experiment, want string }{
+		{"results", "quickstart", "results.csv"},
+		{"", "quickstart", "quickstart.csv"},
+		{"", "my run/2", "my-run-2.csv"},
+		{"", "", "results.csv"},
+		{"out/table.md", "x", "out/table.md"},
+		{"table.json", "x", "table.json"},
+	}
+	for _, c := range cases {
+		if got := ExportPath(c.prefix, c.experiment); got != c.want {
+			t.Errorf("ExportPath(%q, %q) = %q, want %q", c.prefix, c.experiment, got, c.want)
+		}
+	}
+}
+
+func TestPicker(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	m.cfg.Extra = nil
+	m.press("p")
+	v := m.View()
+	if !strings.Contains(v, "Choose an experiment") || !strings.Contains(v, "quickstart") {
+		t.Errorf("picker:\n%s", v)
+	}
+	if !strings.Contains(v, "enter run") || !strings.Contains(v, "esc back") {
+		t.Errorf("picker help:\n%s", v)
+	}
+	// While filtering, q is text, not quit.
+	m.press("/")
+	if cmd := m.press("q"); cmd != nil {
+		if _, quit := cmd().(tea.QuitMsg); quit {
+			t.Error("q quit while typing a filter")
+		}
+	}
+	m.press("esc") // leave the filter
+	m.Update(picker.ClosedMsg{})
+	if v := m.View(); strings.Contains(v, "Choose an experiment") {
+		t.Errorf("picker still open after esc:\n%s", v)
+	}
+}
+
+func TestPickerRunsChosenSpec(t *testing.T) {
+	m, cancelled := newTestModel(t, 120, 40)
+	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)})
+	old := m.runJob
+	// A spec that fails validation at once: the run ends without numerics.
+	bad := experiments.Spec{Name: "broken", Description: "no layers"}
+	_, cmd := m.Update(picker.ChosenMsg{Item: picker.Item{Name: "broken", Spec: &bad}})
+	if !*cancelled {
+		t.Error("choosing a preset did not cancel the current run")
+	}
+	if m.runJob == old || m.results.Len() != 0 {
+		t.Errorf("panes not reset for the new run (job %d, %d rows)", m.runJob, m.results.Len())
+	}
+	if v := m.View(); !strings.Contains(v, "broken — no layers") {
+		t.Errorf("header does not show the new experiment:\n%s", v)
+	}
+	// Drain the new run's channel: it must end with an error, not hang.
+	events := m.jobs[m.runJob].events
+	deadline := time.After(30 * time.Second)
+	for done := false; !done; {
+		select {
+		case msg, ok := <-events:
+			if !ok {
+				done = true
+				break
+			}
+			m.Update(msg)
+		case <-deadline:
+			t.Fatal("the new run did not end")
+		}
+	}
+	_ = cmd
+	if v := m.View(); !strings.Contains(v, "failed") {
+		t.Errorf("a run of an invalid spec should fail:\n%s", v)
+	}
+	m.quit()
+}
+
+func TestQuitCancels(t *testing.T) {
+	m, cancelled := newTestModel(t, 120, 40)
+	cmd := m.press("q")
+	if cmd == nil {
+		t.Fatal("q issued no command")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Error("q did not quit")
+	}
+	if !*cancelled {
+		t.Error("q did not cancel the run")
+	}
+	m2, cancelled2 := newTestModel(t, 120, 40)
+	m2.press("p")
+	if _, ok := m2.press("ctrl+c")().(tea.QuitMsg); !ok || !*cancelled2 {
+		t.Error("ctrl+c in the picker did not quit and cancel")
+	}
+}
+
+func TestFineTuneNeedsBaseline(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	if cmd := m.press("f"); cmd != nil {
+		t.Error("f before the baseline started something")
+	}
+	if v := m.View(); !strings.Contains(v, "fine-tuning needs the trained baseline") {
+		t.Errorf("status after early f:\n%s", v)
+	}
+}
+
+func TestFineTuneEndAddsRow(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	m.feed(experiments.BaselineEvent{Trained: tinyTrained()})
+	// Stand in for a fine-tune job: the real FineTune is covered by the
+	// whole-program test.
+	m.lastJob++
+	id := m.lastJob
+	s := experiments.Setting{PruneRatio: 0.5}
+	m.jobs[id] = &job{kind: jobFineTune, events: make(chan tea.Msg), cancel: func() {}, setting: s}
+	m.ftJob, m.ftText = id, "ratio=0.50 (2 epochs)"
+	m.refreshStatus()
+	m.Update(jobEventMsg{Job: id, Event: experiments.StageEvent{Stage: experiments.StageFineTuning, Detail: "prune ratio=0.50 finetune=2: epoch 1/2"}})
+	m.Update(jobEventMsg{Job: id, Event: experiments.StepEvent{Phase: "prune ratio=0.50 finetune=2", Epoch: 1, Epochs: 2, Step: 5, Steps: 10, Loss: 0.3}})
+	v := m.View()
+	if !strings.Contains(v, "fine-tuning prune ratio=0.50 finetune=2: epoch 1/2") || !strings.Contains(v, "epoch 1/2 · fine-tuning prune ratio=0.50 finetune=2") {
+		t.Errorf("during the fine-tune:\n%s", v)
+	}
+	if cmd := m.press("f"); cmd != nil {
+		t.Error("a second f started another fine-tune")
+	}
+	m.Update(jobEndMsg{Job: id, Eval: experiments.Evaluation{Setting: s,
+		Row: experiments.Row{Technique: "prune", Setting: "ratio=0.50 finetune=2", TestAcc: 96.5, DeltaAccPP: -1}}})
+	v = m.View()
+	if m.results.Len() != 1 || !strings.Contains(v, "ratio=0.50 finetune=2") {
+		t.Errorf("fine-tune row not added:\n%s", v)
+	}
+	if !strings.Contains(v, "fine-tuned ratio=0.50: test 96.50% (Δ -1.00 pp)") {
+		t.Errorf("status after the fine-tune:\n%s", v)
+	}
+}
+
+// TestGoldenView pins the layout of a hand-fed state at 100×30.
+func TestGoldenView(t *testing.T) {
+	m, _ := newTestModel(t, 100, 30)
+	m.feed(
+		experiments.LayersEvent{Phase: "baseline", Layers: mnistLayers(100480)},
+		experiments.StageEvent{Stage: experiments.StageTraining, Detail: "epoch 4/4"},
+	)
+	for e := 1; e <= 4; e++ {
+		for s := 1; s <= 5; s++ {
+			x := float64(e-1) + float64(s)/5
+			m.feed(experiments.StepEvent{Phase: "baseline", Epoch: e, Epochs: 4, Step: s, Steps: 5, Loss: 1.2 / (1 + x)})
+		}
+		m.feed(experiments.EpochEvent{Phase: "baseline", Epoch: e, Epochs: 4,
+			TrainAcc: 0.9 + 0.02*float64(e), TestAcc: 0.89 + 0.015*float64(e)})
+	}
+	m.feed(
+		experiments.ResultEvent{Row: row("dense", "fp32", 407080, 95, 0)},
+		experiments.ResultEvent{Row: row("prune", "ratio=0.90 finetune=2", 61440, 94.2, -0.8)},
+		experiments.StageEvent{Stage: experiments.StageDone, Detail: "2 rows"},
+		experiments.DoneEvent{Elapsed: 12 * time.Second},
+	)
+	golden.RequireEqual(t, []byte(m.View()))
+}
+
+// The bridge never blocks a cancelled runner and closes the channel when
+// the work returns.
+func TestBridge(t *testing.T) {
+	events, cancel := startJob(7, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
+		sink.Emit(experiments.LogEvent{Text: "one"})
+		return jobEndMsg{Table: experiments.Table{{Setting: "x"}}}
+	})
+	defer cancel()
+	var got []tea.Msg
+	for cmd := listen(7, events); ; {
+		msg := cmd()
+		got = append(got, msg)
+		if _, ok := msg.(jobClosedMsg); ok {
+			break
+		}
+	}
+	if len(got) != 3 {
+		t.Fatalf("got %d messages, want event, end, closed: %#v", len(got), got)
+	}
+	if e, ok := got[0].(jobEventMsg); !ok || e.Job != 7 || e.Event.(experiments.LogEvent).Text != "one" {
+		t.Errorf("first message %#v", got[0])
+	}
+	if e, ok := got[1].(jobEndMsg); !ok || e.Job != 7 || len(e.Table) != 1 {
+		t.Errorf("second message %#v", got[1])
+	}
+
+	// A panic in the work becomes the job's error.
+	events, cancel = startJob(8, func(context.Context, experiments.Sink) jobEndMsg { panic("boom") })
+	defer cancel()
+	end, ok := listen(8, events)().(jobEndMsg)
+	if !ok || end.Err == nil || !strings.Contains(end.Err.Error(), "boom") {
+		t.Errorf("panic gave %#v", end)
+	}
+
+	// Cancelled with a full buffer and nobody reading: the work still ends.
+	done := make(chan struct{})
+	_, cancel = startJob(9, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
+		defer close(done)
+		for range 2 * eventBuffer {
+			sink.Emit(experiments.LogEvent{Text: "spam"})
+		}
+		return jobEndMsg{}
+	})
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a cancelled job blocked on its full channel")
+	}
+}
+
+func TestPickerExtras(t *testing.T) {
+	fromFile := experiments.Spec{Name: "mine", Source: "my.yaml"}
+	other := experiments.Spec{Name: "other", Source: "other.yaml"}
+	preset := experiments.Spec{Name: "quickstart", Source: "preset:quickstart"}
+	if got := pickerExtras(Config{Spec: preset, Extra: []experiments.Spec{other}}); len(got) != 1 {
+		t.Errorf("a preset spec was added to the extras: %+v", got)
+	}
+	got := pickerExtras(Config{Spec: fromFile, Extra: []experiments.Spec{other}})
+	if len(got) != 2 || got[0].Name != "mine" || got[1].Name != "other" {
+		t.Errorf("extras %+v, want the first spec's file listed first", got)
+	}
+	if got := pickerExtras(Config{Spec: fromFile, Extra: []experiments.Spec{fromFile}}); len(got) != 1 {
+		t.Errorf("a file listed twice: %+v", got)
+	}
+}
