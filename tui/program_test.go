@@ -37,6 +37,8 @@ func TestProgramQuickstart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A smaller run of the same preset keeps the test fast under -race.
+	spec.Dataset.Samples, spec.Train.Epochs = 2000, 5
 	m := New(Config{Spec: spec, Export: t.TempDir() + "/quickstart"})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
 
