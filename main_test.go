@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prunerlab/pruner-tui/experiments"
+)
+
+func TestHelpDocumentsEveryCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run([]string{"--help"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"pruner-tui run", "pruner-tui presets", "--out", "--data", "--seed", "PRUNER_TUI_MNIST"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help does not mention %q", want)
+		}
+	}
+}
+
+func TestPresetsListsEmbeddedPresets(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"presets"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"quickstart", "lenet-300-100", "seed-mlp", "overfitting"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("presets output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestRunWritesTableByExtension(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "tiny.yaml")
+	yaml := `name: tiny
+description: a tiny blobs run
+seed: 3
+dataset: {name: blobs, classes: 3, dim: 4, samples: 300}
+model:
+  layers:
+    - {type: dense, units: 8}
+    - {type: relu}
+    - {type: dense, units: 3}
+train: {optimizer: adam, lr: 0.01, epochs: 3, batch: 32}
+compress:
+  - {technique: prune, ratio: 0.5}
+`
+	if err := os.WriteFile(spec, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "r.json")
+	var stdout, stderr bytes.Buffer
+	// Flags after the positional argument, as users type them.
+	if err := run([]string{"run", spec, "--out", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(b, &rows); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want the baseline and one prune row", len(rows))
+	}
+	for _, col := range experiments.Columns {
+		if _, ok := rows[1][col]; !ok {
+			t.Errorf("JSON row lacks column %q", col)
+		}
+	}
+	if _, ok := rows[1]["test_acc"].(float64); !ok {
+		t.Errorf("test_acc is %T, want a JSON number", rows[1]["test_acc"])
+	}
+	if !strings.Contains(stdout.String(), "prune") {
+		t.Errorf("stdout lacks the table:\n%s", stdout.String())
+	}
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.yaml")
+	os.WriteFile(broken, []byte("name: x\ntrain: {lr: [1, 2]\n"), 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run"}, "one preset name or YAML file"},
+		{[]string{"run", "no-such-preset"}, "quickstart"},
+		{[]string{"run", "quickstart", "--out", "r.xlsx"}, ".csv, .md or .json"},
+		{[]string{"run", broken}, "broken.yaml"},
+	}
+	for _, c := range cases {
+		err := run(c.args, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run %q: error %v, want one mentioning %q", c.args, err, c.want)
+		}
+	}
+}
