@@ -30,6 +30,7 @@
 //	model:
 //	  layers:                    # * the input width comes from the dataset
 //	    - {type: dense, units: 300, name: fc1}   # name optional: fc1, fc2, ...
+//	    - {type: dense, units: 10, init: glorot} # init: he (default) | glorot
 //	    - {type: relu}
 //	    - {type: dropout, rate: 0.2}             # rate * for dropout, in [0, 1)
 //	    - {type: dense, units: 10}               # the last layer: dense, one unit per class

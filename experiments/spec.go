@@ -56,6 +56,7 @@ type LayerSpec struct {
 	Units int     `yaml:"units"` // dense: output width
 	Rate  float64 `yaml:"rate"`  // dropout: fraction of activations dropped in training
 	Name  string  `yaml:"name"`
+	Init  string  `yaml:"init"` // dense: he (default) or glorot
 }
 
 // TrainSpec says how the baseline is trained.
@@ -338,6 +339,9 @@ func (s Spec) validateModel() *SpecError {
 			if l.Rate != 0 {
 				return fieldError(path+".rate", "applies only to dropout layers", l.Rate)
 			}
+			if l.Init != "" && l.Init != "he" && l.Init != "glorot" {
+				return fieldError(path+".init", "must be he or glorot", quote(l.Init))
+			}
 		case "dropout":
 			if !(l.Rate >= 0 && l.Rate < 1) {
 				return fieldError(path+".rate", "must be in [0, 1)", l.Rate)
@@ -345,7 +349,13 @@ func (s Spec) validateModel() *SpecError {
 			if l.Units != 0 {
 				return fieldError(path+".units", "applies only to dense layers", l.Units)
 			}
+			if l.Init != "" {
+				return fieldError(path+".init", "applies only to dense layers", quote(l.Init))
+			}
 		case "relu":
+			if l.Init != "" {
+				return fieldError(path+".init", "applies only to dense layers", quote(l.Init))
+			}
 			if l.Units != 0 {
 				return fieldError(path+".units", "applies only to dense layers", l.Units)
 			}
@@ -501,7 +511,11 @@ func (s Spec) BuildModel() (*nn.Sequential, error) {
 	for i, l := range r.Model.Layers {
 		switch l.Type {
 		case "dense":
-			m.Layers = append(m.Layers, nn.NewDense(l.Name, in, l.Units, rng))
+			init := nn.He
+			if l.Init == "glorot" {
+				init = nn.Glorot
+			}
+			m.Layers = append(m.Layers, nn.NewDenseInit(l.Name, in, l.Units, init, rng))
 			in = l.Units
 		case "relu":
 			m.Layers = append(m.Layers, nn.NewReLU(l.Name))

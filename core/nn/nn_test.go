@@ -253,3 +253,24 @@ func TestWeightBytes(t *testing.T) {
 		t.Fatalf("1-bit with zeros = %d, want %d", got, 4+16)
 	}
 }
+
+func TestInitVariance(t *testing.T) {
+	// Sample variance of 400×600 weights must be within 2% of the formula.
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, c := range []struct {
+		init Init
+		want float64
+	}{{He, 2.0 / 400}, {Glorot, 2.0 / 1000}} {
+		d := NewDenseInit("fc", 400, 600, c.init, rng)
+		var sum, sq float64
+		for _, w := range d.W.Value.Data {
+			sum += float64(w)
+			sq += float64(w) * float64(w)
+		}
+		n := float64(len(d.W.Value.Data))
+		v := sq/n - (sum/n)*(sum/n)
+		if math.Abs(v/c.want-1) > 0.02 {
+			t.Errorf("init %d: variance %.6g, want %.6g", c.init, v, c.want)
+		}
+	}
+}
