@@ -3,6 +3,7 @@ package lowrank
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 
 	"gonum.org/v1/gonum/mat"
@@ -66,20 +67,74 @@ func (l *Layer) Stats() nn.LayerStats {
 // With W = U Σ Vᵀ it takes A = U_r Σ_r^½ and B = Σ_r^½ V_rᵀ, splitting √σ
 // evenly so both factors are on the same scale and train alike; the bias
 // moves to B. The factors are dense float32 (any mask or bit width of d is
-// not carried over). rank must be 1..min(In, Out).
+// not carried over). rank must be 1..min(In, Out) and must save parameters:
+// Rank·(In+Out) < In·Out (see SavesParams); FactorizeWith with AnyRank set
+// factorizes at any rank.
 func Factorize(d *nn.Dense, rank int) (*Layer, error) {
+	return FactorizeWith(d, rank, Options{})
+}
+
+// Options tune a factorization. The zero value is Factorize's behaviour:
+// exact SVD, and only ranks that save parameters.
+type Options struct {
+	// AnyRank allows ranks up to min(In, Out) even when the factors hold as
+	// many weights as W or more (for checks such as "full rank reconstructs
+	// W").
+	AnyRank bool
+	// Randomized uses the randomized SVD of Halko, Martinsson & Tropp
+	// (2011) instead of the exact one: faster for a small rank of a large
+	// layer, and accurate when the spectrum decays.
+	Randomized bool
+	// Oversample is the number of random directions beyond Rank (p in
+	// Halko et al.); 0 means 10.
+	Oversample int
+	// PowerIters is the number of power iterations (q); 0 means 2 and a
+	// negative value means none.
+	PowerIters int
+	// Seed seeds the Gaussian test matrix of the randomized SVD.
+	Seed uint64
+}
+
+// FactorizeWith is Factorize with options.
+func FactorizeWith(d *nn.Dense, rank int, o Options) (*Layer, error) {
 	full := min(d.In, d.Out)
 	if rank < 1 || rank > full {
 		return nil, fmt.Errorf("factorize layer %s (%d×%d): rank %d is out of range: allowed 1–%d", d.LayerName, d.In, d.Out, rank, full)
 	}
-	var svd mat.SVD
-	if !svd.Factorize(toFloat64(d), mat.SVDThin) {
-		return nil, fmt.Errorf("factorize layer %s: the SVD of its weights did not converge", d.LayerName)
+	if !o.AnyRank && !SavesParams(d.In, d.Out, rank) {
+		return nil, fmt.Errorf("factorize layer %s: %w", d.LayerName, noSavingsError(d.In, d.Out, rank))
 	}
-	sigma := svd.Values(nil)
-	var u, v mat.Dense
-	svd.UTo(&u) // In×full
-	svd.VTo(&v) // Out×full
+	if o.Oversample < 0 {
+		return nil, fmt.Errorf("factorize layer %s: oversampling %d is negative: allowed 0 (the default, 10) or more", d.LayerName, o.Oversample)
+	}
+	var u, v *mat.Dense
+	var sigma []float64
+	if o.Randomized {
+		oversample, power := o.Oversample, o.PowerIters
+		if oversample == 0 {
+			oversample = 10
+		}
+		switch {
+		case power == 0:
+			power = 2
+		case power < 0:
+			power = 0
+		}
+		rng := rand.New(rand.NewPCG(o.Seed, 0x5bd1e995))
+		var ok bool
+		if u, sigma, v, ok = randomizedSVD(toFloat64(d), rank, oversample, power, rng); !ok {
+			return nil, fmt.Errorf("factorize layer %s: the randomized SVD of its weights did not converge", d.LayerName)
+		}
+	} else {
+		var svd mat.SVD
+		if !svd.Factorize(toFloat64(d), mat.SVDThin) {
+			return nil, fmt.Errorf("factorize layer %s: the SVD of its weights did not converge", d.LayerName)
+		}
+		sigma = svd.Values(nil)
+		u, v = new(mat.Dense), new(mat.Dense)
+		svd.UTo(u) // In×full
+		svd.VTo(v) // Out×full
+	}
 
 	first := nn.NewDenseNoBias(d.LayerName+".A", d.In, rank)
 	second := &nn.Dense{
@@ -99,10 +154,44 @@ func Factorize(d *nn.Dense, rank int) (*Layer, error) {
 	return &Layer{LayerName: d.LayerName, First: first, Second: second, In: d.In, Out: d.Out, Rank: rank}, nil
 }
 
+// SavesParams reports whether a rank-r factorization of an in×out layer
+// stores fewer weights than the layer: r·(in+out) < in·out. The bias is the
+// same either way.
+func SavesParams(in, out, rank int) bool {
+	return int64(rank)*int64(in+out) < int64(in)*int64(out)
+}
+
+// MaxSavingRank is the largest rank that saves parameters for an in×out
+// layer (see SavesParams), or 0 when no rank does (a 2×2 layer).
+func MaxSavingRank(in, out int) int {
+	if in <= 0 || out <= 0 {
+		return 0
+	}
+	prod, sum := int64(in)*int64(out), int64(in+out)
+	return int((prod - 1) / sum) // largest r with r·sum ≤ prod−1
+}
+
+func noSavingsError(in, out, rank int) error {
+	if r := MaxSavingRank(in, out); r > 0 {
+		return fmt.Errorf("rank %d saves no parameters for a %d×%d layer: use rank < %d", rank, in, out, r+1)
+	}
+	return fmt.Errorf("rank %d saves no parameters for a %d×%d layer: no rank does (r·(in+out) ≥ in·out for every r ≥ 1)", rank, in, out)
+}
+
+// Factors returns the two factors, A (In×Rank, no bias) then B (Rank×Out,
+// with the bias), so pruning and quantization can act on them as on any
+// Dense layer: prune.Magnitude(f, ratio) or quant.Quantize(f, o) for each f.
+func (l *Layer) Factors() []*nn.Dense { return []*nn.Dense{l.First, l.Second} }
+
 // FactorizeModel replaces the Dense layer of m named layer ("" means the
 // first Dense layer) by its rank-r factorization, in place. On an error m is
 // unchanged.
 func FactorizeModel(m *nn.Sequential, layer string, rank int) error {
+	return FactorizeModelWith(m, layer, rank, Options{})
+}
+
+// FactorizeModelWith is FactorizeModel with options.
+func FactorizeModelWith(m *nn.Sequential, layer string, rank int, o Options) error {
 	var denseNames []string
 	for i, l := range m.Layers {
 		d, isDense := l.(*nn.Dense)
@@ -113,7 +202,7 @@ func FactorizeModel(m *nn.Sequential, layer string, rank int) error {
 			return fmt.Errorf("cannot factorize layer %q: it is a %s layer; only Dense layers can be factorized", layer, l.Stats().Kind)
 		}
 		if isDense && (layer == "" || d.LayerName == layer) {
-			f, err := Factorize(d, rank)
+			f, err := FactorizeWith(d, rank, o)
 			if err != nil {
 				return err
 			}
@@ -154,6 +243,33 @@ func EnergyKept(sv []float64, rank int) float64 {
 		return 1
 	}
 	return kept / total
+}
+
+// RankForEnergy is the smallest rank r ≥ 1 whose singular values keep at
+// least the fraction energy of Σσ² (EnergyKept(sv, r) ≥ energy), at most
+// len(sv); 0 when sv is empty. energy ≤ 0 gives 1, energy ≥ 1 the number of
+// singular values up to the last non-zero one. A relative slack of 1e-12
+// absorbs rounding in the sums, so energy 1 is met by the full spectrum.
+func RankForEnergy(sv []float64, energy float64) int {
+	if len(sv) == 0 {
+		return 0
+	}
+	var total float64
+	for _, s := range sv {
+		total += s * s
+	}
+	if total == 0 {
+		return 1
+	}
+	need := min(energy, 1) * total * (1 - 1e-12)
+	var kept float64
+	for r, s := range sv {
+		kept += s * s
+		if kept >= need {
+			return r + 1
+		}
+	}
+	return len(sv)
 }
 
 // toFloat64 copies d's In×Out weights into a float64 matrix for the SVD.

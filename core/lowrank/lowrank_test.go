@@ -10,6 +10,9 @@ import (
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
+// anyRank factorizes at ranks that save no parameters, for exactness checks.
+var anyRank = Options{AnyRank: true}
+
 // dense returns an in×out Dense layer with the given row-major weights and
 // bias.
 func dense(name string, in, out int, w, b []float32) *nn.Dense {
@@ -75,7 +78,7 @@ func TestSingularValuesByHand(t *testing.T) {
 func TestFactorizeDiagonalByHand(t *testing.T) {
 	// W = diag(3, 1): rank 1 keeps σ = 3, and √3 goes to each factor.
 	d := dense("fc", 2, 2, []float32{3, 0, 0, 1}, []float32{0.5, -0.5})
-	l, err := Factorize(d, 1)
+	l, err := FactorizeWith(d, 1, anyRank)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +127,7 @@ func TestFactorizeRankOneIsExact(t *testing.T) {
 func TestFullRankReconstructs(t *testing.T) {
 	for _, shape := range [][2]int{{7, 5}, {5, 7}, {6, 6}} {
 		d := randomDense("fc", shape[0], shape[1], 3)
-		l, err := Factorize(d, min(shape[0], shape[1]))
+		l, err := FactorizeWith(d, min(shape[0], shape[1]), anyRank)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +145,7 @@ func TestEckartYoung(t *testing.T) {
 		t.Fatal(err)
 	}
 	for r := 1; r <= 6; r++ {
-		l, err := Factorize(d, r)
+		l, err := FactorizeWith(d, r, anyRank)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +193,7 @@ func TestForward(t *testing.T) {
 // Backward's gradients of A, B, b and x match central finite differences of
 // the softmax cross-entropy loss.
 func TestGradientMatchesFiniteDifferences(t *testing.T) {
-	l, err := Factorize(randomDense("fc", 3, 4, 7), 2)
+	l, err := FactorizeWith(randomDense("fc", 3, 4, 7), 2, anyRank)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +272,7 @@ func TestStatsByHand(t *testing.T) {
 }
 
 func TestCloneIsDeep(t *testing.T) {
-	l, err := Factorize(randomDense("fc", 4, 3, 10), 2)
+	l, err := FactorizeWith(randomDense("fc", 4, 3, 10), 2, anyRank)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +316,7 @@ func TestFactorizeModelEvaluatesAndTrains(t *testing.T) {
 	x, y := tinyData()
 	m := tinyModel()
 	lossDense, accDense := nn.Evaluate(m, x, y, 8)
-	if err := FactorizeModel(m, "", 6); err != nil {
+	if err := FactorizeModelWith(m, "", 6, anyRank); err != nil {
 		t.Fatal(err)
 	}
 	l, ok := m.Layers[0].(*Layer)

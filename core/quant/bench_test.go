@@ -15,3 +15,12 @@ func BenchmarkUniform784x300(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkCluster784x300k32(b *testing.B) {
+	d := nn.NewDense("fc1", 784, 300, rand.New(rand.NewPCG(1, 1)))
+	for b.Loop() {
+		if _, err := Cluster(d.Clone().(*nn.Dense), 32, InitLinear, 20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

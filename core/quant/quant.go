@@ -18,9 +18,14 @@ type Report struct {
 	// all In·Out weights of the layer.
 	MaxAbsError, RMSError float64
 	// Levels is the number of distinct integer codes used across the layer,
-	// zero included: at most 2^Bits − 1 for Bits ≥ 2, and at most 3
-	// (−1, 0 for pruned weights, +1) for binary. It is 0 when Bits is 32.
+	// zero included: at most 2^Bits − 1 for symmetric Bits ≥ 2, at most 3
+	// (−1, 0 for pruned weights, +1) for binary, and at most 2^Bits for
+	// asymmetric codes (counted as stored, q = c + zero point). It is 0 when
+	// Bits is 32.
 	Levels int
+	// Clipped counts the weights outside a percentile range (Options.
+	// Percentile), which were clipped to its ends; 0 for min–max.
+	Clipped int
 }
 
 // CheckBits returns an error unless bits is a width Uniform accepts: 1 to 8,
