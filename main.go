@@ -36,6 +36,12 @@ Usage:
         the extension: .csv, .md, .json).
   pruner-tui presets
         List the embedded presets with a one-line description.
+  pruner-tui inspect FILE
+        Say what a model file holds (.prtm: each layer's layout, encoding,
+        bits and bytes; .safetensors: each tensor's name and shape).
+  pruner-tui eval FILE.prtm [--data DIR]
+        Load a model file and measure it on the MNIST test set: accuracy
+        and median latency at batch 1 and 256.
   pruner-tui help | --help
         Show this help.
 
@@ -66,6 +72,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return runHeadless(args[1:], stdout, stderr)
 		case "presets":
 			return listPresets(stdout)
+		case "inspect":
+			return inspectFile(args[1:], stdout, stderr)
+		case "eval":
+			return evalFile(args[1:], stdout, stderr)
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(stdout, usage)
 			return nil
@@ -176,4 +186,43 @@ func listPresets(stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\n", p.Name, strings.TrimSpace(p.Description))
 	}
 	return tw.Flush()
+}
+
+func inspectFile(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("inspect", stderr)
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		return fmt.Errorf("inspect takes one model file (.prtm or .safetensors), got %d", len(files))
+	}
+	text, err := experiments.InspectFile(files[0])
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, text)
+	return err
+}
+
+func evalFile(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("eval", stderr)
+	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		return fmt.Errorf("eval takes one model file (.prtm), got %d", len(files))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := experiments.EvalFile(ctx, files[0], experiments.Options{DataDir: *dataDir})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d bytes, %d parameters (%d non-zero)\n", r.Path, r.SizeBytes, r.ParamsTotal, r.ParamsNonzero)
+	fmt.Fprintf(stdout, "test accuracy %.2f%% on %d MNIST test images\n", r.TestAcc, len(r.Predictions))
+	fmt.Fprintf(stdout, "latency %.1f µs at batch 1, %.1f µs at batch 256 (medians)\n", r.LatencyUsB1, r.LatencyUsB256)
+	return nil
 }
