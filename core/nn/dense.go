@@ -22,6 +22,7 @@ type Dense struct {
 	x      Matrix // input of the last Forward, for Backward
 	y, dx  Matrix
 	noBias bool
+	plan   *inferencePlan // set by PrepareInference, see infer.go
 }
 
 // Init names a weight initialization.
@@ -68,12 +69,16 @@ func (d *Dense) HasBias() bool { return !d.noBias }
 
 func (d *Dense) Name() string { return d.LayerName }
 
-// Forward: y = x·W + b.
+// Forward: y = x·W + b. With train false it runs the inference plan
+// PrepareInference built, if any; with train true it drops the plan.
 func (d *Dense) Forward(x Matrix, train bool) Matrix {
 	if x.Cols != d.In {
 		panic("nn: Dense " + d.LayerName + ": input width mismatch")
 	}
 	d.x = x
+	if d.forwardPlan(x, train) {
+		return d.y
+	}
 	d.y = ensure(d.y, x.Rows, d.Out)
 	for i := 0; i < x.Rows; i++ {
 		copy(d.y.Data[i*d.Out:(i+1)*d.Out], d.B.Value.Data)
@@ -105,6 +110,7 @@ func (d *Dense) Params() []*Param {
 	return []*Param{d.W, d.B}
 }
 
+// Clone copies the layer without its inference plan.
 func (d *Dense) Clone() Layer {
 	return &Dense{LayerName: d.LayerName, In: d.In, Out: d.Out, W: d.W.Clone(), B: d.B.Clone(), Bits: d.Bits, noBias: d.noBias}
 }
@@ -114,6 +120,8 @@ func (d *Dense) Clone() Layer {
 // channels (non-zero values, a 16-bit input index per value, a 32-bit row
 // pointer per channel); values take Bits bits each, and a quantized layer
 // also stores one float32 scale per output channel. Biases stay float32.
+// FLOPs are the multiply-adds of one sample as run: the non-zero weights
+// when the inference plan runs it sparse, In·Out otherwise.
 func (d *Dense) Stats() LayerStats {
 	nnzW := d.W.NonZero()
 	nnzB := 0
@@ -126,7 +134,7 @@ func (d *Dense) Stats() LayerStats {
 		Name: d.LayerName, Kind: "dense", In: d.In, Out: d.Out,
 		Params: params, NonZero: nnzW + nnzB, Bits: d.bits(),
 		FullRank: min(d.In, d.Out),
-		FLOPs:    int64(d.In) * int64(d.Out),
+		FLOPs:    d.planFLOPs(),
 	}
 	s.SizeBytes = WeightBytes(d.In, d.Out, nnzW, s.Bits)
 	if !d.noBias {

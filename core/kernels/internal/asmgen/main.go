@@ -1,10 +1,14 @@
-// Command asmgen writes the amd64 GEMM micro-kernels of package kernels
-// (gemm_kern_amd64.s and its Go stubs) with avo.
+// Command asmgen writes the amd64 kernels of package kernels with avo, one
+// set per run (-set): gemm, the float32 GEMM micro-kernels
+// (gemm_kern_amd64.s, its Go stubs and tile dispatch); sparse, the CSR×dense
+// kernels (sparse.go here, sparse_kern_amd64.s); int8, the int8 GEMM and
+// activation quantizers (int8.go here, int8_kern_amd64.s and
+// int8_tiles_amd64.go).
 //
 // It is a nested module so the main module never depends on avo. Run it
 // through `go generate ./core/kernels/`.
 //
-// Every micro-kernel computes one register tile of C:
+// Every GEMM micro-kernel computes one register tile of C:
 //
 //	C[r][j] = alpha·Σ_p A(r, p)·B[p][j] + beta·C[r][j]   (beta = 0: C is not read)
 //
@@ -44,9 +48,27 @@ const (
 	dotCols256 = 4 // 8 ymm accumulators
 )
 
-var dispatchOut = flag.String("dispatch", "", "write the Go tile dispatch functions to this file")
+var (
+	dispatchOut = flag.String("dispatch", "", "write the Go tile dispatch functions to this file")
+	kernelSet   = flag.String("set", "gemm", "which kernels to write: gemm (the float32 GEMM), sparse (CSR×dense, see sparse.go) or int8 (see int8.go)")
+)
 
 func main() {
+	flag.Parse()
+	switch *kernelSet {
+	case "gemm":
+		gemmKernels()
+	case "sparse":
+		sparseKernels()
+	case "int8":
+		int8Kernels()
+	default:
+		log.Fatalf("unknown kernel set %q: allowed gemm, sparse, int8", *kernelSet)
+	}
+}
+
+// gemmKernels writes the float32 GEMM kernels and their tile dispatch.
+func gemmKernels() {
 	for nv := 1; nv <= 2; nv++ {
 		for mr := 1; mr <= maxRows512; mr++ {
 			kernel512(mr, nv)
