@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,6 +43,11 @@ Usage:
   pruner-tui eval FILE.prtm [--data DIR]
         Load a model file and measure it on the MNIST test set: accuracy
         and median latency at batch 1 and 256.
+  pruner-tui bench [--quick] [--json] [--data DIR]
+        Measure the kernels and the models: GEMM GFLOP/s (ours and gonum's),
+        seconds per LeNet-300-100 training epoch, and inference latency of
+        the dense, 90%/95% sparse, int8 and rank-32 forms (medians).
+        --json prints one flat JSON object; --quick finishes in under a minute.
   pruner-tui help | --help
         Show this help.
 
@@ -76,6 +82,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return inspectFile(args[1:], stdout, stderr)
 		case "eval":
 			return evalFile(args[1:], stdout, stderr)
+		case "bench":
+			return runBench(args[1:], stdout, stderr)
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(stdout, usage)
 			return nil
@@ -225,4 +233,30 @@ func evalFile(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "test accuracy %.2f%% on %d MNIST test images\n", r.TestAcc, len(r.Predictions))
 	fmt.Fprintf(stdout, "latency %.1f µs at batch 1, %.1f µs at batch 256 (medians)\n", r.LatencyUsB1, r.LatencyUsB256)
 	return nil
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", stderr)
+	quick := fs.Bool("quick", false, "shorter measurements (under a minute)")
+	asJSON := fs.Bool("json", false, "print one flat JSON object")
+	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("bench takes no arguments, got %q", rest)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := experiments.Bench(ctx, experiments.BenchOptions{Quick: *quick, DataDir: *dataDir}, stderr)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	return experiments.WriteBenchTable(stdout, r)
 }

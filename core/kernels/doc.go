@@ -14,6 +14,17 @@
 // golang.org/x/sys/cpu; Impl names it. Other CPUs and architectures run
 // GemmGo, the pure-Go implementation.
 //
+// Compressed layers have their own inference kernels, so compression saves
+// time as well as bytes. CSR holds a pruned weight matrix as compressed
+// sparse rows with 16-bit indices and multiplies it by a batch of
+// activations: one row at a time with lookup or gather kernels for batch 1–3,
+// sixteen rows at a time on a transposed panel above that. Int8 holds
+// per-output-channel-scaled int8 weights and runs with int32 accumulation
+// (AVX512-VNNI VPDPBUSD, or AVX2), quantizing each activation row on the fly
+// with a zero point whose correction is precomputed. Each has a pure-Go
+// fallback that tests compare against; SparseImpl and Int8Impl name the
+// implementation in use.
+//
 // GemmRef is the straightforward triple loop with float64 accumulation that
 // tests compare every implementation against. Gemm is single-threaded and
 // safe for concurrent use.

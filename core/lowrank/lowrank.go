@@ -183,6 +183,14 @@ func noSavingsError(in, out, rank int) error {
 // Dense layer: prune.Magnitude(f, ratio) or quant.Quantize(f, o) for each f.
 func (l *Layer) Factors() []*nn.Dense { return []*nn.Dense{l.First, l.Second} }
 
+// PrepareInference builds both factors' inference plans (see
+// nn.Sequential.PrepareInference), so pruned or quantized factors run on the
+// sparse or int8 kernels.
+func (l *Layer) PrepareInference() {
+	l.First.PrepareInference()
+	l.Second.PrepareInference()
+}
+
 // FactorizeModel replaces the Dense layer of m named layer ("" means the
 // first Dense layer) by its rank-r factorization, in place. On an error m is
 // unchanged.
