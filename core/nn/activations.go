@@ -1,6 +1,10 @@
 package nn
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/prunerlab/pruner-tui/core/kernels"
+)
 
 // ReLU: y = max(x, 0); dx = dy where x > 0, else 0.
 type ReLU struct {
@@ -14,21 +18,13 @@ func (r *ReLU) Name() string { return r.LayerName }
 
 func (r *ReLU) Forward(x Matrix, train bool) Matrix {
 	r.y = ensure(r.y, x.Rows, x.Cols)
-	for i, v := range x.Data {
-		r.y.Data[i] = max(v, 0)
-	}
+	kernels.ReLU(r.y.Data, x.Data)
 	return r.y
 }
 
 func (r *ReLU) Backward(dy Matrix) Matrix {
 	r.dx = ensure(r.dx, dy.Rows, dy.Cols)
-	for i, v := range dy.Data {
-		if r.y.Data[i] > 0 {
-			r.dx.Data[i] = v
-		} else {
-			r.dx.Data[i] = 0
-		}
-	}
+	kernels.ReLUBackward(r.dx.Data, dy.Data, r.y.Data)
 	return r.dx
 }
 

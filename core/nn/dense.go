@@ -89,18 +89,21 @@ func (d *Dense) Forward(x Matrix, train bool) Matrix {
 
 // Backward: dW += xᵀ·dy, db += Σ_rows dy, dx = dy·Wᵀ.
 func (d *Dense) Backward(dy Matrix) Matrix {
-	kernels.Gemm(true, false, d.In, d.Out, dy.Rows, 1, d.x.Data, d.In, dy.Data, d.Out, 1, d.W.Grad.Data, d.Out)
-	if !d.noBias {
-		for i := 0; i < dy.Rows; i++ {
-			row := dy.Data[i*d.Out : (i+1)*d.Out]
-			for j, v := range row {
-				d.B.Grad.Data[j] += v
-			}
-		}
-	}
+	d.backwardParams(dy)
 	d.dx = ensure(d.dx, dy.Rows, d.In)
 	kernels.Gemm(false, true, dy.Rows, d.In, d.Out, 1, dy.Data, d.Out, d.W.Value.Data, d.Out, 0, d.dx.Data, d.In)
 	return d.dx
+}
+
+// backwardParams is Backward without dx: dW += xᵀ·dy, db += Σ_rows dy.
+// Sequential uses it for the first layer with parameters, whose input
+// gradient nothing reads (for LeNet's 784-wide input that is a third of
+// the backward pass's multiply-adds).
+func (d *Dense) backwardParams(dy Matrix) {
+	kernels.Gemm(true, false, d.In, d.Out, dy.Rows, 1, d.x.Data, d.In, dy.Data, d.Out, 1, d.W.Grad.Data, d.Out)
+	if !d.noBias {
+		kernels.AddRows(d.B.Grad.Data, dy.Data, dy.Rows, d.Out)
+	}
 }
 
 func (d *Dense) Params() []*Param {

@@ -21,11 +21,33 @@ func (m *Sequential) Forward(x Matrix, train bool) Matrix {
 	return x
 }
 
-// Backward runs dL/dlogits back through every layer.
+// Backward runs dL/dlogits back through the layers, adding every
+// parameter's gradient. It stops at the first layer with parameters: the
+// gradient with respect to the model's input is never used, so that layer
+// computes only its parameter gradients when it can (Dense), and the
+// parameter-free layers before it are skipped.
 func (m *Sequential) Backward(dy Matrix) {
-	for i := len(m.Layers) - 1; i >= 0; i-- {
+	first := 0
+	for first < len(m.Layers) && len(m.Layers[first].Params()) == 0 {
+		first++
+	}
+	for i := len(m.Layers) - 1; i > first; i-- {
 		dy = m.Layers[i].Backward(dy)
 	}
+	if first == len(m.Layers) {
+		return // no parameters: nothing to compute
+	}
+	if l, ok := m.Layers[first].(paramBackwarder); ok {
+		l.backwardParams(dy)
+	} else {
+		m.Layers[first].Backward(dy)
+	}
+}
+
+// paramBackwarder is a layer that can add its parameter gradients without
+// computing dL/dx.
+type paramBackwarder interface {
+	backwardParams(dy Matrix)
 }
 
 // Params lists every trainable parameter in layer order.

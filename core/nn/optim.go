@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/prunerlab/pruner-tui/core/kernels"
+)
 
 // Optimizer updates parameters from their gradients. Masked entries stay
 // zero: their gradient is ignored and the mask is re-applied after the step.
@@ -30,11 +34,7 @@ func (o *SGD) Step(params []*Param) {
 			v = make([]float32, len(p.Value.Data))
 			o.velocity[p] = v
 		}
-		w, g := p.Value.Data, p.Grad.Data
-		for i := range w {
-			v[i] = mu*v[i] + g[i]
-			w[i] -= lr * v[i]
-		}
+		kernels.MomentumStep(p.Value.Data, p.Grad.Data, v, mu, lr)
 		p.ApplyMask()
 	}
 }
@@ -43,6 +43,11 @@ func (o *SGD) Step(params []*Param) {
 //
 //	m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
 //	w −= lr · m̂ / (√v̂ + ε),  m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)
+//
+// in float32 by kernels.AdamStep, which stores as zero an m below
+// kernels.MomentFloor (about 1e-35: its step could only move a weight
+// smaller than about 1e-20), so that dead units do not fill the moments
+// with slow subnormal numbers.
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64
 	t                     int
@@ -70,13 +75,7 @@ func (o *Adam) Step(params []*Param) {
 			v = make([]float32, len(p.Value.Data))
 			o.m[p], o.v[p] = m, v
 		}
-		w, g := p.Value.Data, p.Grad.Data
-		for i := range w {
-			gi := g[i]
-			m[i] = b1*m[i] + (1-b1)*gi
-			v[i] = b2*v[i] + (1-b2)*gi*gi
-			w[i] -= step * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
-		}
+		kernels.AdamStep(p.Value.Data, p.Grad.Data, m, v, b1, b2, step, eps)
 		p.ApplyMask()
 	}
 }

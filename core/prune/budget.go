@@ -55,7 +55,7 @@ func ToBudget(m *nn.Sequential, b Budget, layers []string) (ratio float64, err e
 	if err != nil {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
-	refs := rankWeights(ds, byMagnitude)
+	refs := rankWeights(ds, magnitudeKeys)
 	n := len(refs)
 	if n == 0 {
 		return 0, errors.New("prune: the chosen layers have no weights")

@@ -77,6 +77,9 @@ func removeRandom(ds []*nn.Dense, ratio float64, rng *rand.Rand) {
 		n += len(d.W.Value.Data)
 	}
 	perm := rng.Perm(n)
-	refs := rankWeights(ds, func(l, i int, _ float32) float64 { return float64(perm[offsets[l]+i]) })
-	removeFirst(ds, refs, removalCount(refs, ratio))
+	removeLowest(ds, ratio, func(l int, keys []uint32, _ []float32) {
+		for i := range keys {
+			keys[i] = uint32(perm[offsets[l]+i])
+		}
+	})
 }

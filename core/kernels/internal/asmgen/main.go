@@ -3,7 +3,8 @@
 // (gemm_kern_amd64.s, its Go stubs and tile dispatch); sparse, the CSR×dense
 // kernels (sparse.go here, sparse_kern_amd64.s); int8, the int8 GEMM and
 // activation quantizers (int8.go here, int8_kern_amd64.s and
-// int8_tiles_amd64.go).
+// int8_tiles_amd64.go); elementwise, the optimizer updates and ReLU of
+// training (elementwise.go here, elementwise_kern_amd64.s).
 //
 // It is a nested module so the main module never depends on avo. Run it
 // through `go generate ./core/kernels/`.
@@ -50,7 +51,7 @@ const (
 
 var (
 	dispatchOut = flag.String("dispatch", "", "write the Go tile dispatch functions to this file")
-	kernelSet   = flag.String("set", "gemm", "which kernels to write: gemm (the float32 GEMM), sparse (CSR×dense, see sparse.go) or int8 (see int8.go)")
+	kernelSet   = flag.String("set", "gemm", "which kernels to write: gemm (the float32 GEMM), sparse (CSR×dense, see sparse.go), int8 (see int8.go) or elementwise (see elementwise.go)")
 )
 
 func main() {
@@ -62,8 +63,10 @@ func main() {
 		sparseKernels()
 	case "int8":
 		int8Kernels()
+	case "elementwise":
+		elementwiseKernels()
 	default:
-		log.Fatalf("unknown kernel set %q: allowed gemm, sparse, int8", *kernelSet)
+		log.Fatalf("unknown kernel set %q: allowed gemm, sparse, int8, elementwise", *kernelSet)
 	}
 }
 
