@@ -25,6 +25,11 @@
 // fallback that tests compare against; SparseImpl and Int8Impl name the
 // implementation in use.
 //
+// Training's element-wise work runs on vector kernels too: AdamStep and
+// MomentumStep update a parameter in place, ReLU and ReLUBackward apply the
+// activation, AddRows sums a gradient over the batch. Each gives exactly the
+// bits of its pure-Go version, so results do not depend on the CPU.
+//
 // GemmRef is the straightforward triple loop with float64 accumulation that
 // tests compare every implementation against. Gemm is single-threaded and
 // safe for concurrent use.
