@@ -15,6 +15,8 @@ const (
 	StageTraining    Stage = "training"
 	StageCompressing Stage = "compressing"
 	StageFineTuning  Stage = "fine-tuning"
+	StagePruning     Stage = "pruning"   // training while the masks follow a gradual schedule
+	StageSensitivity Stage = "analysing" // a sensitivity analysis: each layer pruned alone
 	StageEvaluating  Stage = "evaluating"
 	StageDone        Stage = "done"
 	StageCancelled   Stage = "cancelled"
@@ -41,6 +43,7 @@ type StepEvent struct {
 	Epochs      int
 	Step, Steps int // Step is 1-based within the epoch
 	Loss        float64
+	Sparsity    float64 // fraction of the weights (not biases) that are zero now
 }
 
 // EpochEvent: an epoch finished; accuracies are fractions in [0, 1].
@@ -52,6 +55,7 @@ type EpochEvent struct {
 	TestLoss  float64
 	TrainAcc  float64
 	TestAcc   float64
+	Sparsity  float64 // fraction of the weights (not biases) that are zero
 }
 
 // LayersEvent: per-layer stats of the model a phase is working on.
@@ -67,25 +71,41 @@ type ResultEvent struct{ Row Row }
 // own compression settings to copies of it.
 type BaselineEvent struct{ Trained *Trained }
 
+// SensitivityEvent: a sensitivity step scored another point. Rows holds
+// every point of the step so far, layer by layer in model order, ratios in
+// the order of the step's ratios; Done says the step is complete.
+// BaseTestAcc is the dense baseline's test accuracy in percent, the
+// reference the curves fall from.
+type SensitivityEvent struct {
+	Phase       string
+	Layers      []string  // the layers analysed, in model order
+	Ratios      []float64 // the ratios tried on each
+	Rows        SensitivityTable
+	BaseTestAcc float64
+	Done        bool
+}
+
 // LogEvent: a line for the log.
 type LogEvent struct{ Text string }
 
 // DoneEvent: the run ended. Err is nil on success, context.Canceled when
 // cancelled, or what went wrong. Table holds every row produced.
 type DoneEvent struct {
-	Table   Table
-	Err     error
-	Elapsed time.Duration
+	Table       Table
+	Sensitivity SensitivityTable // every sensitivity step's rows, in order
+	Err         error
+	Elapsed     time.Duration
 }
 
-func (StageEvent) event()    {}
-func (StepEvent) event()     {}
-func (EpochEvent) event()    {}
-func (LayersEvent) event()   {}
-func (ResultEvent) event()   {}
-func (BaselineEvent) event() {}
-func (LogEvent) event()      {}
-func (DoneEvent) event()     {}
+func (StageEvent) event()       {}
+func (StepEvent) event()        {}
+func (EpochEvent) event()       {}
+func (LayersEvent) event()      {}
+func (ResultEvent) event()      {}
+func (BaselineEvent) event()    {}
+func (LogEvent) event()         {}
+func (SensitivityEvent) event() {}
+func (DoneEvent) event()        {}
 
 // Sink receives a run's events in order. Emit is called from the run's
 // goroutine; it should return quickly.

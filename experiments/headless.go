@@ -56,7 +56,7 @@ func (p *progressSink) Emit(e Event) {
 		p.stage = e
 		if p.tty {
 			p.redraw(true)
-		} else if e.Stage != StageTraining && e.Stage != StageFineTuning && e.Stage != StageDone &&
+		} else if !trains(e.Stage) && e.Stage != StageDone &&
 			e.Stage != StageCancelled && e.Stage != StageFailed {
 			p.line("%s %s", e.Stage, e.Detail)
 		}
@@ -67,8 +67,18 @@ func (p *progressSink) Emit(e Event) {
 		}
 	case EpochEvent:
 		p.step = StepEvent{} // the bar restarts with the next epoch
-		p.line("%s epoch %d/%d: loss %.4f  train %.2f%%  test %.2f%%  test loss %.4f",
-			e.Phase, e.Epoch, e.Epochs, e.TrainLoss, 100*e.TrainAcc, 100*e.TestAcc, e.TestLoss)
+		sparsity := ""
+		if e.Sparsity >= 0.0005 {
+			sparsity = fmt.Sprintf("  sparsity %.1f%%", 100*e.Sparsity)
+		}
+		p.line("%s epoch %d/%d: loss %.4f  train %.2f%%  test %.2f%%  test loss %.4f%s",
+			e.Phase, e.Epoch, e.Epochs, e.TrainLoss, 100*e.TrainAcc, 100*e.TestAcc, e.TestLoss, sparsity)
+	case SensitivityEvent:
+		if e.Done {
+			var b strings.Builder
+			e.Rows.WriteText(&b)
+			p.line("%s: test accuracy %% with one layer pruned (dense %.2f%%):\n%s", e.Phase, e.BaseTestAcc, strings.TrimRight(b.String(), "\n"))
+		}
 	case ResultEvent:
 		r := e.Row
 		p.line("result %s %s: test %.2f%% (%+.2f pp)  train %.2f%%  size %s (×%.2f)  nonzero %.1f%%  %.2f s",
@@ -121,12 +131,14 @@ func (p *progressSink) redraw(force bool) {
 	if p.stage.Detail != "" {
 		b.WriteString(" " + p.stage.Detail)
 	}
-	training := p.stage.Stage == StageTraining || p.stage.Stage == StageFineTuning
-	if training && p.step.Steps > 0 {
+	if trains(p.stage.Stage) && p.step.Steps > 0 {
 		frac := float64(p.step.Step) / float64(p.step.Steps)
 		const barWidth = 20
 		filled := int(frac * barWidth)
 		fmt.Fprintf(&b, " [%s%s] %3.0f%%  loss %.4f", strings.Repeat("#", filled), strings.Repeat("-", barWidth-filled), 100*frac, p.step.Loss)
+		if p.step.Sparsity >= 0.0005 {
+			fmt.Fprintf(&b, "  sparsity %.1f%%", 100*p.step.Sparsity)
+		}
 	}
 	fmt.Fprintf(&b, "  %s", time.Since(p.start).Round(100*time.Millisecond))
 	s := b.String()
@@ -135,6 +147,12 @@ func (p *progressSink) redraw(force bool) {
 	}
 	io.WriteString(p.w, "\r\x1b[K"+s)
 	p.drawn = true
+}
+
+// trains reports whether a stage runs training epochs (with a progress
+// bar).
+func trains(s Stage) bool {
+	return s == StageTraining || s == StageFineTuning || s == StagePruning
 }
 
 func fraction(a, b int64) float64 {

@@ -125,3 +125,21 @@ func TestWriteText(t *testing.T) {
 		t.Errorf("row 2 = %q", lines[2])
 	}
 }
+
+func TestProgressSinkPruning(t *testing.T) {
+	var buf bytes.Buffer
+	p := NewProgressSink(&buf)
+	p.Emit(EpochEvent{Phase: "prune-gradual ratio=0.90", Epoch: 2, Epochs: 4, TrainLoss: 0.1, TrainAcc: 0.99, TestAcc: 0.98, TestLoss: 0.07, Sparsity: 0.7875})
+	p.Emit(SensitivityEvent{Phase: "sensitivity ratios=0.00-0.55 (2)", BaseTestAcc: 98.37,
+		Rows: SensitivityTable{{"fc1", 0, 98.37}, {"fc1", 0.55, 98.4}}})
+	p.Emit(SensitivityEvent{Phase: "sensitivity ratios=0.00-0.55 (2)", BaseTestAcc: 98.37, Done: true,
+		Rows: SensitivityTable{{"fc1", 0, 98.37}, {"fc1", 0.55, 98.4}, {"fc3", 0, 98.37}, {"fc3", 0.55, 97.91}}})
+	want := "prune-gradual ratio=0.90 epoch 2/4: loss 0.1000  train 99.00%  test 98.00%  test loss 0.0700  sparsity 78.8%\n" +
+		"sensitivity ratios=0.00-0.55 (2): test accuracy % with one layer pruned (dense 98.37%):\n" +
+		"layer     0%    55%\n" +
+		"fc1    98.37  98.40\n" +
+		"fc3    98.37  97.91\n"
+	if buf.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}

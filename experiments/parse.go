@@ -93,7 +93,8 @@ type walker struct {
 }
 
 // checkPresent reports required fields whose zero value is allowed (so
-// Validate cannot tell them from missing ones): a dropout rate, a prune ratio.
+// Validate cannot tell them from missing ones): a dropout rate, a prune
+// ratio (unless something else says how much to prune), a budget's limit.
 func (w *walker) checkPresent(s Spec) *SpecError {
 	for i, l := range s.Model.Layers {
 		p := fmt.Sprintf("model.layers[%d]", i)
@@ -105,10 +106,16 @@ func (w *walker) checkPresent(s Spec) *SpecError {
 	}
 	for i, st := range s.Compress {
 		p := fmt.Sprintf("compress[%d]", i)
-		if st.Technique == "prune" {
-			if _, ok := w.lines[p+".ratio"]; !ok {
-				return &SpecError{Field: p + ".ratio", Line: w.lineOf(p), Msg: "required field is missing; must be in [0, 0.99]"}
-			}
+		if st.Technique != "prune" {
+			continue
+		}
+		if _, present := w.lines[p+".budget"]; present && !st.Budget.set() {
+			return &SpecError{Field: p + ".budget", Line: w.lineOf(p + ".budget"), Msg: "must set max_nonzero or max_bytes"}
+		}
+		_, hasRatio := w.lines[p+".ratio"]
+		if !hasRatio && len(st.Targets) == 0 && st.RoundRatio == 0 && st.RatiosFrom == "" && !st.Budget.set() {
+			return &SpecError{Field: p + ".ratio", Line: w.lineOf(p),
+				Msg: "required field is missing; must be in [0, 0.99] (or give targets, round_ratio, budget or ratios_from instead)"}
 		}
 	}
 	return nil
@@ -182,7 +189,27 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string, line int) *SpecEr
 				return e
 			}
 		}
-	case reflect.Int:
+	case reflect.Map:
+		values, ok := mappingValues(n)
+		if !ok {
+			return bad("a mapping of names to values")
+		}
+		for _, mv := range values {
+			key, keyLine := keyOf(mv)
+			if key == "<<" {
+				continue
+			}
+			p := joinPath(path, key)
+			w.lines[p] = keyLine
+			if e := w.walk(mv.Value, t.Elem(), p, keyLine); e != nil {
+				return e
+			}
+		}
+	case reflect.Bool:
+		if _, ok := n.(*ast.BoolNode); !ok {
+			return bad("true or false")
+		}
+	case reflect.Int, reflect.Int64:
 		if _, ok := n.(*ast.IntegerNode); !ok {
 			return bad("a whole number")
 		}

@@ -74,7 +74,7 @@ func Run(ctx context.Context, spec Spec, opts Options, sink Sink) (Table, error)
 	default:
 		r.stage(StageFailed, err.Error())
 	}
-	sink.Emit(DoneEvent{Table: slices.Clone(table), Err: err, Elapsed: time.Since(r.start)})
+	sink.Emit(DoneEvent{Table: slices.Clone(table), Sensitivity: slices.Clone(r.sensAll), Err: err, Elapsed: time.Since(r.start)})
 	return table, err
 }
 
@@ -98,6 +98,20 @@ type runner struct {
 	reporter
 	ctx   context.Context
 	table Table
+
+	snapshots   map[int]prune.Weights    // baseline weights after N epochs (0: at init), for lottery rewinding
+	sensitivity map[int]SensitivityTable // by compress index, for ratios_from
+	sensAll     SensitivityTable         // every sensitivity row of the run, in order
+}
+
+// stepEnv is what a compression step works from.
+type stepEnv struct {
+	spec        Spec
+	index       int // in spec.Compress
+	st          StepSpec
+	baseline    *nn.Sequential // the trained dense model: clone it, never change it
+	train, test *data.Set
+	base        Row // the dense baseline's row
 }
 
 // runSafely turns a panic in the numerics into an error, so a bad model
@@ -132,13 +146,33 @@ func (r *runner) run(spec Spec, opts Options) error {
 	}
 	r.emit(LayersEvent{Phase: "baseline", Layers: model.Stats()})
 
+	// Lottery steps rewind to the weights at initialization or after a few
+	// epochs of this very training: keep those snapshots.
+	r.snapshots = map[int]prune.Weights{}
+	rewindTo := map[int]bool{}
+	for _, st := range spec.Compress {
+		if st.Technique == "prune" && st.Schedule == "lottery" {
+			rewindTo[st.RewindEpoch] = true
+		}
+	}
+	if rewindTo[0] {
+		r.snapshots[0] = prune.Snapshot(model)
+	}
+	epochsDone := 0
 	trainStart := time.Now()
 	last, err := fit(r.ctx, r.reporter, fitJob{
 		phase: "baseline", stage: StageTraining,
 		model: model, opt: newOptimizer(spec.Train, spec.Train.LR),
 		epochs: spec.Train.Epochs, batch: spec.Train.Batch,
-		lrAt:  func(epoch int) float64 { return scheduledLR(spec.Train, epoch) },
-		rng:   rand.New(rand.NewPCG(spec.Seed, streamShuffle)),
+		lrAt: func(epoch int) float64 { return scheduledLR(spec.Train, epoch) },
+		rng:  rand.New(rand.NewPCG(spec.Seed, streamShuffle)),
+		afterEpoch: func() error {
+			epochsDone++
+			if rewindTo[epochsDone] {
+				r.snapshots[epochsDone] = prune.Snapshot(model)
+			}
+			return nil
+		},
 		train: train, test: test,
 	})
 	if err != nil {
@@ -150,21 +184,22 @@ func (r *runner) run(spec Spec, opts Options) error {
 		return err
 	}
 	denseBytes := model.Totals().SizeBytes
-	base := newRow(spec.Name, "dense", "fp32", model, denseBytes, trainAcc, last.TestAcc, 0)
+	run := model.Clone()
+	run.PrepareInference()
+	base := newRow(spec.Name, "dense", "fp32", run, denseBytes, trainAcc, last.TestAcc, 0)
 	base.DeltaAccPP = 0
 	base.WallS = wall.Seconds()
-	if base.LatencyUsB1, base.LatencyUsB256, err = measureLatency(r.ctx, model, test); err != nil {
+	if base.LatencyUsB1, base.LatencyUsB256, err = measureLatency(r.ctx, run, test); err != nil {
 		return err
 	}
 	r.emit(BaselineEvent{Trained: &Trained{Spec: spec, Model: model.Clone(), Train: train, Test: test, Baseline: base}})
 	r.addRow(base)
 
 	for i, st := range spec.Compress {
-		row, err := r.runStep(spec, i, st, model, train, test, base)
-		if err != nil {
+		env := stepEnv{spec: spec, index: i, st: st, baseline: model, train: train, test: test, base: base}
+		if err := r.runStep(env); err != nil {
 			return err
 		}
-		r.addRow(row)
 	}
 	return nil
 }
@@ -174,69 +209,119 @@ func (r *runner) addRow(row Row) {
 	r.emit(ResultEvent{Row: row})
 }
 
-// runStep compresses a copy of the baseline as step i says, fine-tunes it
-// and measures it.
-func (r *runner) runStep(spec Spec, i int, st StepSpec, baseline *nn.Sequential, train, test *data.Set, base Row) (Row, error) {
+// runStep runs compression step env.st and adds its rows: one for a
+// one-shot step, one per target or round for the others, none for a
+// sensitivity analysis.
+func (r *runner) runStep(env stepEnv) error {
+	st := env.st
+	switch {
+	case st.Technique == "sensitivity":
+		return r.runSensitivity(env)
+	case st.Technique != "prune":
+		return r.runCompressOnce(env)
+	}
+	plan, err := r.newPrunePlan(env)
+	if err != nil {
+		return fmt.Errorf("%s: %w", st.Phase(), err)
+	}
+	switch {
+	case st.Schedule == "gradual":
+		return r.runGradual(env, plan)
+	case st.Schedule == "iterative":
+		return r.runIterative(env, plan)
+	case st.Schedule == "lottery":
+		return r.runLottery(env, plan)
+	case st.Budget.set():
+		return r.runBudget(env)
+	}
+	return r.runPruneOneShot(env, plan)
+}
+
+// runCompressOnce compresses a copy of the baseline as a quantize or lowrank
+// step says, fine-tunes it and scores it.
+func (r *runner) runCompressOnce(env stepEnv) error {
+	st := env.st
 	phase := st.Phase()
 	r.stage(StageCompressing, phase)
 	start := time.Now()
-	m := baseline.Clone()
+	m := env.baseline.Clone()
 	if err := applyStep(m, st); err != nil {
-		return Row{}, fmt.Errorf("%s: %w", phase, err)
+		return fmt.Errorf("%s: %w", phase, err)
 	}
 	r.emit(LayersEvent{Phase: phase, Layers: m.Stats()})
-	if st.FinetuneEpochs > 0 {
-		var afterEpoch func() error
-		if st.Technique == "quantize" {
-			// Fine-tuning moves weights off the quantization grid; snap
-			// them back after every epoch so what is scored (and stored)
-			// is the quantized model.
-			afterEpoch = func() error { return applyStep(m, st) }
-		}
-		_, err := fit(r.ctx, r.reporter, fitJob{
-			phase: phase, stage: StageFineTuning,
-			model: m, opt: newOptimizer(spec.Train, st.FinetuneLR), annealFrom: st.FinetuneLR,
-			epochs: st.FinetuneEpochs, batch: spec.Train.Batch,
-			rng:        rand.New(rand.NewPCG(spec.Seed, streamFineTune+uint64(i))),
-			afterEpoch: afterEpoch,
-			train:      train, test: test,
-		})
-		if err != nil {
-			return Row{}, err
-		}
+	var afterEpoch func() error
+	if st.Technique == "quantize" {
+		// Fine-tuning moves weights off the quantization grid; snap
+		// them back after every epoch so what is scored (and stored)
+		// is the quantized model.
+		afterEpoch = func() error { return applyStep(m, st) }
 	}
-	wall := time.Since(start)
-	r.stage(StageEvaluating, phase)
-	_, trainAcc, err := evaluate(r.ctx, m, train, 0)
+	if err := r.fineTune(env, phase, m, st.FinetuneEpochs, 0, afterEpoch); err != nil {
+		return err
+	}
+	return r.score(env, st.Technique, st.Setting(), m, time.Since(start))
+}
+
+// fineTune trains m for epochs epochs with a fresh copy of the training
+// optimizer, its rate falling linearly from the step's finetune_lr to 0.
+// stream tells apart the fine-tunings of one step (rounds, targets).
+func (r *runner) fineTune(env stepEnv, phase string, m *nn.Sequential, epochs int, stream uint64, afterEpoch func() error) error {
+	if epochs <= 0 {
+		return nil
+	}
+	st := env.st
+	_, err := fit(r.ctx, r.reporter, fitJob{
+		phase: phase, stage: StageFineTuning,
+		model: m, opt: newOptimizer(env.spec.Train, st.FinetuneLR), annealFrom: st.FinetuneLR,
+		epochs: epochs, batch: env.spec.Train.Batch,
+		rng:        rand.New(rand.NewPCG(env.spec.Seed, streamFineTune+uint64(env.index)+stream<<32)),
+		afterEpoch: afterEpoch,
+		train:      env.train, test: env.test,
+	})
+	return err
+}
+
+// score evaluates m on the whole training and test sets, builds its
+// inference plan (so the FLOPs and latency columns are those of the
+// sparse or int8 form it runs as) and adds its row.
+func (r *runner) score(env stepEnv, technique, setting string, m *nn.Sequential, wall time.Duration) error {
+	r.stage(StageEvaluating, technique+" "+setting)
+	_, trainAcc, err := evaluate(r.ctx, m, env.train, 0)
 	if err != nil {
-		return Row{}, err
+		return err
 	}
-	_, testAcc, err := evaluate(r.ctx, m, test, 0)
+	_, testAcc, err := evaluate(r.ctx, m, env.test, 0)
 	if err != nil {
-		return Row{}, err
+		return err
 	}
-	row := newRow(spec.Name, st.Technique, st.Setting(), m, base.SizeBytes, trainAcc, testAcc, base.TestAcc)
+	// The plan is built on a copy: m may go on training or be pruned
+	// further (iterative rounds), which would leave a plan stale.
+	run := m.Clone()
+	run.PrepareInference()
+	row := newRow(env.spec.Name, technique, setting, run, env.base.SizeBytes, trainAcc, testAcc, env.base.TestAcc)
 	row.WallS = wall.Seconds()
-	if row.LatencyUsB1, row.LatencyUsB256, err = measureLatency(r.ctx, m, test); err != nil {
-		return Row{}, err
+	if row.LatencyUsB1, row.LatencyUsB256, err = measureLatency(r.ctx, run, env.test); err != nil {
+		return err
 	}
-	return row, nil
+	r.addRow(row)
+	return nil
 }
 
 // Phase names the step in events: technique and setting, e.g.
 // "prune ratio=0.90".
-func (st StepSpec) Phase() string { return st.Technique + " " + st.Setting() }
+func (st StepSpec) Phase() string { return st.rowTechnique() + " " + st.Setting() }
 
 // Setting is the step's setting column, e.g. "ratio=0.90 scope=global
-// finetune=2" or "rank=20@fc1".
+// finetune=2" or "rank=20@fc1". A step that makes several rows (targets,
+// rounds) says what it does as a whole: "rounds=5 ratio=0.92 finetune=2";
+// each row's setting names its target or round.
 func (st StepSpec) Setting() string {
 	var parts []string
 	switch st.Technique {
 	case "prune":
-		parts = append(parts, fmt.Sprintf("ratio=%.2f", st.Ratio))
-		if st.Scope == "global" {
-			parts = append(parts, "scope=global")
-		}
+		return st.pruneSetting(st.pruneAmount())
+	case "sensitivity":
+		return st.sensitivitySetting()
 	case "quantize":
 		parts = append(parts, fmt.Sprintf("bits=%d", st.Bits))
 	case "lowrank":
@@ -336,10 +421,12 @@ type fitJob struct {
 	opt         nn.Optimizer
 	epochs      int
 	batch       int
-	lrAt        func(epoch int) float64 // nil keeps the optimizer's rate
-	annealFrom  float64                 // > 0: the rate falls linearly from this to 0 over all steps
+	lrAt        func(epoch int) float64       // nil keeps the optimizer's rate
+	annealFrom  float64                       // > 0: the rate falls linearly from this to 0 over all steps
+	lrAtStep    func(done, total int) float64 // the rate of the step after done of total steps; overrides lrAt and annealFrom
 	rng         *rand.Rand
-	afterEpoch  func() error // run after each epoch, before scoring
+	afterStep   func(done int) error // run after each optimizer step, done counting the job's steps from 1
+	afterEpoch  func() error         // run after each epoch, before scoring
 	train, test *data.Set
 }
 
@@ -353,7 +440,10 @@ func fit(ctx context.Context, rep reporter, job fitJob) (EpochEvent, error) {
 	var last EpochEvent
 	done, total := 0, steps*job.epochs
 	anneal := func() {
-		if job.annealFrom > 0 {
+		switch {
+		case job.lrAtStep != nil:
+			job.opt.SetLR(job.lrAtStep(done, total))
+		case job.annealFrom > 0:
 			job.opt.SetLR(job.annealFrom * (1 - float64(done)/float64(total)))
 		}
 	}
@@ -362,7 +452,7 @@ func fit(ctx context.Context, rep reporter, job fitJob) (EpochEvent, error) {
 		if err := ctx.Err(); err != nil {
 			return last, err
 		}
-		if job.lrAt != nil {
+		if job.lrAt != nil && job.lrAtStep == nil {
 			job.opt.SetLR(job.lrAt(epoch))
 		}
 		detail := fmt.Sprintf("epoch %d/%d", epoch, job.epochs)
@@ -376,6 +466,11 @@ func fit(ctx context.Context, rep reporter, job fitJob) (EpochEvent, error) {
 			// Exponential moving average over ~20 batches; the first
 			// batch seeds it.
 			done++
+			if job.afterStep != nil {
+				if err := job.afterStep(done); err != nil {
+					return err
+				}
+			}
 			anneal()
 			if step == 0 {
 				ema = loss
@@ -384,7 +479,8 @@ func fit(ctx context.Context, rep reporter, job fitJob) (EpochEvent, error) {
 			}
 			if step == steps-1 || time.Since(lastEmit) >= stepEventInterval {
 				lastEmit = time.Now()
-				rep.emit(StepEvent{Phase: job.phase, Epoch: epoch, Epochs: job.epochs, Step: step + 1, Steps: steps, Loss: ema})
+				rep.emit(StepEvent{Phase: job.phase, Epoch: epoch, Epochs: job.epochs, Step: step + 1, Steps: steps, Loss: ema,
+					Sparsity: weightSparsity(job.model)})
 			}
 			return ctx.Err()
 		})
@@ -405,7 +501,8 @@ func fit(ctx context.Context, rep reporter, job fitJob) (EpochEvent, error) {
 			return last, err
 		}
 		last = EpochEvent{Phase: job.phase, Epoch: epoch, Epochs: job.epochs,
-			TrainLoss: trainLoss, TestLoss: testLoss, TrainAcc: trainAcc, TestAcc: testAcc}
+			TrainLoss: trainLoss, TestLoss: testLoss, TrainAcc: trainAcc, TestAcc: testAcc,
+			Sparsity: weightSparsity(job.model)}
 		rep.emit(last)
 	}
 	return last, nil

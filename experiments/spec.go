@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -85,16 +86,46 @@ type StepSpec struct {
 	Layer     string   `yaml:"layer"`     // lowrank: the dense layer to factorize; "" = the first one
 	Rank      int      `yaml:"rank"`      // lowrank: rank of the factorization, 1 to min(in, out)
 
-	FinetuneEpochs int     `yaml:"finetune_epochs"` // epochs of fine-tuning after compressing; 0 = none
+	FinetuneEpochs int     `yaml:"finetune_epochs"` // epochs of fine-tuning after compressing (iterative, lottery: per round); 0 = none
 	FinetuneLR     float64 `yaml:"finetune_lr"`     // starting rate; 0 = train.lr
+
+	// Pruning as the literature does it (technique prune; see doc.go and
+	// prunespec.go for what applies to which schedule).
+	Criterion   string             `yaml:"criterion"`    // magnitude (default) or random; structured: l1 (default) or l2
+	Structured  bool               `yaml:"structured"`   // remove whole neurons of hidden layers; ratio is the fraction of neurons
+	PerLayer    map[string]float64 `yaml:"per_layer"`    // ratio overrides by layer name; ratio applies to the other layers
+	Targets     []float64          `yaml:"targets"`      // several final ratios instead of ratio, one row each (iterative: the ratio of each round)
+	Budget      BudgetSpec         `yaml:"budget"`       // prune until the model fits, instead of a ratio
+	Schedule    string             `yaml:"schedule"`     // one-shot (default), gradual, iterative or lottery
+	StartEpoch  int                `yaml:"start_epoch"`  // gradual: epoch (from 0) at which pruning starts
+	EndEpoch    int                `yaml:"end_epoch"`    // gradual: epoch at which the final ratio is reached
+	Every       int                `yaml:"every"`        // gradual: optimizer steps between mask updates (Δt); 0 = 100
+	Initial     float64            `yaml:"initial"`      // gradual: sparsity at start_epoch (s_i)
+	Rounds      int                `yaml:"rounds"`       // iterative, lottery: prune-retrain rounds
+	RoundRatio  float64            `yaml:"round_ratio"`  // iterative, lottery: fraction of the remaining weights pruned each round, instead of ratio
+	RewindEpoch int                `yaml:"rewind_epoch"` // lottery: rewind survivors to their values after this many baseline epochs (0 = init)
+	Ratios      []float64          `yaml:"ratios"`       // sensitivity: the prune ratios tried on each layer
+	RatiosFrom  string             `yaml:"ratios_from"`  // prune: "sensitivity" takes per-layer ratios from the last sensitivity step
+	MaxLossPP   float64            `yaml:"max_loss_pp"`  // ratios_from: the accuracy a layer may lose alone, in pp; 0 = 1
 }
+
+// BudgetSpec is a size target a prune step meets instead of a ratio: the
+// least global magnitude pruning that leaves at most MaxNonZero non-zero
+// weights, or a model of at most MaxBytes stored bytes. Set exactly one.
+type BudgetSpec struct {
+	MaxNonZero int   `yaml:"max_nonzero"`
+	MaxBytes   int64 `yaml:"max_bytes"`
+}
+
+// set reports whether the budget asks for anything.
+func (b BudgetSpec) set() bool { return b.MaxNonZero != 0 || b.MaxBytes != 0 }
 
 // Allowed values, shared by Validate and the error messages.
 var (
 	datasetNames   = []string{"mnist", "blobs", "spirals"}
 	layerTypes     = []string{"dense", "relu", "dropout"}
 	optimizerNames = []string{"adam", "sgd"}
-	techniqueNames = []string{"prune", "quantize", "lowrank"}
+	techniqueNames = []string{"prune", "quantize", "lowrank", "sensitivity"}
 	scopeNames     = []string{"layer", "global"}
 	layerNameRE    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
 )
@@ -187,13 +218,21 @@ func (s Spec) resolved() Spec {
 	for i := range s.Compress {
 		st := &s.Compress[i]
 		st.Layers = slices.Clone(st.Layers)
-		if st.Technique == "prune" && st.Scope == "" {
-			st.Scope = "layer"
+		st.Targets = slices.Clone(st.Targets)
+		st.Ratios = slices.Clone(st.Ratios)
+		st.PerLayer = maps.Clone(st.PerLayer)
+		if st.Technique == "prune" {
+			st.resolvePrune(s.Train)
+		}
+		if st.Technique == "sensitivity" && len(st.Ratios) == 0 {
+			st.Ratios = slices.Clone(defaultSensitivityRatios)
 		}
 		if st.Technique == "lowrank" && st.Layer == "" && len(dense) > 0 {
 			st.Layer = dense[0]
 		}
-		if st.FinetuneLR == 0 {
+		// Lottery rounds retrain with the training schedule itself, and a
+		// sensitivity step does not train.
+		if st.FinetuneLR == 0 && st.Schedule != "lottery" && st.Technique != "sensitivity" {
 			st.FinetuneLR = s.Train.LR * finetuneLRFactor
 		}
 	}
@@ -252,7 +291,7 @@ func (s Spec) validate() *SpecError {
 		return err
 	}
 	for i, st := range s.Compress {
-		if err := s.validateStep(fmt.Sprintf("compress[%d]", i), st); err != nil {
+		if err := s.validateStep(fmt.Sprintf("compress[%d]", i), st, s.Compress[:i]); err != nil {
 			return err
 		}
 	}
@@ -400,7 +439,7 @@ func (t TrainSpec) validate() *SpecError {
 	return nil
 }
 
-func (s Spec) validateStep(path string, st StepSpec) *SpecError {
+func (s Spec) validateStep(path string, st StepSpec, earlier []StepSpec) *SpecError {
 	if !slices.Contains(techniqueNames, st.Technique) {
 		return fieldError(path+".technique", "must be one of "+strings.Join(techniqueNames, ", "), quote(st.Technique))
 	}
@@ -408,38 +447,28 @@ func (s Spec) validateStep(path string, st StepSpec) *SpecError {
 	notFor := func(field, applies string) *SpecError {
 		return &SpecError{Field: path + "." + field, Msg: "applies only to technique " + applies + "; remove it from this " + st.Technique + " step"}
 	}
-	checkLayers := func() *SpecError {
-		for j, name := range st.Layers {
-			if !slices.Contains(dense, name) {
-				return fieldError(fmt.Sprintf("%s.layers[%d]", path, j), "must name a dense layer ("+strings.Join(dense, ", ")+")", quote(name))
-			}
+	if st.Technique != "prune" {
+		if field := st.pruneOnlyField(); field != "" {
+			return notFor(field, "prune")
 		}
-		return nil
+	}
+	if st.Technique != "sensitivity" && len(st.Ratios) != 0 {
+		return notFor("ratios", "sensitivity")
 	}
 	switch st.Technique {
 	case "prune":
-		if !(st.Ratio >= 0 && st.Ratio <= maxPruneRatio) {
-			return fieldError(path+".ratio", "must be in [0, 0.99]", st.Ratio)
-		}
-		if !slices.Contains(scopeNames, st.Scope) {
-			return fieldError(path+".scope", "must be one of "+strings.Join(scopeNames, ", "), quote(st.Scope))
-		}
-		if err := checkLayers(); err != nil {
+		if err := s.validatePrune(path, st, earlier); err != nil {
 			return err
 		}
-		switch {
-		case st.Bits != 0:
-			return notFor("bits", "quantize")
-		case st.Rank != 0:
-			return notFor("rank", "lowrank")
-		case st.Layer != "":
-			return notFor("layer", "lowrank")
+	case "sensitivity":
+		if err := s.validateSensitivity(path, st); err != nil {
+			return err
 		}
 	case "quantize":
 		if !(st.Bits >= 1 && st.Bits <= maxQuantizeBits || st.Bits == 32) {
 			return fieldError(path+".bits", "must be in [1, 8], or 32 for float32", st.Bits)
 		}
-		if err := checkLayers(); err != nil {
+		if err := checkDenseNames(path+".layers", st.Layers, dense); err != nil {
 			return err
 		}
 		switch {
@@ -477,6 +506,17 @@ func (s Spec) validateStep(path string, st StepSpec) *SpecError {
 	}
 	if !(st.FinetuneLR >= 0 && st.FinetuneLR <= 1) {
 		return fieldError(path+".finetune_lr", "must be in (0, 1] (0 or left out = train.lr)", st.FinetuneLR)
+	}
+	return nil
+}
+
+// checkDenseNames checks that every name in names (the list at path) is one
+// of the dense layers.
+func checkDenseNames(path string, names, dense []string) *SpecError {
+	for j, name := range names {
+		if !slices.Contains(dense, name) {
+			return fieldError(fmt.Sprintf("%s[%d]", path, j), "must name a dense layer ("+strings.Join(dense, ", ")+")", quote(name))
+		}
 	}
 	return nil
 }

@@ -176,9 +176,9 @@ func TestParseSpecErrors(t *testing.T) {
 		{"bits on prune", replaceLine(t, "- {technique: prune", "- {technique: prune, ratio: 0.5, bits: 4}"),
 			[]string{"line 21: compress[0].bits: applies only to technique quantize"}},
 		{"unknown technique", replaceLine(t, "- {technique: prune", "- {technique: distill}"),
-			[]string{"line 21: compress[0].technique: must be one of prune, quantize, lowrank, got \"distill\""}},
+			[]string{"line 21: compress[0].technique: must be one of prune, quantize, lowrank, sensitivity, got \"distill\""}},
 		{"unknown key in step", replaceLine(t, "- {technique: quantize", "- {technique: quantize, bit: 4}"),
-			[]string{"line 22: ", `unknown field "bit" in compress[1] (allowed: technique, ratio, scope, layers, bits, layer, rank, finetune_epochs, finetune_lr)`}},
+			[]string{"line 22: ", `unknown field "bit" in compress[1] (allowed: technique, ratio, scope, layers, bits, layer, rank, finetune_epochs, finetune_lr, criterion, structured, per_layer, targets, budget, schedule, start_epoch, end_epoch, every, initial, rounds, round_ratio, rewind_epoch, ratios, ratios_from, max_loss_pp)`}},
 		{"duplicate layer name", replaceLine(t, "- {type: relu}", "- {type: relu, name: fc1}"),
 			[]string{"line 12: model.layers[1].name: must be unique"}},
 		{"dim on mnist", "name: m\ndataset: {name: mnist, dim: 3}\nmodel: {layers: [{type: dense, units: 10}]}\ntrain: {optimizer: adam, lr: 0.1, epochs: 1, batch: 1}\n",
@@ -240,7 +240,8 @@ func TestValidateWithoutSource(t *testing.T) {
 
 func TestPresetsParseAndValidate(t *testing.T) {
 	names := presets.Names()
-	for _, want := range []string{"lenet-300-100", "overfitting", "quickstart", "seed-mlp"} {
+	for _, want := range []string{"lenet-300-100", "overfitting", "quickstart", "seed-mlp",
+		"han2015-lenet300", "agp-lenet300", "lottery-lenet300", "sensitivity-lenet300", "structured-lenet300"} {
 		found := false
 		for _, n := range names {
 			found = found || n == want

@@ -8,7 +8,8 @@ import (
 
 func TestNames(t *testing.T) {
 	names := Names()
-	want := []string{"lenet-300-100", "overfitting", "quickstart", "seed-mlp"}
+	want := []string{"agp-lenet300", "han2015-lenet300", "lenet-300-100", "lottery-lenet300", "overfitting", "quickstart",
+		"seed-mlp", "sensitivity-lenet300", "structured-lenet300"}
 	if !slices.Equal(names, want) {
 		t.Errorf("Names() = %v, want %v", names, want)
 	}

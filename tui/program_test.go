@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +106,50 @@ func TestProgramQuitWhileTraining(t *testing.T) {
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*model)
 	if final.status.Stage() == experiments.StageDone {
 		t.Error("the run finished before the quit; make it longer")
+	}
+}
+
+// TestProgramPruningSchedules runs a sensitivity analysis and gradual
+// pruning through the whole program: the chart shows the sensitivity
+// curves, then goes back to the training curves with the sparsity schedule
+// beside the loss; the layer pane ends at the final sparsity.
+func TestProgramPruningSchedules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	spec, err := experiments.ParseSpec("schedules.yaml", []byte(`name: schedules
+dataset: {name: spirals, classes: 3, noise: 0.05, samples: 600}
+model:
+  layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 3}]
+train: {optimizer: adam, lr: 0.01, epochs: 2, batch: 32}
+compress:
+  - {technique: sensitivity, ratios: [0, 0.5, 0.9]}
+  - {technique: prune, schedule: gradual, ratio: 0.9, scope: global, end_epoch: 2, every: 2, finetune_epochs: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := teatest.NewTestModel(t, New(Config{Spec: spec, Export: t.TempDir() + "/schedules"}), teatest.WithInitialTermSize(120, 40))
+	teatest.WaitFor(t, tm.Output(), contains("✓ done", "prune-gradual"),
+		teatest.WithDuration(programTimeout), teatest.WithCheckInterval(100*time.Millisecond))
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(programTimeout)).(*model)
+
+	if !final.chart.HasSensitivity() || final.chart.ShowsSensitivity() {
+		t.Errorf("sensitivity kept %v, shown %v; want kept, with the curves back on screen", final.chart.HasSensitivity(), final.chart.ShowsSensitivity())
+	}
+	if got := len(final.sensitivity); got != 2*3 {
+		t.Errorf("%d sensitivity rows kept for export, want 2 layers × 3 ratios", got)
+	}
+	// 2·32 + 32·3 = 160 weights; 90% global is 144 of them.
+	if got := final.chart.Summary(); !strings.HasPrefix(got, "prune-gradual ratio=0.90") || !strings.HasSuffix(got, "sparsity 90.0%") {
+		t.Errorf("chart summary %q, want the gradual phase ending at 90.0%% sparsity", got)
+	}
+	if label := final.layers.Label(); !strings.HasPrefix(label, "prune-gradual") {
+		t.Errorf("layer pane shows %q, want the gradual phase", label)
+	}
+	rows := final.results.Table()
+	if len(rows) != 2 || rows[1].Technique != "prune-gradual" {
+		t.Errorf("rows %+v, want dense and prune-gradual", rows)
 	}
 }

@@ -71,11 +71,13 @@ type (
 		Spec experiments.Spec
 		Err  error
 	}
-	// exportedMsg says how writing the result table went.
+	// exportedMsg says how writing the result table (and the sensitivity
+	// table, when there is one) went.
 	exportedMsg struct {
-		Path string
-		Rows int
-		Err  error
+		Path            string
+		Rows            int
+		SensitivityPath string // "" when there was no sensitivity table
+		Err             error
 	}
 )
 
@@ -103,6 +105,8 @@ type model struct {
 	running     bool
 	activeSince time.Time // start of the run or fine-tune the clock counts
 	tickGen     int
+
+	sensitivity experiments.SensitivityTable // finished sensitivity analyses of the run, for export
 
 	chart    *chart.Model
 	controls *controls.Model
@@ -232,7 +236,11 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		m.status.SetError(nil)
-		m.status.SetNote(fmt.Sprintf("exported %d rows to %s", msg.Rows, msg.Path))
+		note := fmt.Sprintf("exported %d rows to %s", msg.Rows, msg.Path)
+		if msg.SensitivityPath != "" {
+			note += " and the sensitivity table to " + msg.SensitivityPath
+		}
+		m.status.SetNote(note)
 		return nil
 	}
 
@@ -274,6 +282,13 @@ func (m *model) handleKey(k tea.KeyMsg) tea.Cmd {
 		return m.fineTune()
 	case key.Matches(k, keys.AddRow):
 		m.addPreviewRow()
+		return nil
+	case key.Matches(k, keys.View):
+		if !m.chart.HasSensitivity() {
+			m.status.SetNote("no sensitivity analysis in this experiment: the chart shows the training curves")
+			return nil
+		}
+		m.chart.ToggleView()
 		return nil
 	case keys.TurnsKnob(k):
 		_, cmd := m.controls.Update(k)
@@ -335,6 +350,7 @@ func (m *model) startRun(spec experiments.Spec) tea.Cmd {
 	m.layers.Reset()
 	m.results.Reset()
 	m.status.Reset()
+	m.sensitivity = nil
 	m.spec = spec
 	m.runStage, m.runDetail, m.runEpoch, m.ftText = "", "", "", ""
 	m.running = true
@@ -423,12 +439,20 @@ func (m *model) export() tea.Cmd {
 		return nil
 	}
 	path := ExportPath(m.cfg.Export, m.spec.Name)
+	sens := m.sensitivity
 	return func() tea.Msg {
-		err := table.Export(path)
-		if abs, aerr := filepath.Abs(path); aerr == nil {
-			path = abs
+		msg := exportedMsg{Path: path, Rows: len(table), Err: table.Export(path)}
+		if msg.Err == nil && len(sens) > 0 {
+			msg.SensitivityPath = experiments.SensitivityPath(path)
+			msg.Err = sens.Export(msg.SensitivityPath)
+			if abs, err := filepath.Abs(msg.SensitivityPath); err == nil {
+				msg.SensitivityPath = abs
+			}
 		}
-		return exportedMsg{Path: path, Rows: len(table), Err: err}
+		if abs, err := filepath.Abs(path); err == nil {
+			msg.Path = abs
+		}
+		return msg
 	}
 }
 
@@ -467,6 +491,13 @@ func (m *model) handleEvent(id int, j *job, ev experiments.Event) tea.Cmd {
 		if j.kind == jobRun && e.Trained != nil {
 			m.controls.SetTrained(e.Trained)
 			m.status.SetNote("baseline trained: turn the knobs (←/→) to compress it")
+		}
+	case experiments.SensitivityEvent:
+		if j.kind == jobRun {
+			m.chart.SetSensitivity(e)
+			if e.Done {
+				m.sensitivity = append(m.sensitivity, e.Rows...)
+			}
 		}
 	case experiments.LogEvent:
 		m.status.SetLog(e.Text)

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -598,5 +599,73 @@ func TestPickerExtras(t *testing.T) {
 	}
 	if got := pickerExtras(Config{Spec: fromFile, Extra: []experiments.Spec{fromFile}}); len(got) != 1 {
 		t.Errorf("a file listed twice: %+v", got)
+	}
+}
+
+func TestSensitivityThroughRoot(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	if v := m.View(); strings.Contains(v, "curves/sensitivity") {
+		t.Errorf("help offers the sensitivity view before any analysis:\n%s", v)
+	}
+	m.press("v")
+	if v := m.View(); !strings.Contains(v, "no sensitivity analysis in this experiment") {
+		t.Errorf("v without an analysis:\n%s", v)
+	}
+	e := experiments.SensitivityEvent{Phase: "sensitivity ratios=0.00-0.90 (2)", Layers: []string{"fc1", "fc2"},
+		Ratios: []float64{0, 0.9}, BaseTestAcc: 97.5,
+		Rows: experiments.SensitivityTable{{Layer: "fc1", Ratio: 0, TestAcc: 97.5}}}
+	m.feed(experiments.StageEvent{Stage: experiments.StageSensitivity, Detail: e.Phase}, e)
+	v := m.View()
+	for _, want := range []string{"Sensitivity", "1 of 4 points", "─fc1", "─fc2", "curves/sensitivity"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	e.Rows = append(e.Rows, experiments.SensitivityRow{Layer: "fc1", Ratio: 0.9, TestAcc: 91},
+		experiments.SensitivityRow{Layer: "fc2", Ratio: 0, TestAcc: 97.5}, experiments.SensitivityRow{Layer: "fc2", Ratio: 0.9, TestAcc: 96.25})
+	e.Done = true
+	m.feed(e)
+	m.press("v")
+	if m.chart.ShowsSensitivity() {
+		t.Error("v did not switch back to the curves")
+	}
+	m.press("v")
+	if !m.chart.ShowsSensitivity() {
+		t.Error("v did not switch to the sensitivity view")
+	}
+
+	// Export writes the sensitivity table beside the results.
+	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)})
+	m.Update(m.press("e")())
+	b, err := os.ReadFile(m.cfg.Export + "-sensitivity.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "layer,ratio,test_acc\nfc1,0.00,97.50\nfc1,0.90,91.00\nfc2,0.00,97.50\nfc2,0.90,96.25\n"
+	if string(b) != want {
+		t.Errorf("sensitivity export:\n%s\nwant:\n%s", b, want)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 320, Height: 40}) // room for both paths
+	if v := m.View(); !strings.Contains(v, "and the sensitivity table to "+m.cfg.Export+"-sensitivity.csv") {
+		t.Errorf("status does not say where the sensitivity table went:\n%s", v)
+	}
+}
+
+func TestGradualPruningMovesLayersAndChart(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	phase := "prune-gradual ratio=0.90 epochs=0-1 every=100"
+	for i, s := range []float64{0.2, 0.6, 0.9} {
+		m.feed(
+			experiments.StepEvent{Phase: phase, Epoch: 1, Epochs: 2, Step: i + 1, Steps: 3, Loss: 0.2, Sparsity: s},
+			experiments.LayersEvent{Phase: phase, Layers: mnistLayers(int(float64(100480) * (1 - s)))},
+		)
+		v := m.View()
+		want := fmt.Sprintf("%.1f%%", 100*(1-float64(int(float64(100480)*(1-s)))/100480))
+		if !strings.Contains(v, want) {
+			t.Errorf("after sparsity %.1f the layer pane lacks fc1's sparsity %s:\n%s", s, want, v)
+		}
+	}
+	if v := m.View(); !strings.Contains(v, "·sparsity 90.0%") {
+		t.Errorf("the chart does not show the sparsity schedule:\n%s", v)
 	}
 }

@@ -133,6 +133,9 @@ type helpKeys struct{ m *model }
 
 func (h helpKeys) global() []key.Binding {
 	k := h.m.common.Keys
+	if h.m.chart.HasSensitivity() {
+		return []key.Binding{k.NextPane, k.View, k.Presets, k.Export, k.Help, k.Quit}
+	}
 	return []key.Binding{k.NextPane, k.Presets, k.Export, k.Help, k.Quit}
 }
 
@@ -163,10 +166,14 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 			first = append(first, g...)
 		}
 	}
+	last := []key.Binding{k.Help, k.Quit}
+	if h.m.chart.HasSensitivity() {
+		last = []key.Binding{k.View, k.Help, k.Quit}
+	}
 	return [][]key.Binding{
 		append(first, k.Less, k.More),
 		{k.LessFine, k.MoreFine, k.FineTune, k.AddRow},
 		{k.NextPane, k.PrevPane, k.Presets, k.Export},
-		{k.Help, k.Quit},
+		last,
 	}
 }

@@ -43,6 +43,7 @@ type KeyMap struct {
 	PrevCurve key.Binding
 	NextCurve key.Binding
 	Curves    key.Binding // help only: "↑/↓ curves"
+	View      key.Binding // the chart pane: training curves or sensitivity curves
 
 	// Preset picker.
 	Run  key.Binding
@@ -82,6 +83,7 @@ func DefaultKeyMap() *KeyMap {
 		PrevCurve: key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous curves")),
 		NextCurve: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next curves")),
 		Curves:    key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "curves")),
+		View:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "curves/sensitivity")),
 
 		Run:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run")),
 		Back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),

@@ -6,8 +6,9 @@ import (
 	"github.com/charmbracelet/lipgloss"
 )
 
-// Palette: one accent for focus and the app name, one colour per curve, and
-// green/red for better/worse than the baseline.
+// Palette: one accent for focus and the app name, one colour per curve,
+// green/red for better/worse than the baseline, and a series of colours for
+// charts with a line per layer.
 var (
 	colorAccent   = lipgloss.AdaptiveColor{Light: "#5A3FD6", Dark: "#9D8CFF"}
 	colorBorder   = lipgloss.AdaptiveColor{Light: "#B8B8B8", Dark: "#4E4E4E"}
@@ -21,6 +22,18 @@ var (
 	colorTrain    = lipgloss.AdaptiveColor{Light: "#A66A00", Dark: "#E5C07B"}
 	colorBaseline = lipgloss.AdaptiveColor{Light: "#9A9A9A", Dark: "#6A6A6A"}
 	colorHeaderBg = lipgloss.AdaptiveColor{Light: "#E8E4FF", Dark: "#2B2545"}
+	colorSparsity = lipgloss.AdaptiveColor{Light: "#2E8B8B", Dark: "#56D4D4"}
+
+	// colorSeries tell apart the lines of a chart with one line per layer.
+	colorSeries = []lipgloss.AdaptiveColor{
+		{Light: "#1F6FB2", Dark: "#61AFEF"},
+		{Light: "#B5468B", Dark: "#F78FD0"},
+		{Light: "#1E8A3C", Dark: "#5FD068"},
+		{Light: "#A66A00", Dark: "#E5C07B"},
+		{Light: "#5A3FD6", Dark: "#9D8CFF"},
+		{Light: "#2E8B8B", Dark: "#56D4D4"},
+		{Light: "#C42B2B", Dark: "#FF6B6B"},
+	}
 )
 
 // Styles is every style the program uses, in one place.
@@ -60,6 +73,8 @@ type Styles struct {
 	TestLine      lipgloss.Style
 	TrainLine     lipgloss.Style
 	BaselineLine  lipgloss.Style
+	SparsityLine  lipgloss.Style   // the sparsity schedule beside the loss
+	Series        []lipgloss.Style // one per line of a per-layer chart, reused in turn
 	ChartTitle    lipgloss.Style
 	ChartEmptyMsg lipgloss.Style
 
@@ -119,6 +134,10 @@ func DefaultStyles() *Styles {
 	s.TestLine = lipgloss.NewStyle().Foreground(colorTest)
 	s.TrainLine = lipgloss.NewStyle().Foreground(colorTrain)
 	s.BaselineLine = lipgloss.NewStyle().Foreground(colorBaseline)
+	s.SparsityLine = lipgloss.NewStyle().Foreground(colorSparsity)
+	for _, c := range colorSeries {
+		s.Series = append(s.Series, lipgloss.NewStyle().Foreground(c))
+	}
 	s.ChartTitle = lipgloss.NewStyle().Foreground(colorText).Bold(true)
 	s.ChartEmptyMsg = lipgloss.NewStyle().Foreground(colorMuted).Italic(true)
 

@@ -32,8 +32,22 @@ type curves struct {
 	step, steps  int // last step seen
 	loss         []canvas.Float64Point
 	train, test  []canvas.Float64Point // y in percent
+	sparsity     []canvas.Float64Point // weight sparsity at each step point, y in percent
 	lastTestAcc  float64
 	lastTrainAcc float64
+}
+
+// sparsityMoves reports whether the phase's sparsity changed while it
+// trained (gradual pruning), which is when the loss chart draws it.
+func (c *curves) sparsityMoves() bool {
+	if len(c.sparsity) < 2 {
+		return false
+	}
+	lo, hi := c.sparsity[0].Y, c.sparsity[0].Y
+	for _, p := range c.sparsity {
+		lo, hi = math.Min(lo, p.Y), math.Max(hi, p.Y)
+	}
+	return hi-lo >= 0.05 // percentage points
 }
 
 // Model is the curves pane.
@@ -47,6 +61,10 @@ type Model struct {
 	shown  int  // index into phases
 	follow bool // show the newest phase as it appears
 
+	sens   *experiments.SensitivityEvent // the latest sensitivity analysis, nil before one
+	view   view                          // what the pane draws
+	chosen bool                          // the user picked the view: stop switching it
+
 	cache string // rendered pane; "" when stale
 }
 
@@ -58,6 +76,7 @@ func New(c *common.Common) *Model {
 // Reset forgets every phase (a new experiment starts).
 func (m *Model) Reset() {
 	m.phases, m.shown, m.follow, m.cache = nil, 0, true, ""
+	m.sens, m.view, m.chosen = nil, viewCurves, false
 }
 
 // SetSize sets the pane's outer size, frame included.
@@ -94,6 +113,10 @@ func (m *Model) phase(name string, epochs int) *curves {
 	if m.follow {
 		m.shown = len(m.phases) - 1
 	}
+	// Training after a finished sensitivity analysis: back to the curves.
+	if m.view == viewSensitivity && !m.chosen && m.sens != nil && m.sens.Done {
+		m.view = viewCurves
+	}
 	return c
 }
 
@@ -108,6 +131,9 @@ func (m *Model) AddStep(e experiments.StepEvent) {
 		return
 	}
 	c.loss = append(c.loss, canvas.Float64Point{X: x, Y: e.Loss})
+	if e.Sparsity > 0 || len(c.sparsity) > 0 {
+		c.sparsity = append(c.sparsity, canvas.Float64Point{X: x, Y: 100 * e.Sparsity})
+	}
 	c.epoch, c.step, c.steps = e.Epoch, e.Step, e.Steps
 	m.cache = ""
 }
@@ -168,6 +194,9 @@ func (m *Model) View() string {
 }
 
 func (m *Model) render() string {
+	if m.ShowsSensitivity() {
+		return m.renderSensitivity()
+	}
 	st := m.common.Styles
 	title, note := "Curves", "waiting for the first batch…"
 	var c *curves
@@ -177,6 +206,9 @@ func (m *Model) render() string {
 		if len(m.phases) > 1 && m.focused {
 			note = fmt.Sprintf("%d of %d · ", m.shown+1, len(m.phases)) + note
 		}
+	}
+	if m.sens != nil {
+		note = "v: sensitivity · " + note
 	}
 	innerW, innerH := m.width-2, m.height-2
 	if innerW < 10 || innerH < 3 {
@@ -197,8 +229,11 @@ func (m *Model) render() string {
 
 // phaseTitle names a phase for a learner.
 func phaseTitle(phase string) string {
-	if phase == BaselinePhase {
+	switch {
+	case phase == BaselinePhase:
 		return "dense baseline"
+	case strings.HasPrefix(phase, "prune-gradual "), strings.HasPrefix(phase, "lottery"):
+		return phase // pruning while training, or a ticket trained afresh
 	}
 	return "fine-tuning " + phase
 }
@@ -229,9 +264,18 @@ func (m *Model) baselineTest() float64 {
 func (m *Model) lossChart(c *curves, w, h int) string {
 	st := m.common.Styles
 	title := st.ChartTitle.Render("train loss")
-	if w >= 32 {
+	sparsity := c.sparsityMoves()
+	switch {
+	case sparsity:
+		// The sparsity schedule shares the loss chart: its top is 100%.
+		last := c.sparsity[len(c.sparsity)-1].Y
+		title = st.LossLine.Render("─loss") + " " + st.SparsityLine.Render(fmt.Sprintf("·sparsity %.1f%%", last))
+		if w >= 36 {
+			title += st.Muted.Render(" (top = 100%)")
+		}
+	case w >= 32:
 		title += st.Muted.Render(" (smoothed) by epoch")
-	} else if w >= 24 {
+	case w >= 24:
 		title += st.Muted.Render(" by epoch")
 	}
 	title = common.FitWidth(title, w)
@@ -251,6 +295,12 @@ func (m *Model) lossChart(c *curves, w, h int) string {
 	}
 	if len(c.loss) == 1 {
 		lc.DrawBrailleLineWithStyle(clip(c.loss[0]), clip(c.loss[0]), st.LossLine)
+	}
+	if sparsity {
+		scale := func(p canvas.Float64Point) canvas.Float64Point { p.Y = p.Y / 100 * maxY; return p }
+		for i := 1; i < len(c.sparsity); i++ {
+			drawRuneLineOnEmpty(&lc, scale(c.sparsity[i-1]), scale(c.sparsity[i]), '·', st.SparsityLine)
+		}
 	}
 	return title + "\n" + chartView(lc, h-1)
 }
@@ -473,6 +523,9 @@ func (m *Model) Summary() string {
 	}
 	if len(c.test) > 0 {
 		fmt.Fprintf(&b, ", test %.2f%%", c.lastTestAcc)
+	}
+	if n := len(c.sparsity); n > 0 {
+		fmt.Fprintf(&b, ", sparsity %.1f%%", c.sparsity[n-1].Y)
 	}
 	return b.String()
 }

@@ -193,3 +193,135 @@ func TestTooShortToDraw(t *testing.T) {
 		}
 	}
 }
+
+// feedGradual sends a gradual-pruning phase: 4 epochs of 4 steps with the
+// sparsity rising by the cubic schedule from 0 to 90% over the first 2
+// epochs, then held.
+func feedGradual(m *Model, phase string) {
+	const steps, epochs = 4, 4
+	for e := 1; e <= epochs; e++ {
+		for s := 1; s <= steps; s++ {
+			x := float64(e-1) + float64(s)/steps
+			progress := math.Min(x/2, 1)
+			left := 1 - progress
+			sparsity := 0.9 * (1 - left*left*left)
+			m.AddStep(experiments.StepEvent{Phase: phase, Epoch: e, Epochs: epochs, Step: s, Steps: steps,
+				Loss: 0.3, Sparsity: sparsity})
+		}
+		m.AddEpoch(experiments.EpochEvent{Phase: phase, Epoch: e, Epochs: epochs, TrainAcc: 0.97, TestAcc: 0.96, Sparsity: 0.9})
+	}
+}
+
+func TestSparsityScheduleBesideLoss(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(90, 18)
+	feedGradual(m, "prune-gradual ratio=0.90 scope=global")
+	v := m.View()
+	for _, want := range []string{"─loss", "·sparsity 90.0%", "(top = 100%)", "4/4 epochs · prune-gradual ratio=0.90"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	// The loss is flat at 0.3 on an axis topped at 0.32, so its braille
+	// line sits on the top row; the sparsity dots climb from the bottom
+	// row to 90% of the height: several rows hold a dot.
+	rows := 0
+	for _, line := range strings.Split(v, "\n") {
+		if i := strings.Index(line, "│"); i >= 0 && strings.Contains(line[i:], "·") && !strings.Contains(line, "sparsity") {
+			rows++
+		}
+	}
+	if rows < 3 {
+		t.Errorf("the sparsity line spans %d rows, want it to climb over at least 3:\n%s", rows, v)
+	}
+	if got, want := m.Summary(), "prune-gradual ratio=0.90 scope=global: 4/4 epochs, loss 0.300, test 96.00%, sparsity 90.0%"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+
+	// Fine-tuning at a fixed sparsity: the sparsity is said in the
+	// summary, not drawn.
+	m = New(common.New())
+	m.SetSize(90, 18)
+	for s := 1; s <= 4; s++ {
+		m.AddStep(experiments.StepEvent{Phase: "prune ratio=0.50", Epoch: 1, Epochs: 1, Step: s, Steps: 4, Loss: 0.3, Sparsity: 0.5})
+	}
+	if v := m.View(); strings.Contains(v, "sparsity") || !strings.Contains(v, "train loss") {
+		t.Errorf("constant sparsity drawn as a schedule:\n%s", v)
+	}
+	if !strings.HasSuffix(m.Summary(), "sparsity 50.0%") {
+		t.Errorf("Summary() = %q", m.Summary())
+	}
+}
+
+func sensitivityEvent(points int, done bool) experiments.SensitivityEvent {
+	e := experiments.SensitivityEvent{Phase: "sensitivity ratios=0.00-0.90 (4)", Layers: []string{"fc1", "fc2"},
+		Ratios: []float64{0, 0.3, 0.6, 0.9}, BaseTestAcc: 98, Done: done}
+	acc := map[string][]float64{"fc1": {98, 97.9, 97.5, 90}, "fc2": {98, 98, 97.8, 96}}
+	for _, layer := range e.Layers {
+		for i, r := range e.Ratios {
+			if len(e.Rows) == points {
+				return e
+			}
+			e.Rows = append(e.Rows, experiments.SensitivityRow{Layer: layer, Ratio: r, TestAcc: acc[layer][i]})
+		}
+	}
+	return e
+}
+
+func TestSensitivityView(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(90, 18)
+	feed(m, BaselinePhase, 2, 2)
+	if m.HasSensitivity() || m.ShowsSensitivity() {
+		t.Fatal("sensitivity before any analysis")
+	}
+	m.ToggleView() // nothing to toggle to yet
+	if m.ShowsSensitivity() {
+		t.Fatal("ToggleView switched to an empty sensitivity view")
+	}
+
+	m.SetSensitivity(sensitivityEvent(3, false))
+	if !m.ShowsSensitivity() {
+		t.Fatal("the pane did not switch to the sensitivity view when the analysis started")
+	}
+	v := m.View()
+	for _, want := range []string{"Sensitivity", "3 of 8 points", "─fc1", "─fc2", "┈dense", "test acc %", "90"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	m.SetSensitivity(sensitivityEvent(8, true))
+	v = m.View()
+	if !strings.Contains(v, "each layer pruned alone") || !strings.Contains(v, "v: curves") {
+		t.Errorf("finished analysis:\n%s", v)
+	}
+	if got, want := m.SensitivitySummary(), "fc1 90%→90.00%, fc2 90%→96.00%"; got != want {
+		t.Errorf("SensitivitySummary() = %q, want %q", got, want)
+	}
+	// The accuracy axis reaches down to fc1's 90% at 90% pruned.
+	if !strings.Contains(v, "89") {
+		t.Errorf("axis does not reach 89:\n%s", v)
+	}
+
+	// Training after the analysis brings the curves back.
+	feed(m, "prune ratio=0.50", 1, 1)
+	if m.ShowsSensitivity() {
+		t.Error("still on the sensitivity view once training started")
+	}
+	if v := m.View(); !strings.Contains(v, "v: sensitivity") {
+		t.Errorf("curves view does not offer the sensitivity view:\n%s", v)
+	}
+	m.ToggleView()
+	if !m.ShowsSensitivity() {
+		t.Fatal("ToggleView did not switch to sensitivity")
+	}
+	// Chosen by the user: new training no longer switches it.
+	feed(m, "prune ratio=0.80", 1, 1)
+	if !m.ShowsSensitivity() {
+		t.Error("a new phase overrode the view the user chose")
+	}
+	m.Reset()
+	if m.HasSensitivity() || m.ShowsSensitivity() {
+		t.Error("Reset kept the sensitivity analysis")
+	}
+}

@@ -1,0 +1,494 @@
+package experiments
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// pruneSpec is a 16-32-16-3 MLP on blobs: 512 + 512 + 48 = 1072 weights
+// and 32 + 16 + 3 = 51 biases; 240 examples in batches of 16 make 15 steps
+// an epoch. compress is the YAML list of steps.
+func pruneSpec(t *testing.T, compress string) Spec {
+	t.Helper()
+	return parseValid(t, `name: prunes
+seed: 3
+dataset: {name: blobs, classes: 3, dim: 16, samples: 240}
+model:
+  layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 16}, {type: relu}, {type: dense, units: 3}]
+train: {optimizer: adam, lr: 0.01, epochs: 3, batch: 16}
+compress:
+`+compress)
+}
+
+const pruneWeights = 1072
+
+// pruneRun runs spec and returns its table, its events and the number of
+// non-zero biases of the trained baseline (rows that are not fine-tuned
+// keep them).
+func pruneRun(t *testing.T, spec Spec) (Table, []Event, int64) {
+	t.Helper()
+	rec := &recorder{}
+	table, err := Run(context.Background(), spec, Options{}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var biases int64 = -1
+	for _, e := range rec.events {
+		if b, ok := e.(BaselineEvent); ok {
+			biases = nonzeroBiases(b.Trained.Model)
+		}
+	}
+	return table, rec.events, biases
+}
+
+func techniquesAndSettings(table Table) []string {
+	var out []string
+	for _, r := range table[1:] {
+		out = append(out, r.Technique+" | "+r.Setting)
+	}
+	return out
+}
+
+func checkRows(t *testing.T, table Table, want []string) {
+	t.Helper()
+	if got := techniquesAndSettings(table); !slices.Equal(got, want) {
+		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestPruneOneShotVariants checks the non-zero weights each one-shot form
+// leaves, worked out by hand: a layer of n weights pruned at ratio r loses
+// round(r·n).
+func TestPruneOneShotVariants(t *testing.T) {
+	spec := pruneSpec(t, `  - {technique: prune, targets: [0.5, 0.75]}
+  - {technique: prune, ratio: 0.5, scope: global, per_layer: {fc3: 0.25}}
+  - {technique: prune, ratio: 0.5, criterion: random}
+  - {technique: prune, budget: {max_nonzero: 100}}
+`)
+	table, _, biases := pruneRun(t, spec)
+	checkRows(t, table, []string{
+		"prune | ratio=0.50",
+		"prune | ratio=0.75",
+		"prune | ratio=0.50 scope=global per_layer=fc3:0.25",
+		"prune | ratio=0.50 criterion=random",
+		"prune | max_nonzero=100",
+	})
+	want := []int64{
+		pruneWeights - (256 + 256 + 24), // each layer loses half
+		pruneWeights - (384 + 384 + 36), // each loses three quarters
+		pruneWeights - (512 + 12),       // fc1+fc2 lose 512 of 1024 together, fc3 12 of 48
+		pruneWeights - (256 + 256 + 24), // random: as many as by magnitude
+		100,
+	}
+	for i, w := range want {
+		r := table[i+1]
+		if got := r.ParamsNonzero - biases; got != w {
+			t.Errorf("%s %s: %d non-zero weights, want %d", r.Technique, r.Setting, got, w)
+		}
+	}
+	// Same spec, same table (but latency and time).
+	again, _, _ := pruneRun(t, spec)
+	for i := range table {
+		a, b := table[i], again[i]
+		a.LatencyUsB1, a.LatencyUsB256, a.WallS = 0, 0, 0
+		b.LatencyUsB1, b.LatencyUsB256, b.WallS = 0, 0, 0
+		if a != b {
+			t.Errorf("row %d differs between runs:\n%+v\n%+v", i, a, b)
+		}
+	}
+}
+
+// TestPruneStructuredShrinks: half the hidden neurons go, so the model is
+// 16-16-8-3: 16·16+16 + 16·8+8 + 8·3+3 = 435 parameters (from 1123) and
+// 256 + 128 + 24 = 408 multiply-adds (from 1072).
+func TestPruneStructuredShrinks(t *testing.T) {
+	spec := pruneSpec(t, `  - {technique: prune, structured: true, ratio: 0.5}
+  - {technique: prune, structured: true, criterion: l2, ratio: 0.5, per_layer: {fc2: 0.25}}
+  - {technique: prune, structured: true, schedule: iterative, rounds: 2, ratio: 0.75}
+`)
+	table, _, _ := pruneRun(t, spec)
+	checkRows(t, table, []string{
+		"prune-structured | neurons=0.50 norm=l1",
+		"prune-structured | neurons=0.50 norm=l2 per_layer=fc2:0.25",
+		"prune-structured-iterative | round=1/2 neurons=0.50 norm=l1",
+		"prune-structured-iterative | round=2/2 neurons=0.75 norm=l1",
+	})
+	if table[0].ParamsTotal != 1123 || table[0].FLOPs != 1072 {
+		t.Fatalf("dense row: %d params, %d flops", table[0].ParamsTotal, table[0].FLOPs)
+	}
+	cases := []struct{ params, flops int64 }{
+		{16*16 + 16 + 16*8 + 8 + 8*3 + 3, 16*16 + 16*8 + 8*3},
+		// fc1 keeps 16, fc2 keeps 12: 16·16+16 + 16·12+12 + 12·3+3.
+		{16*16 + 16 + 16*12 + 12 + 12*3 + 3, 16*16 + 16*12 + 12*3},
+		// 1 − √0.25 = half after round 1; a quarter left after round 2:
+		// fc1 8, fc2 4.
+		{16*16 + 16 + 16*8 + 8 + 8*3 + 3, 16*16 + 16*8 + 8*3},
+		{16*8 + 8 + 8*4 + 4 + 4*3 + 3, 16*8 + 8*4 + 4*3},
+	}
+	for i, c := range cases {
+		r := table[i+1]
+		if r.ParamsTotal != c.params || r.FLOPs != c.flops {
+			t.Errorf("%s: %d params, %d flops; want %d, %d", r.Setting, r.ParamsTotal, r.FLOPs, c.params, c.flops)
+		}
+		if r.SizeBytes >= table[0].SizeBytes || r.CompressionRatio <= 1 {
+			t.Errorf("%s: %d bytes, ratio %.2f: a smaller model must be stored smaller", r.Setting, r.SizeBytes, r.CompressionRatio)
+		}
+	}
+}
+
+// cubicSparsity is Zhu & Gupta's schedule by hand: 0 → final over steps
+// [start, start+n], with the masks last updated at the latest multiple of
+// every at or before step t.
+func cubicSparsity(final float64, start, n, every, t int) float64 {
+	u := t
+	if u > start+n {
+		u = start + n
+	} else {
+		u = start + (u-start)/every*every
+	}
+	left := 1 - float64(u-start)/float64(n)
+	return final * (1 - left*left*left)
+}
+
+func TestPruneGradualFollowsTheCubic(t *testing.T) {
+	spec := pruneSpec(t, `  - {technique: prune, schedule: gradual, ratio: 0.9, scope: global, end_epoch: 2, every: 5, finetune_epochs: 1}
+`)
+	table, events, _ := pruneRun(t, spec)
+	const phase = "prune-gradual ratio=0.90 scope=global epochs=0-2 every=5 finetune=1"
+	checkRows(t, table, []string{"prune-gradual | " + phase[len("prune-gradual "):]})
+	var steps, layers int
+	var last float64
+	for _, e := range events {
+		switch e := e.(type) {
+		case StepEvent:
+			if e.Phase != phase {
+				continue
+			}
+			steps++
+			step := (e.Epoch-1)*15 + e.Step
+			removed := math.Round(cubicSparsity(0.9, 0, 30, 5, step) * pruneWeights)
+			if want := removed / pruneWeights; math.Abs(e.Sparsity-want) > 1e-12 {
+				t.Errorf("step %d: sparsity %.6f, want %.0f/1072 = %.6f", step, e.Sparsity, removed, want)
+			}
+			if e.Sparsity < last {
+				t.Errorf("step %d: sparsity fell from %.4f to %.4f", step, last, e.Sparsity)
+			}
+			last = e.Sparsity
+		case LayersEvent:
+			if e.Phase == phase {
+				layers++
+			}
+		case EpochEvent:
+			if e.Phase == phase && e.Epoch == 3 && math.Abs(e.Sparsity-965.0/pruneWeights) > 1e-12 {
+				t.Errorf("last epoch: sparsity %.6f, want 965/1072", e.Sparsity)
+			}
+		}
+	}
+	if steps < 6 || last != 965.0/pruneWeights {
+		t.Errorf("%d step events ending at sparsity %.4f; want at least 2 an epoch, ending at 965/1072", steps, last)
+	}
+	if layers < 2 {
+		t.Errorf("%d layer events during gradual pruning, want the first and the last at least", layers)
+	}
+	if got := table[1].ParamsNonzero; got > pruneWeights-965+51 {
+		t.Errorf("%d non-zero parameters, want at most 107 weights + 51 biases", got)
+	}
+}
+
+func TestGradualRate(t *testing.T) {
+	rate := gradualRate(0.01, 10)
+	for _, c := range []struct {
+		done int
+		want float64
+	}{{0, 0.01}, {9, 0.01}, {10, 0.01}, {15, 0.005}, {19, 0.001}} {
+		if got := rate(c.done, 20); math.Abs(got-c.want) > 1e-15 {
+			t.Errorf("rate after %d of 20 steps = %v, want %v", c.done, got, c.want)
+		}
+	}
+	if got := rate(5, 10); got != 0.01 {
+		t.Errorf("no fine-tuning steps: rate %v, want 0.01 throughout", got)
+	}
+}
+
+// TestPruneIterativeAndLottery: rounds reach 1 − (1 − f)^(k/n) of the
+// final ratio f, each layer losing round(s·n) weights; the masks hold
+// through the retraining (the fine-tuning steps report the sparsity).
+func TestPruneIterativeAndLottery(t *testing.T) {
+	spec := pruneSpec(t, `  - {technique: prune, schedule: iterative, rounds: 3, ratio: 0.875, finetune_epochs: 1}
+  - {technique: prune, schedule: lottery, rounds: 2, round_ratio: 0.5, rewind_epoch: 1}
+  - {technique: prune, schedule: iterative, targets: [0.5, 0.75], per_layer: {fc3: 0.5}, finetune_epochs: 1}
+`)
+	table, events, _ := pruneRun(t, spec)
+	checkRows(t, table, []string{
+		"prune-iterative | round=1/3 ratio=0.50 finetune=1",
+		"prune-iterative | round=2/3 ratio=0.75 finetune=1",
+		"prune-iterative | round=3/3 ratio=0.88 finetune=1",
+		"lottery | round=1/2 ratio=0.50 rewind=epoch1 epochs=2",
+		"lottery-reinit | round=1/2 ratio=0.50 rewind=epoch1 epochs=2",
+		"lottery | round=2/2 ratio=0.75 rewind=epoch1 epochs=2",
+		"lottery-reinit | round=2/2 ratio=0.75 rewind=epoch1 epochs=2",
+		"prune-iterative | round=1/2 ratio=0.50 per_layer=fc3:0.50 finetune=1",
+		"prune-iterative | round=2/2 ratio=0.75 per_layer=fc3:0.50 finetune=1",
+	})
+	removed := map[string]float64{
+		"ratio=0.50 finetune": 256 + 256 + 24,
+		"ratio=0.75 finetune": 384 + 384 + 36,
+		"ratio=0.88 finetune": 448 + 448 + 42,
+		"ratio=0.50 rewind":   256 + 256 + 24,
+		"ratio=0.75 rewind":   384 + 384 + 36,
+		// fc3 goes a third of its way to 0.5 in round 1 (0.5·0.5/0.75 of
+		// 48 = 16), the rest in round 2 (24).
+		"ratio=0.50 per_layer": 256 + 256 + 16,
+		"ratio=0.75 per_layer": 384 + 384 + 24,
+	}
+	seen := map[string]bool{}
+	for _, e := range events {
+		s, ok := e.(StepEvent)
+		if !ok || s.Phase == "baseline" {
+			continue
+		}
+		seen[s.Phase] = true
+		for key, n := range removed {
+			if strings.Contains(s.Phase, key) && math.Abs(s.Sparsity-n/pruneWeights) > 1e-12 {
+				t.Errorf("%s: sparsity %.5f while retraining, want %v/1072", s.Phase, s.Sparsity, n)
+			}
+		}
+	}
+	if len(seen) != 9 {
+		t.Errorf("%d retraining phases, want 9 (3 rounds, 2 × 2 lottery rows, 2 rounds): %v", len(seen), seen)
+	}
+	// A round's ticket and control share the mask, so the same count of
+	// non-zero weights (biases may differ: the control's start at 0).
+	for _, i := range []int{4, 6} {
+		a, b := table[i], table[i+1]
+		if a.ParamsTotal != b.ParamsTotal || a.ParamsNonzero-b.ParamsNonzero > 51 || b.ParamsNonzero-a.ParamsNonzero > 51 {
+			t.Errorf("round %s: ticket %d/%d, control %d/%d non-zero", a.Setting, a.ParamsNonzero, a.ParamsTotal, b.ParamsNonzero, b.ParamsTotal)
+		}
+	}
+	// wall_s of iterative rounds accumulates.
+	if !(table[1].WallS <= table[2].WallS && table[2].WallS <= table[3].WallS) {
+		t.Errorf("iterative wall times %v %v %v do not accumulate", table[1].WallS, table[2].WallS, table[3].WallS)
+	}
+}
+
+func TestSensitivityStepAndRatiosFrom(t *testing.T) {
+	spec := pruneSpec(t, `  - {technique: sensitivity, ratios: [0, 0.5, 0.9]}
+  - {technique: prune, ratios_from: sensitivity, max_loss_pp: 2}
+`)
+	table, events, biases := pruneRun(t, spec)
+	checkRows(t, table, []string{"prune | ratios_from=sensitivity(2pp)"})
+	var sens []SensitivityEvent
+	var done DoneEvent
+	for _, e := range events {
+		switch e := e.(type) {
+		case SensitivityEvent:
+			sens = append(sens, e)
+		case DoneEvent:
+			done = e
+		}
+	}
+	if len(sens) != 10 {
+		t.Fatalf("%d sensitivity events, want 9 points and the end", len(sens))
+	}
+	for i, e := range sens[:9] {
+		if len(e.Rows) != i+1 || e.Done {
+			t.Errorf("event %d: %d rows, done %v; want %d rows, not done", i, len(e.Rows), e.Done, i+1)
+		}
+	}
+	final := sens[9]
+	if !final.Done || !slices.Equal(final.Layers, []string{"fc1", "fc2", "fc3"}) || !slices.Equal(final.Ratios, []float64{0, 0.5, 0.9}) ||
+		final.BaseTestAcc != table[0].TestAcc || !slices.Equal(final.Rows, done.Sensitivity) {
+		t.Fatalf("last event %+v, done table %v", final, done.Sensitivity)
+	}
+	for i, r := range final.Rows {
+		wantLayer, wantRatio := []string{"fc1", "fc2", "fc3"}[i/3], []float64{0, 0.5, 0.9}[i%3]
+		if r.Layer != wantLayer || r.Ratio != wantRatio {
+			t.Errorf("row %d = %+v, want %s at %v", i, r, wantLayer, wantRatio)
+		}
+		// Nothing pruned: the baseline itself.
+		if r.Ratio == 0 && r.TestAcc != table[0].TestAcc {
+			t.Errorf("%s at ratio 0: %.4f%%, want the baseline's %.4f%%", r.Layer, r.TestAcc, table[0].TestAcc)
+		}
+	}
+	ratios := RatiosWithin(final.Rows, table[0].TestAcc-2)
+	sizes := map[string]float64{"fc1": 512, "fc2": 512, "fc3": 48}
+	var want int64 = pruneWeights
+	for layer, r := range ratios {
+		want -= int64(math.Round(r * sizes[layer]))
+	}
+	if got := table[1].ParamsNonzero - biases; got != want {
+		t.Errorf("ratios %v: %d non-zero weights, want %d", ratios, got, want)
+	}
+}
+
+func TestRatiosWithin(t *testing.T) {
+	table := SensitivityTable{
+		{"fc1", 0, 98}, {"fc1", 0.5, 97.5}, {"fc1", 0.9, 97.2}, {"fc1", 0.7, 96.9}, // falls below 97 at 0.7, back above at 0.9
+		{"fc2", 0, 96}, {"fc2", 0.5, 97.5}, // below from the start
+		{"fc3", 0.5, 97}, {"fc3", 0.95, 99}, // at the threshold counts
+	}
+	got := RatiosWithin(table, 97)
+	want := map[string]float64{"fc1": 0.5, "fc2": 0, "fc3": 0.95}
+	if len(got) != len(want) {
+		t.Fatalf("RatiosWithin = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %v, want %v", k, got[k], v)
+		}
+	}
+}
+
+func TestSensitivityTableExports(t *testing.T) {
+	table := SensitivityTable{{"fc1", 0, 98.375}, {"fc1", 0.5, 97.25}, {"fc2", 0, 98.375}, {"fc2", 0.5, 91}}
+	var b bytes.Buffer
+	if err := table.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := "layer,ratio,test_acc\nfc1,0.00,98.38\nfc1,0.50,97.25\nfc2,0.00,98.38\nfc2,0.50,91.00\n"; b.String() != want {
+		t.Errorf("CSV:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	table[:1].WriteMarkdown(&b)
+	if want := "| layer | ratio | test_acc |\n|---|---|---|\n| fc1 | 0.00 | 98.38 |\n"; b.String() != want {
+		t.Errorf("Markdown:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	table[1:2].WriteJSON(&b)
+	if want := "[\n  {\n    \"layer\": \"fc1\",\n    \"ratio\": 0.5,\n    \"test_acc\": 97.25\n  }\n]\n"; b.String() != want {
+		t.Errorf("JSON:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	SensitivityTable(nil).WriteJSON(&b)
+	if b.String() != "[]\n" {
+		t.Errorf("empty JSON = %q", b.String())
+	}
+	b.Reset()
+	table.WriteText(&b)
+	if want := "layer     0%    50%\nfc1    98.38  97.25\nfc2    98.38  91.00\n"; b.String() != want {
+		t.Errorf("text:\n%s\nwant:\n%s", b.String(), want)
+	}
+	dir := t.TempDir()
+	path := dir + "/s.json"
+	if err := table.Export(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := table.Export(dir + "/s.txt"); err == nil || !strings.Contains(err.Error(), ".csv, .md or .json") {
+		t.Errorf("export to .txt: %v", err)
+	}
+	if got := SensitivityPath("out/results.csv"); got != "out/results-sensitivity.csv" {
+		t.Errorf("SensitivityPath = %q", got)
+	}
+}
+
+func TestRoundFrac(t *testing.T) {
+	for _, c := range []struct {
+		k, n    int
+		f, want float64
+	}{{1, 3, 0.875, 0.5}, {2, 3, 0.875, 0.75}, {3, 3, 0.875, 0.875}, {1, 2, 0.99, 0.9}, {1, 1, 0.3, 0.3}} {
+		if got := roundFrac(c.k, c.n)(c.f); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("round %d/%d of %v: %v, want %v", c.k, c.n, c.f, got, c.want)
+		}
+	}
+}
+
+func TestPruneSpecErrors(t *testing.T) {
+	cases := []struct {
+		name, step string
+		want       string
+	}{
+		{"l1 unstructured", "{technique: prune, ratio: 0.5, criterion: l1}", "compress[0].criterion: must be one of magnitude, random (l1 and l2 rank neurons: add structured: true)"},
+		{"unknown criterion", "{technique: prune, ratio: 0.5, criterion: taylor}", `compress[0].criterion: must be one of magnitude, random, got "taylor"`},
+		{"unknown schedule", "{technique: prune, ratio: 0.5, schedule: cyclic}", `compress[0].schedule: must be one of one-shot, gradual, iterative, lottery, got "cyclic"`},
+		{"structured magnitude", "{technique: prune, ratio: 0.5, structured: true, criterion: magnitude}", "must be l1 or l2 for structured pruning"},
+		{"structured gradual", "{technique: prune, ratio: 0.5, structured: true, schedule: gradual, end_epoch: 2}", "must be one-shot or iterative for structured pruning"},
+		{"structured global", "{technique: prune, ratio: 0.5, structured: true, scope: global}", "compress[0].scope: structured pruning removes the same fraction"},
+		{"structured output", "{technique: prune, ratio: 0.5, structured: true, layers: [fc3]}", `compress[0].layers[0]: must name a hidden dense layer (fc1, fc2); the output layer's neurons are the classes, got "fc3"`},
+		{"per_layer unknown", "{technique: prune, ratio: 0.5, per_layer: {fc9: 0.5}}", `compress[0].per_layer.fc9: layer "fc9": per_layer keys name a dense layer (fc1, fc2, fc3)`},
+		{"per_layer range", "{technique: prune, ratio: 0.5, per_layer: {fc1: 1.5}}", "compress[0].per_layer.fc1: must be in [0, 0.99], got 1.5"},
+		{"per_layer type", "{technique: prune, ratio: 0.5, per_layer: [fc1]}", "compress[0].per_layer: must be a mapping of names to values, got a list"},
+		{"structured type", "{technique: prune, ratio: 0.5, structured: yes please}", "compress[0].structured: must be true or false"},
+		{"targets and ratio", "{technique: prune, ratio: 0.5, targets: [0.9]}", "compress[0].ratio: give ratio or targets, not both"},
+		{"targets lottery", "{technique: prune, schedule: lottery, rounds: 2, targets: [0.9]}", "compress[0].targets: applies only to schedules one-shot, gradual and iterative"},
+		{"targets rounds", "{technique: prune, schedule: iterative, rounds: 2, targets: [0.9]}", "compress[0].rounds: must equal the number of targets, 1 (or be left out), got 2"},
+		{"targets falling", "{technique: prune, schedule: iterative, targets: [0.5, 0.9, 0.8]}", "compress[0].targets[2]: must be above the round before (0.9): iterative rounds only prune further, got 0.8"},
+		{"target range", "{technique: prune, targets: [0.5, 1]}", "compress[0].targets[1]: must be in (0, 0.99], got 1"},
+		{"budget with ratio", "{technique: prune, ratio: 0.5, budget: {max_nonzero: 10}}", "a budget decides how much to prune: remove ratio"},
+		{"budget both", "{technique: prune, budget: {max_nonzero: 10, max_bytes: 100}}", "compress[0].budget: set max_nonzero or max_bytes, not both"},
+		{"budget empty", "{technique: prune, budget: {}}", "compress[0].budget: must set max_nonzero or max_bytes"},
+		{"budget layer scope", "{technique: prune, scope: layer, budget: {max_bytes: 100}}", "compress[0].scope: a budget ranks all weights together"},
+		{"budget negative", "{technique: prune, budget: {max_bytes: -3}}", "compress[0].budget.max_bytes: must be ≥ 1 byte, got -3"},
+		{"missing ratio", "{technique: prune, scope: global}", "compress[0].ratio: required field is missing; must be in [0, 0.99] (or give targets, round_ratio, budget or ratios_from instead)"},
+		{"gradual end", "{technique: prune, ratio: 0.9, schedule: gradual, start_epoch: 2, end_epoch: 2}", "compress[0].end_epoch: must be in [start_epoch+1, 1000] = [3, 1000], got 2"},
+		{"gradual initial", "{technique: prune, ratio: 0.5, schedule: gradual, end_epoch: 2, initial: 0.6}", "compress[0].initial: must be in [0, 0.5] (at most the final ratio), got 0.6"},
+		{"every one-shot", "{technique: prune, ratio: 0.5, every: 10}", "compress[0].every: applies only to schedule gradual; remove it from this one-shot step"},
+		{"rounds missing", "{technique: prune, ratio: 0.5, schedule: iterative}", "compress[0].rounds: must be in [1, 100], got 0"},
+		{"rounds one-shot", "{technique: prune, ratio: 0.5, rounds: 3}", "compress[0].rounds: applies only to schedules iterative and lottery"},
+		{"round_ratio too much", "{technique: prune, schedule: iterative, rounds: 10, round_ratio: 0.5}", "compress[0].round_ratio: compounds to 0.9990 over 10 rounds"},
+		{"round_ratio and ratio", "{technique: prune, schedule: lottery, rounds: 2, ratio: 0.5, round_ratio: 0.2}", "give ratio (the final ratio) or round_ratio"},
+		{"rewind too late", "{technique: prune, schedule: lottery, rounds: 2, round_ratio: 0.2, rewind_epoch: 3}", "compress[0].rewind_epoch: must be in [0, 2]"},
+		{"rewind one-shot", "{technique: prune, ratio: 0.2, rewind_epoch: 1}", "compress[0].rewind_epoch: applies only to schedule lottery"},
+		{"lottery lr", "{technique: prune, schedule: lottery, rounds: 2, round_ratio: 0.2, finetune_lr: 0.1}", "lottery rounds retrain with train's optimizer"},
+		{"lottery random", "{technique: prune, schedule: lottery, rounds: 2, round_ratio: 0.2, criterion: random}", "must be magnitude for lottery tickets"},
+		{"ratios_from first", "{technique: prune, ratios_from: sensitivity}", "compress[0].ratios_from: needs a sensitivity step earlier in compress"},
+		{"ratios_from other", "{technique: prune, ratios_from: paper}", `compress[0].ratios_from: must be sensitivity, got "paper"`},
+		{"max_loss alone", "{technique: prune, ratio: 0.5, max_loss_pp: 1}", "compress[0].max_loss_pp: applies only with ratios_from: sensitivity"},
+		{"schedule on quantize", "{technique: quantize, bits: 4, schedule: gradual}", "compress[0].schedule: applies only to technique prune; remove it from this quantize step"},
+		{"ratios on prune", "{technique: prune, ratio: 0.5, ratios: [0.5]}", "compress[0].ratios: applies only to technique sensitivity"},
+		{"sensitivity finetune", "{technique: sensitivity, finetune_epochs: 2}", "compress[0].finetune_epochs: does not apply to a sensitivity step"},
+		{"sensitivity ratio", "{technique: sensitivity, ratios: [0.5, 1.2]}", "compress[0].ratios[1]: must be in [0, 0.99], got 1.2"},
+		{"sensitivity layer", "{technique: sensitivity, layers: [relu1]}", `compress[0].layers[0]: must name a dense layer (fc1, fc2, fc3), got "relu1"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			yaml := `name: p
+dataset: {name: blobs, classes: 3, dim: 16, samples: 240}
+model:
+  layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 16}, {type: relu}, {type: dense, units: 3}]
+train: {optimizer: adam, lr: 0.01, epochs: 3, batch: 16}
+compress:
+  - ` + c.step + "\n"
+			_, err := ParseSpec("p.yaml", []byte(yaml))
+			if err == nil {
+				t.Fatalf("no error; want %q", c.want)
+			}
+			if !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "p.yaml: line 7: ") {
+				t.Errorf("error %q\nwant it on line 7 and to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestPruneSpecDefaultsAndSettings(t *testing.T) {
+	spec := pruneSpec(t, `  - {technique: prune, schedule: gradual, targets: [0.9, 0.95], scope: global, end_epoch: 4, finetune_epochs: 2}
+  - {technique: prune, schedule: lottery, rounds: 5, round_ratio: 0.2}
+  - {technique: prune, budget: {max_bytes: 2000}, finetune_epochs: 1}
+  - {technique: sensitivity}
+  - {technique: prune, structured: true, ratio: 0.5, finetune_epochs: 3}
+`)
+	g, l, b, s, st := spec.Compress[0], spec.Compress[1], spec.Compress[2], spec.Compress[3], spec.Compress[4]
+	if g.Every != 100 || g.Criterion != "magnitude" || g.FinetuneLR != 0.01 {
+		t.Errorf("gradual defaults: every %d criterion %q lr %v", g.Every, g.Criterion, g.FinetuneLR)
+	}
+	if l.FinetuneEpochs != 3 || l.FinetuneLR != 0 || math.Abs(l.finalRatio()-(1-math.Pow(0.8, 5))) > 1e-15 {
+		t.Errorf("lottery defaults: epochs %d lr %v final %v", l.FinetuneEpochs, l.FinetuneLR, l.finalRatio())
+	}
+	if b.Scope != "global" || len(s.Ratios) != 20 || s.Ratios[19] != 0.95 || st.Criterion != "l1" {
+		t.Errorf("budget scope %q, sensitivity ratios %v, structured criterion %q", b.Scope, s.Ratios, st.Criterion)
+	}
+	for _, c := range []struct{ got, want string }{
+		{g.Phase(), "prune-gradual ratio=0.90,0.95 scope=global epochs=0-4 every=100 finetune=2"},
+		{l.Phase(), "lottery rounds=5 round_ratio=0.20 rewind=init epochs=3"},
+		{b.Phase(), "prune max_bytes=2000 finetune=1"},
+		{s.Phase(), "sensitivity ratios=0.00-0.95 (20)"},
+		{st.Phase(), "prune-structured neurons=0.50 norm=l1 finetune=3"},
+	} {
+		if c.got != c.want {
+			t.Errorf("phase %q, want %q", c.got, c.want)
+		}
+	}
+}
