@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prunerlab/pruner-tui/core/data"
@@ -38,6 +39,34 @@ type Trained struct {
 	Train    *data.Set
 	Test     *data.Set
 	Baseline Row
+
+	// decompositions caches the SVD of each layer the rank knob has cut,
+	// so turning it does not recompute one.
+	mu             sync.Mutex
+	decompositions map[string]*lowrank.Decomposition
+}
+
+// decomposition returns the cached SVD of the Dense layer named layer of
+// the trained model, computing it on first use.
+func (t *Trained) decomposition(layer string) (*lowrank.Decomposition, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if dc := t.decompositions[layer]; dc != nil {
+		return dc, nil
+	}
+	ds, err := t.Model.DenseLayers([]string{layer})
+	if err != nil {
+		return nil, err
+	}
+	dc, err := lowrank.Decompose(ds[0])
+	if err != nil {
+		return nil, err
+	}
+	if t.decompositions == nil {
+		t.decompositions = map[string]*lowrank.Decomposition{}
+	}
+	t.decompositions[layer] = dc
+	return dc, nil
 }
 
 // Evaluation is the outcome of applying a Setting to a copy of a Trained.
@@ -144,10 +173,15 @@ func (s Setting) resolve(m *nn.Sequential) Setting {
 }
 
 // applySetting compresses m in place: factorize, prune, quantize. Pruning
-// and quantization reach the two factors of a factorized layer too.
-func applySetting(m *nn.Sequential, s Setting) error {
+// and quantization reach the two factors of a factorized layer too. A
+// non-nil dc is the SVD of RankLayer, cut instead of computing one.
+func applySetting(m *nn.Sequential, s Setting, dc *lowrank.Decomposition) error {
 	if s.Rank > 0 {
-		if err := lowrank.FactorizeModel(m, s.RankLayer, s.Rank); err != nil {
+		if dc == nil {
+			if err := lowrank.FactorizeModel(m, s.RankLayer, s.Rank); err != nil {
+				return err
+			}
+		} else if err := replaceWithCut(m, s.RankLayer, s.Rank, dc); err != nil {
 			return err
 		}
 	}
@@ -159,6 +193,21 @@ func applySetting(m *nn.Sequential, s Setting) error {
 		}
 	}
 	return requantize(m, s.Bits)
+}
+
+// replaceWithCut replaces the Dense layer named layer by dc cut at rank.
+func replaceWithCut(m *nn.Sequential, layer string, rank int, dc *lowrank.Decomposition) error {
+	for i, l := range m.Layers {
+		if d, ok := l.(*nn.Dense); ok && d.LayerName == layer {
+			f, err := dc.Factor(rank, lowrank.Options{})
+			if err != nil {
+				return err
+			}
+			m.Layers[i] = f
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot factorize layer %q: the model has no such Dense layer", layer)
 }
 
 // requantize snaps every weight layer of m to bits (a no-op for 0 and 32).
@@ -260,8 +309,15 @@ func (t *Trained) compressed(s Setting) (*nn.Sequential, Setting, error) {
 		return nil, s, err
 	}
 	s = s.resolve(t.Model)
+	var dc *lowrank.Decomposition
+	if s.Rank > 0 {
+		var err error
+		if dc, err = t.decomposition(s.RankLayer); err != nil {
+			return nil, s, err
+		}
+	}
 	m := t.Model.Clone()
-	if err := applySetting(m, s); err != nil {
+	if err := applySetting(m, s, dc); err != nil {
 		return nil, s, fmt.Errorf("%s: %w", s, err)
 	}
 	return m, s, nil
@@ -269,12 +325,23 @@ func (t *Trained) compressed(s Setting) (*nn.Sequential, Setting, error) {
 
 // score evaluates a compressed model: test accuracy on the whole test set,
 // train accuracy on the first quickTrainLimit training examples.
+//
+// The two evaluations run at once, each on its own copy (a model's layers
+// keep buffers), so a knob's answer comes in half the time on two cores.
 func (t *Trained) score(ctx context.Context, m *nn.Sequential, s Setting, setting string) (Evaluation, error) {
+	var trainAcc float64
+	var trainErr error
+	other := m.Clone()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, trainAcc, trainErr = evaluate(ctx, other, t.Train, quickTrainLimit)
+	}()
 	_, testAcc, err := evaluate(ctx, m, t.Test, 0)
-	if err != nil {
-		return Evaluation{}, err
+	<-done
+	if err == nil {
+		err = trainErr
 	}
-	_, trainAcc, err := evaluate(ctx, m, t.Train, quickTrainLimit)
 	if err != nil {
 		return Evaluation{}, err
 	}

@@ -206,3 +206,51 @@ func TestFactorsArePrunableDenseLayers(t *testing.T) {
 		t.Errorf("after zeroing A: NonZero %d, want B's %d", s.NonZero, l.Second.Stats().NonZero)
 	}
 }
+
+// TestDecompositionCutsLikeFactorize: one SVD cut at several ranks gives the
+// same factors, bit for bit, as a fresh factorization at each rank.
+func TestDecompositionCutsLikeFactorize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 3))
+	d := nn.NewDense("fc", 30, 20, rng)
+	for i := range d.B.Value.Data {
+		d.B.Value.Data[i] = float32(i) / 10
+	}
+	dc, err := Decompose(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []int{1, 5, 11} {
+		got, err := dc.Factor(r, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Factorize(d, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, p := range got.Params() {
+			q := want.Params()[k]
+			for i := range p.Value.Data {
+				if p.Value.Data[i] != q.Value.Data[i] {
+					t.Fatalf("rank %d: %s[%d] = %v, Factorize gives %v", r, p.Name, i, p.Value.Data[i], q.Value.Data[i])
+				}
+			}
+		}
+	}
+	// The decomposition keeps its own copy: changing the layer later does
+	// not change the cut.
+	d.B.Value.Data[0] = 99
+	l, _ := dc.Factor(1, Options{})
+	if l.Second.B.Value.Data[0] == 99 {
+		t.Error("the decomposition shares the layer's bias")
+	}
+	if _, err := dc.Factor(12, Options{}); err == nil || !strings.Contains(err.Error(), "saves no parameters") {
+		t.Errorf("rank 12 of 30×20: %v, want a no-savings error", err)
+	}
+	if _, err := dc.Factor(0, Options{}); err == nil || !strings.Contains(err.Error(), "allowed 1–20") {
+		t.Errorf("rank 0: %v", err)
+	}
+	if sv := dc.Values(); len(sv) != 20 || sv[0] < sv[19] {
+		t.Errorf("values %v, want 20 in decreasing order", sv)
+	}
+}

@@ -107,8 +107,6 @@ func FactorizeWith(d *nn.Dense, rank int, o Options) (*Layer, error) {
 	if o.Oversample < 0 {
 		return nil, fmt.Errorf("factorize layer %s: oversampling %d is negative: allowed 0 (the default, 10) or more", d.LayerName, o.Oversample)
 	}
-	var u, v *mat.Dense
-	var sigma []float64
 	if o.Randomized {
 		oversample, power := o.Oversample, o.PowerIters
 		if oversample == 0 {
@@ -121,21 +119,61 @@ func FactorizeWith(d *nn.Dense, rank int, o Options) (*Layer, error) {
 			power = 0
 		}
 		rng := rand.New(rand.NewPCG(o.Seed, 0x5bd1e995))
-		var ok bool
-		if u, sigma, v, ok = randomizedSVD(toFloat64(d), rank, oversample, power, rng); !ok {
+		u, sigma, v, ok := randomizedSVD(toFloat64(d), rank, oversample, power, rng)
+		if !ok {
 			return nil, fmt.Errorf("factorize layer %s: the randomized SVD of its weights did not converge", d.LayerName)
 		}
-	} else {
-		var svd mat.SVD
-		if !svd.Factorize(toFloat64(d), mat.SVDThin) {
-			return nil, fmt.Errorf("factorize layer %s: the SVD of its weights did not converge", d.LayerName)
-		}
-		sigma = svd.Values(nil)
-		u, v = new(mat.Dense), new(mat.Dense)
-		svd.UTo(u) // In×full
-		svd.VTo(v) // Out×full
+		return (&Decomposition{dense: d, u: u, v: v, sigma: sigma}).cut(rank), nil
 	}
+	dc, err := Decompose(d)
+	if err != nil {
+		return nil, err
+	}
+	return dc.cut(rank), nil
+}
 
+// Decomposition is the thin SVD of a Dense layer's weights, W = U·diag(σ)·Vᵀ,
+// computed once so that the layer can be cut at any rank without another
+// SVD (the rank knob turns in milliseconds).
+type Decomposition struct {
+	dense *nn.Dense // a copy of the layer: its name, shape and bias
+	u, v  *mat.Dense
+	sigma []float64
+}
+
+// Decompose computes the exact thin SVD of d's weights.
+func Decompose(d *nn.Dense) (*Decomposition, error) {
+	var svd mat.SVD
+	if !svd.Factorize(toFloat64(d), mat.SVDThin) {
+		return nil, fmt.Errorf("factorize layer %s: the SVD of its weights did not converge", d.LayerName)
+	}
+	dc := &Decomposition{dense: d.Clone().(*nn.Dense), u: new(mat.Dense), v: new(mat.Dense), sigma: svd.Values(nil)}
+	svd.UTo(dc.u) // In×full
+	svd.VTo(dc.v) // Out×full
+	return dc, nil
+}
+
+// Values returns the singular values, largest first.
+func (dc *Decomposition) Values() []float64 { return append([]float64(nil), dc.sigma...) }
+
+// Factor cuts the decomposition at rank, with the same checks as
+// FactorizeWith (o.Randomized is ignored: the SVD is already exact).
+func (dc *Decomposition) Factor(rank int, o Options) (*Layer, error) {
+	d := dc.dense
+	full := min(d.In, d.Out)
+	if rank < 1 || rank > full {
+		return nil, fmt.Errorf("factorize layer %s (%d×%d): rank %d is out of range: allowed 1–%d", d.LayerName, d.In, d.Out, rank, full)
+	}
+	if !o.AnyRank && !SavesParams(d.In, d.Out, rank) {
+		return nil, fmt.Errorf("factorize layer %s: %w", d.LayerName, noSavingsError(d.In, d.Out, rank))
+	}
+	return dc.cut(rank), nil
+}
+
+// cut builds the rank-r factors, splitting √σ evenly between them:
+// A = U_r·Σ_r^½ (In×r), B = Σ_r^½·V_rᵀ (r×Out), B carrying the bias.
+func (dc *Decomposition) cut(rank int) *Layer {
+	d, u, v, sigma := dc.dense, dc.u, dc.v, dc.sigma
 	first := nn.NewDenseNoBias(d.LayerName+".A", d.In, rank)
 	second := &nn.Dense{
 		LayerName: d.LayerName + ".B", In: rank, Out: d.Out,
@@ -151,7 +189,7 @@ func FactorizeWith(d *nn.Dense, rank int, o Options) (*Layer, error) {
 			second.W.Value.Set(r, j, float32(root*v.At(j, r)))
 		}
 	}
-	return &Layer{LayerName: d.LayerName, First: first, Second: second, In: d.In, Out: d.Out, Rank: rank}, nil
+	return &Layer{LayerName: d.LayerName, First: first, Second: second, In: d.In, Out: d.Out, Rank: rank}
 }
 
 // SavesParams reports whether a rank-r factorization of an in×out layer

@@ -42,7 +42,7 @@ const FineTuneEpochs = 2
 
 // DefaultDebounce is how long the knobs must rest before an evaluation
 // starts, so holding an arrow key does not start one per repeat.
-const DefaultDebounce = 150 * time.Millisecond
+const DefaultDebounce = 30 * time.Millisecond
 
 // EvalStartMsg says the knobs of generation Gen have rested for the
 // debounce time: start evaluating if nothing changed since.
