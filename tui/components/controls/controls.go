@@ -41,8 +41,10 @@ var bitWidths = []int{FloatBits, 8, 7, 6, 5, 4, 3, 2, 1}
 const FineTuneEpochs = 2
 
 // DefaultDebounce is how long the knobs must rest before an evaluation
-// starts, so holding an arrow key does not start one per repeat.
-const DefaultDebounce = 30 * time.Millisecond
+// starts. It is 0: every change starts at once and cancels the evaluation
+// before it, which stops within one chunk of rows, so holding an arrow key
+// costs little and a single press answers soonest.
+const DefaultDebounce = 0
 
 // EvalStartMsg says the knobs of generation Gen have rested for the
 // debounce time: start evaluating if nothing changed since.
