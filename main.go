@@ -31,10 +31,13 @@ Usage:
   pruner-tui [--data DIR] [PRESET | FILE.yaml ...]
         Open the TUI and run the first experiment (default: the quickstart
         preset). Further YAML files are offered in the preset picker (p).
-  pruner-tui run PRESET|FILE.yaml [--out FILE] [--data DIR] [--seed N]
+  pruner-tui run PRESET|FILE.yaml [--out FILE] [--save DIR] [--data DIR] [--seed N]
         Run headless: a progress bar on stderr, the result table on stdout,
         and with --out the table written as CSV, Markdown or JSON (chosen by
-        the extension: .csv, .md, .json).
+        the extension: .csv, .md, .json). --save DIR writes each row's model
+        file into DIR as EXPERIMENT-NN-TECHNIQUE.prtm (NN: the row's index),
+        exactly the bytes its size_bytes counts; the dense baseline also as
+        .safetensors.
   pruner-tui presets
         List the embedded presets with a one-line description.
   pruner-tui inspect FILE
@@ -149,6 +152,7 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "write the result table here (.csv, .md or .json)")
 	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
 	seed := fs.Int64("seed", -1, "override the preset's seed")
+	save := fs.String("save", "", "write each row's model file into this folder (.prtm; the dense baseline also as .safetensors)")
 	names, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -170,7 +174,7 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	table, runErr := experiments.Run(ctx, spec, experiments.Options{DataDir: *dataDir}, experiments.NewProgressSink(stderr))
+	table, runErr := experiments.Run(ctx, spec, experiments.Options{DataDir: *dataDir, SaveDir: *save}, experiments.NewProgressSink(stderr))
 	if len(table) > 0 {
 		if err := table.WriteText(stdout); err != nil {
 			return err
@@ -180,6 +184,9 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			fmt.Fprintf(stderr, "wrote %d rows to %s\n", len(table), *out)
+		}
+		if *save != "" {
+			fmt.Fprintf(stderr, "wrote %d model files to %s (inspect one with: pruner-tui inspect FILE)\n", len(table), *save)
 		}
 	}
 	if errors.Is(runErr, context.Canceled) {

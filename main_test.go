@@ -16,7 +16,7 @@ func TestHelpDocumentsEveryCommand(t *testing.T) {
 	if err := run([]string{"--help"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"pruner-tui run", "pruner-tui presets", "--out", "--data", "--seed", "PRUNER_TUI_MNIST"} {
+	for _, want := range []string{"pruner-tui run", "pruner-tui presets", "--out", "--save", "--data", "--seed", "PRUNER_TUI_MNIST"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help does not mention %q", want)
 		}
@@ -81,6 +81,70 @@ compress:
 	}
 	if !strings.Contains(stdout.String(), "prune") {
 		t.Errorf("stdout lacks the table:\n%s", stdout.String())
+	}
+}
+
+// TestRunSaveWritesModelFiles: run --save DIR writes every row's model
+// file, as many bytes as its size_bytes, and the baseline's safetensors;
+// inspect reads them back.
+func TestRunSaveWritesModelFiles(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "tiny.yaml")
+	yaml := `name: tiny
+seed: 3
+dataset: {name: blobs, classes: 3, dim: 4, samples: 300}
+model:
+  layers:
+    - {type: dense, units: 8}
+    - {type: relu}
+    - {type: dense, units: 3}
+train: {optimizer: adam, lr: 0.01, epochs: 3, batch: 32}
+compress:
+  - pipeline: [{technique: prune, ratio: 0.5}, {technique: kmeans, clusters: 4}]
+`
+	if err := os.WriteFile(spec, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	save, out := filepath.Join(dir, "models"), filepath.Join(dir, "r.json")
+	var stdout, stderr bytes.Buffer
+	if err := run([]string{"run", spec, "--save", save, "--out", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []experiments.Row
+	if err := json.Unmarshal(b, &rows); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"tiny-00-dense.prtm", "tiny-00-dense.safetensors", "tiny-01-prune.prtm", "tiny-02-kmeans.prtm"}
+	entries, err := os.ReadDir(save)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("saved %v, want %v", got, want)
+	}
+	for i, r := range rows {
+		info, err := os.Stat(filepath.Join(save, experiments.RowFileStem(r, i)+".prtm"))
+		if err != nil || info.Size() != r.SizeBytes {
+			t.Errorf("row %d: file %v (err %v), size_bytes %d", i, info, err, r.SizeBytes)
+		}
+	}
+	var inspect bytes.Buffer
+	if err := run([]string{"inspect", filepath.Join(save, "tiny-02-kmeans.prtm")}, &inspect, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(inspect.String(), "codebook") {
+		t.Errorf("inspect of the k-means row:\n%s", inspect.String())
+	}
+	if !strings.Contains(stderr.String(), "wrote 3 model files to "+save) {
+		t.Errorf("stderr lacks the save note:\n%s", stderr.String())
 	}
 }
 

@@ -3,8 +3,9 @@
 // A Spec (parsed from YAML by ParseSpec, or a shipped preset via LoadSpec)
 // names a dataset, a model, how to train it and a list of compression steps.
 // Run trains the dense baseline, then applies each step to a fresh copy of
-// the baseline (steps never stack), fine-tunes, scores it and adds a row to
-// the result Table, reporting typed Events to a Sink as it goes. The TUI's
+// the baseline (steps never stack, except the stages of one pipeline),
+// fine-tunes, scores it and adds a row to the result Table, reporting typed
+// Events to a Sink as it goes. The TUI's
 // sink forwards them to Bubble Tea; NewProgressSink is the headless one.
 // Trained.Apply and Trained.FineTune apply a Setting of the three knobs
 // (prune ratio, bit width, rank) to a copy of the trained baseline.
@@ -132,4 +133,113 @@
 // stays within max_loss_pp of the dense baseline's (see RatiosWithin);
 // per_layer entries still override, and ratio applies to layers the table
 // does not cover.
+//
+// # Quantization
+//
+// A quantize step snaps weights to a uniform grid of 2^bits levels (codes
+// and a scale per output channel are what the model file stores):
+//
+//	compress:
+//	  - technique: quantize
+//	    bits: 4                  # * 1 to 8, or 32 (float32); bits_per_layer or bits_from may stand in
+//	    layers: [fc1, fc2]       # the layers bits applies to (default: every weight layer)
+//	    bits_per_layer: {fc3: 8} # mixed precision: own widths (32 keeps a layer float32)
+//	    mode: symmetric          # symmetric (default) | asymmetric: a zero point, codes 0…2^bits−1
+//	    granularity: channel     # channel (default: a scale per output channel) | tensor (one per layer)
+//	    calibration: minmax      # minmax (default) | percentile: the range is a percentile of |w|
+//	    percentile: 99.9         # with calibration percentile, in [50, 100] (default 99.9); outliers clip
+//	    activation_bits: 8       # also quantize each weight layer's input (2–8 bits), ranges
+//	    calibration_samples: 1000 #   calibrated on the first N training examples (default 1000)
+//	    qat: true                # quantization-aware training for finetune_epochs (* ≥ 1 with qat)
+//	    finetune_epochs: 4
+//
+// Symmetric b-bit codes are −q…q with q = 2^(b−1) − 1 (2 bits: −1, 0, +1;
+// ternary), one bit is sign(w)·mean|w|; zero (a pruned weight) stays exact
+// in every mode. Without qat, finetune_epochs trains the weights as floats
+// and snaps them back to the grid after every epoch; with qat: true they
+// train through the quantizer (fake quantization with a straight-through
+// estimator on float shadow weights, core/quant.QAT), which is what makes
+// 1 and 2 bits work. With activation_bits the model gets activation
+// fake-quantizers before its weight layers (stored in the model file too).
+//
+// Bit-width sensitivity: {technique: bit-sensitivity, bit_widths: [8, 4, 2],
+// layers: [...]} quantizes each layer alone at each width (default 8 down
+// to 1) with the step's mode, granularity and calibration, and records the
+// test accuracy without fine-tuning. Like a pruning sensitivity step it adds
+// no result rows: its BitSensitivityTable (columns layer, bits, test_acc)
+// goes out in BitSensitivityEvents and DoneEvent. A later quantize step with
+// bits_from: sensitivity and max_loss_pp: 1 (the default) gives each layer
+// the fewest bits whose accuracy stays within max_loss_pp of the dense
+// baseline's (32 when none does; see PickBits); bits_per_layer still
+// overrides, and bits applies to the layers the table does not cover.
+//
+// # Weight sharing (Deep Compression)
+//
+//	compress:
+//	  - technique: kmeans
+//	    clusters: 16             # * shared values per layer, 1 to 256 (indices of ⌈log₂ k⌉ bits)
+//	    clusters_per_layer: {fc3: 32}
+//	    init: linear             # linear (default, Han et al.'s best) | random | density
+//	    layers: [fc1, fc2]
+//	    finetune_epochs: 2       # fine-tune the codebook: each centroid moves by its weights' summed gradient
+//
+// Each layer's non-zero weights are clustered by 1-D k-means (30 Lloyd
+// rounds at most) and replaced by their centroid; pruned weights stay zero.
+//
+// # Low-rank factorization
+//
+//	compress:
+//	  - technique: lowrank
+//	    layer: fc1               # default: the first dense layer
+//	    rank: 20                 # * the rank, which must save parameters: r·(in+out) < in·out ...
+//	    ranks: {fc1: 20, fc2: 16} # ... or ranks by layer, several layers at once ...
+//	    energy: 0.9              # ... or the smallest rank keeping 90% of Σσ², for layer (or layers: [...])
+//	    randomized: true         # randomized SVD (Halko et al. 2011) instead of the exact one
+//	    finetune_epochs: 3       # fine-tune the two factors
+//
+// A rank that saves no parameters is an error naming the largest that does
+// (for 784×300: 216); so is an energy that needs such a rank, when the run
+// gets to it. The setting of an energy row says the ranks it chose.
+//
+// # Pipelines
+//
+// A compress entry may chain stages on one model, each working on what the
+// stage before left and adding its own row, so each stage's contribution
+// shows as in the Deep Compression paper's tables:
+//
+//	compress:
+//	  - name: deep compression   # optional: prefixes the rows' settings
+//	    pipeline:
+//	      - {technique: prune, schedule: gradual, ratio: 0.97, scope: global, end_epoch: 6}
+//	      - {technique: finetune, epochs: 4}
+//	      - {technique: kmeans, clusters: 16}
+//	      - {technique: finetune, epochs: 2}   # after kmeans: the codebook
+//	      - {technique: huffman}
+//
+// Stages: prune (schedules one-shot, gradual, iterative; ratio, scope,
+// criterion, per_layer, layers, and the schedule's keys), quantize, kmeans,
+// lowrank (as steps), finetune (epochs *, finetune_lr: fine-tune the model
+// as it stands, keeping shared weights shared: codebooks train by their
+// centroids, uniformly quantized layers through their quantizer) and
+// huffman (entropy-code the model file from this row on). Prune and lowrank
+// stages come before the pipeline's one quantize or kmeans stage; after a
+// lowrank stage, layers may name the factorized layer (both factors) or a
+// factor ("fc1.A", "fc1.B"), so the factors can be pruned or quantized.
+// Rows: the first stage's technique, then "+technique" for each later one
+// (prune-gradual, +finetune, +kmeans, ...); wall_s counts every stage up to
+// the row.
+//
+// # Model files and size_bytes
+//
+// Every row's size_bytes is the length of its model file (core/modelfile;
+// see stored.go): dense float32 for the baseline, the smallest exact
+// encoding with Huffman-coded streams for every other row — except, in a
+// pipeline with a huffman stage, the stages before it, stored without
+// entropy coding. compression_ratio is the baseline's file size over the
+// row's. Options.SaveDir (pruner-tui run --save DIR) writes each row's file
+// as DIR/EXPERIMENT-NN-TECHNIQUE.prtm (NN the row's index; the baseline also
+// as .safetensors), exactly the bytes size_bytes counts. The per-layer sizes
+// of a row's LayersEvent and of the knob preview are the layers' payload
+// bytes in that file; the header, preamble and checksum (a few hundred
+// bytes) belong to no layer.
 package experiments

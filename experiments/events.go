@@ -93,8 +93,10 @@ type LogEvent struct{ Text string }
 type DoneEvent struct {
 	Table       Table
 	Sensitivity SensitivityTable // every sensitivity step's rows, in order
-	Err         error
-	Elapsed     time.Duration
+	// BitSensitivity holds every bit-sensitivity step's rows, in order.
+	BitSensitivity BitSensitivityTable
+	Err            error
+	Elapsed        time.Duration
 }
 
 func (StageEvent) event()       {}

@@ -79,6 +79,12 @@ func (p *progressSink) Emit(e Event) {
 			e.Rows.WriteText(&b)
 			p.line("%s: test accuracy %% with one layer pruned (dense %.2f%%):\n%s", e.Phase, e.BaseTestAcc, strings.TrimRight(b.String(), "\n"))
 		}
+	case BitSensitivityEvent:
+		if e.Done {
+			var b strings.Builder
+			e.Rows.WriteText(&b)
+			p.line("%s: test accuracy %% with one layer quantized (dense %.2f%%):\n%s", e.Phase, e.BaseTestAcc, strings.TrimRight(b.String(), "\n"))
+		}
 	case ResultEvent:
 		r := e.Row
 		p.line("result %s %s: test %.2f%% (%+.2f pp)  train %.2f%%  size %s (×%.2f)  nonzero %.1f%%  %.2f s",

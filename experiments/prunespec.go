@@ -384,7 +384,7 @@ func (st StepSpec) pruneAmount() string {
 			parts = append(parts, fmt.Sprintf("rounds=%d", st.Rounds))
 		}
 		if st.RoundRatio > 0 {
-			return strings.Join(append(parts, fmt.Sprintf("round_ratio=%.2f", st.RoundRatio)), " ")
+			return strings.Join(append(parts, "round_ratio="+formatRatio(st.RoundRatio)), " ")
 		}
 	}
 	switch {
@@ -395,11 +395,11 @@ func (st StepSpec) pruneAmount() string {
 	case len(st.Targets) > 0:
 		ts := make([]string, len(st.Targets))
 		for i, t := range st.Targets {
-			ts[i] = fmt.Sprintf("%.2f", t)
+			ts[i] = formatRatio(t)
 		}
 		parts = append(parts, name+"="+strings.Join(ts, ","))
 	case st.Ratio > 0 || st.RatiosFrom == "":
-		parts = append(parts, fmt.Sprintf("%s=%.2f", name, st.Ratio))
+		parts = append(parts, name+"="+formatRatio(st.Ratio))
 	}
 	return strings.Join(parts, " ")
 }
@@ -425,7 +425,7 @@ func (st StepSpec) pruneSetting(lead string) string {
 	if len(st.PerLayer) > 0 {
 		var ov []string
 		for _, name := range slices.Sorted(maps.Keys(st.PerLayer)) {
-			ov = append(ov, fmt.Sprintf("%s:%.2f", name, st.PerLayer[name]))
+			ov = append(ov, name+":"+formatRatio(st.PerLayer[name]))
 		}
 		parts = append(parts, "per_layer="+strings.Join(ov, ","))
 	}
@@ -436,7 +436,7 @@ func (st StepSpec) pruneSetting(lead string) string {
 	case "gradual":
 		g := fmt.Sprintf("epochs=%d-%d every=%d", st.StartEpoch, st.EndEpoch, st.Every)
 		if st.Initial > 0 {
-			g += fmt.Sprintf(" initial=%.2f", st.Initial)
+			g += " initial=" + formatRatio(st.Initial)
 		}
 		parts = append(parts, g)
 	case "lottery":
@@ -457,4 +457,13 @@ func (st StepSpec) pruneSetting(lead string) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// formatRatio writes a ratio with two decimals, or three when it has a
+// third ("0.90", "0.975"), so a setting never rounds what was asked.
+func formatRatio(r float64) string {
+	if math.Abs(r*100-math.Round(r*100)) > 1e-9 {
+		return fmt.Sprintf("%.3f", r)
+	}
+	return fmt.Sprintf("%.2f", r)
 }

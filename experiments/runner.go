@@ -12,15 +12,14 @@ import (
 	"time"
 
 	"github.com/prunerlab/pruner-tui/core/data"
-	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/prune"
-	"github.com/prunerlab/pruner-tui/core/quant"
 )
 
 // Options tune how a run finds its inputs; they never change its results.
 type Options struct {
 	DataDir string // the directory holding MNIST (--data); "" searches the usual places
+	SaveDir string // write each row's model file here (--save); "" writes none
 }
 
 const (
@@ -74,7 +73,8 @@ func Run(ctx context.Context, spec Spec, opts Options, sink Sink) (Table, error)
 	default:
 		r.stage(StageFailed, err.Error())
 	}
-	sink.Emit(DoneEvent{Table: slices.Clone(table), Sensitivity: slices.Clone(r.sensAll), Err: err, Elapsed: time.Since(r.start)})
+	sink.Emit(DoneEvent{Table: slices.Clone(table), Sensitivity: slices.Clone(r.sensAll), BitSensitivity: slices.Clone(r.bitSensAll),
+		Err: err, Elapsed: time.Since(r.start)})
 	return table, err
 }
 
@@ -102,6 +102,10 @@ type runner struct {
 	snapshots   map[int]prune.Weights    // baseline weights after N epochs (0: at init), for lottery rewinding
 	sensitivity map[int]SensitivityTable // by compress index, for ratios_from
 	sensAll     SensitivityTable         // every sensitivity row of the run, in order
+
+	bitSens    map[int]BitSensitivityTable // by compress index, for bits_from
+	bitSensAll BitSensitivityTable         // every bit-sensitivity row of the run, in order
+	saveDir    string                      // --save: where rows' model files go
 }
 
 // stepEnv is what a compression step works from.
@@ -130,6 +134,10 @@ func (r *runner) run(spec Spec, opts Options) error {
 		return err
 	}
 	spec = spec.resolved()
+	if err := checkSaveDir(opts.SaveDir); err != nil {
+		return err
+	}
+	r.saveDir = opts.SaveDir
 	r.stage(StageLoading, describeDataset(spec.Dataset))
 	train, test, err := loadData(spec, opts)
 	if err != nil {
@@ -183,16 +191,25 @@ func (r *runner) run(spec Spec, opts Options) error {
 	if err != nil {
 		return err
 	}
-	denseBytes := model.Totals().SizeBytes
+	// The baseline's file is dense float32: what compression ratios
+	// divide.
+	stored, err := storeModel(model, true, false)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
 	run := model.Clone()
 	run.PrepareInference()
-	base := newRow(spec.Name, "dense", "fp32", run, denseBytes, trainAcc, last.TestAcc, 0)
+	base := newRow(spec.Name, "dense", "fp32", run, stored.size(), trainAcc, last.TestAcc, 0)
+	base.setStored(stored.size(), stored.size())
 	base.DeltaAccPP = 0
 	base.WallS = wall.Seconds()
 	if base.LatencyUsB1, base.LatencyUsB256, err = measureLatency(r.ctx, run, test); err != nil {
 		return err
 	}
 	r.emit(BaselineEvent{Trained: &Trained{Spec: spec, Model: model.Clone(), Train: train, Test: test, Baseline: base}})
+	if err := r.saveRow(base, stored, model); err != nil {
+		return err
+	}
 	r.addRow(base)
 
 	for i, st := range spec.Compress {
@@ -214,11 +231,15 @@ func (r *runner) addRow(row Row) {
 // sensitivity analysis.
 func (r *runner) runStep(env stepEnv) error {
 	st := env.st
-	switch {
-	case st.Technique == "sensitivity":
+	switch st.Technique {
+	case "sensitivity":
 		return r.runSensitivity(env)
-	case st.Technique != "prune":
-		return r.runCompressOnce(env)
+	case techniqueBitSensitivity:
+		return r.runBitSensitivity(env)
+	case techniquePipeline:
+		return r.runPipeline(env)
+	case "quantize", "lowrank", techniqueKMeans:
+		return r.runSingle(env)
 	}
 	plan, err := r.newPrunePlan(env)
 	if err != nil {
@@ -235,31 +256,6 @@ func (r *runner) runStep(env stepEnv) error {
 		return r.runBudget(env)
 	}
 	return r.runPruneOneShot(env, plan)
-}
-
-// runCompressOnce compresses a copy of the baseline as a quantize or lowrank
-// step says, fine-tunes it and scores it.
-func (r *runner) runCompressOnce(env stepEnv) error {
-	st := env.st
-	phase := st.Phase()
-	r.stage(StageCompressing, phase)
-	start := time.Now()
-	m := env.baseline.Clone()
-	if err := applyStep(m, st); err != nil {
-		return fmt.Errorf("%s: %w", phase, err)
-	}
-	r.emit(LayersEvent{Phase: phase, Layers: m.Stats()})
-	var afterEpoch func() error
-	if st.Technique == "quantize" {
-		// Fine-tuning moves weights off the quantization grid; snap
-		// them back after every epoch so what is scored (and stored)
-		// is the quantized model.
-		afterEpoch = func() error { return applyStep(m, st) }
-	}
-	if err := r.fineTune(env, phase, m, st.FinetuneEpochs, 0, afterEpoch); err != nil {
-		return err
-	}
-	return r.score(env, st.Technique, st.Setting(), m, time.Since(start))
 }
 
 // fineTune trains m for epochs epochs with a fresh copy of the training
@@ -283,28 +279,10 @@ func (r *runner) fineTune(env stepEnv, phase string, m *nn.Sequential, epochs in
 
 // score evaluates m on the whole training and test sets, builds its
 // inference plan (so the FLOPs and latency columns are those of the
-// sparse or int8 form it runs as) and adds its row.
+// sparse or int8 form it runs as) and adds its row, its size that of its
+// Huffman-coded model file (see scoreWith).
 func (r *runner) score(env stepEnv, technique, setting string, m *nn.Sequential, wall time.Duration) error {
-	r.stage(StageEvaluating, technique+" "+setting)
-	_, trainAcc, err := evaluate(r.ctx, m, env.train, 0)
-	if err != nil {
-		return err
-	}
-	_, testAcc, err := evaluate(r.ctx, m, env.test, 0)
-	if err != nil {
-		return err
-	}
-	// The plan is built on a copy: m may go on training or be pruned
-	// further (iterative rounds), which would leave a plan stale.
-	run := m.Clone()
-	run.PrepareInference()
-	row := newRow(env.spec.Name, technique, setting, run, env.base.SizeBytes, trainAcc, testAcc, env.base.TestAcc)
-	row.WallS = wall.Seconds()
-	if row.LatencyUsB1, row.LatencyUsB256, err = measureLatency(r.ctx, run, env.test); err != nil {
-		return err
-	}
-	r.addRow(row)
-	return nil
+	return r.scoreWith(env, technique, setting, m, wall, true)
 }
 
 // Phase names the step in events: technique and setting, e.g.
@@ -323,9 +301,19 @@ func (st StepSpec) Setting() string {
 	case "sensitivity":
 		return st.sensitivitySetting()
 	case "quantize":
-		parts = append(parts, fmt.Sprintf("bits=%d", st.Bits))
+		return st.quantizeSetting(st.BitsPerLayer)
 	case "lowrank":
-		parts = append(parts, fmt.Sprintf("rank=%d@%s", st.Rank, st.Layer))
+		return st.lowrankSetting(nil)
+	case techniqueKMeans:
+		return st.kmeansSetting()
+	case techniqueBitSensitivity:
+		return st.bitSensitivitySetting()
+	case techniquePipeline:
+		return st.pipelineSetting()
+	case techniqueFinetune:
+		return fmt.Sprintf("epochs=%d", st.Epochs)
+	case techniqueHuffman:
+		return "codes+gaps"
 	}
 	if len(st.Layers) > 0 {
 		parts = append(parts, "layers="+strings.Join(st.Layers, ","))
@@ -334,34 +322,6 @@ func (st StepSpec) Setting() string {
 		parts = append(parts, fmt.Sprintf("finetune=%d", st.FinetuneEpochs))
 	}
 	return strings.Join(parts, " ")
-}
-
-// applyStep compresses m in place as st says. Prune and quantize act on
-// st.Layers, or on every dense layer when it is empty.
-func applyStep(m *nn.Sequential, st StepSpec) error {
-	layers := st.Layers
-	if len(layers) == 0 {
-		layers = denseLayerNames(m)
-	}
-	switch st.Technique {
-	case "prune":
-		if st.Ratio == 0 {
-			return nil
-		}
-		if st.Scope == "global" {
-			return prune.Global(m, st.Ratio, layers)
-		}
-		return prune.MagnitudeLayers(m, st.Ratio, layers)
-	case "quantize":
-		if !quantizes(st.Bits) {
-			return nil
-		}
-		_, err := quant.UniformLayers(m, st.Bits, layers)
-		return err
-	case "lowrank":
-		return lowrank.FactorizeModel(m, st.Layer, st.Rank)
-	}
-	return fmt.Errorf("unknown technique %q (allowed: %s)", st.Technique, strings.Join(techniqueNames, ", "))
 }
 
 // quantizes reports whether bits asks for quantization (1..8); 0 and 32

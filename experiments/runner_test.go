@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/prunerlab/pruner-tui/core/lowrank"
+	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
@@ -99,14 +102,17 @@ func TestRunEventOrder(t *testing.T) {
 		"steps prune ratio=0.50 finetune=1 1/1 ..8/8",
 		"epoch prune ratio=0.50 finetune=1 1/1",
 		"stage evaluating: prune ratio=0.50 finetune=1",
+		"layers prune ratio=0.50 finetune=1",
 		"result prune ratio=0.50 finetune=1",
 		"stage compressing: quantize bits=4",
 		"layers quantize bits=4",
 		"stage evaluating: quantize bits=4",
+		"layers quantize bits=4",
 		"result quantize bits=4",
 		"stage compressing: lowrank rank=2@fc1",
 		"layers lowrank rank=2@fc1",
 		"stage evaluating: lowrank rank=2@fc1",
+		"layers lowrank rank=2@fc1",
 		"result lowrank rank=2@fc1",
 		"stage done: 4 rows",
 		"done 4 rows err=<nil>",
@@ -137,51 +143,54 @@ func TestRunEventOrder(t *testing.T) {
 	}
 }
 
-// TestRunRowSizes checks the size columns against sizes worked out by hand
-// from the storage format (nn.WeightBytes) for the 4-8-3 model.
+// TestRunRowSizes checks the size columns: every row's size_bytes is the
+// length of its model file, written with --save (the dense baseline's as
+// dense float32, the others compressed and Huffman-coded), and the file
+// loads back into the very model the row scored.
 func TestRunRowSizes(t *testing.T) {
 	spec := parseValid(t, validSpec)
 	rec := &recorder{}
-	table, err := Run(context.Background(), spec, Options{}, rec)
+	dir := t.TempDir()
+	table, err := Run(context.Background(), spec, Options{SaveDir: dir}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// dense fp32: fc1 W 4×8 = 32·4 B dense (< sparse 32·6+9·4) + bias 8·4;
-	// out W 8×3 = 24·4 B + bias 3·4.
-	const denseBytes = 32*4 + 8*4 + 24*4 + 3*4
 	var trained *Trained
 	for _, e := range rec.events {
 		if b, ok := e.(BaselineEvent); ok {
 			trained = b.Trained
 		}
 	}
+	// Dense float32 file of the 4-8-3 model: 16-byte preamble, header,
+	// (4·8 + 8 + 8·3 + 3)·4 = 268 bytes of weights and biases, 4-byte CRC.
+	denseFile, err := modelfile.Size(trained.Model, modelfile.WriteOptions{Uncompressed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
-		setting             string
-		params, size, flops int64
-		nonzeroWeights      int64 // weights only; biases are added below
+		setting        string
+		params, flops  int64
+		nonzeroWeights int64 // weights only; biases are added below
 	}{
-		{"fp32", 67, denseBytes, 56, 56},
-		// prune 0.5: fc1 keeps 16: sparse 16·4+16·2+9·4 = 132 > 128 dense;
-		// out keeps 12: sparse 12·4+12·2+4·4 = 88 < 96 dense. Both layers
-		// are 50% sparse, past the measured crossover (0.48 for layers
-		// this small), so the inference plan runs them sparse: 16 + 12
-		// multiply-adds.
-		{"ratio=0.50 finetune=1", 67, 128 + 32 + 88 + 12, 16 + 12, 28},
-		// 4 bits: fc1 32·4/8 = 16 B + 8 scales·4; out 24·4/8 = 12 B + 3 scales·4.
-		{"bits=4", 67, 16 + 32 + 32 + 12 + 12 + 12, 56, -1},
-		// rank 2: A 4×2 (no bias) 8·4 B, B 2×8 64 B + bias 32 B; out unchanged.
-		{"rank=2@fc1", 8 + 16 + 8 + 27, 32 + 64 + 32 + 96 + 12, 4*2 + 2*8 + 24, 8 + 16 + 24},
+		{"fp32", 67, 56, 56},
+		// prune 0.5: both layers are 50% sparse, past the measured
+		// crossover (0.48 for layers this small), so the inference plan
+		// runs them sparse: 16 + 12 multiply-adds.
+		{"ratio=0.50 finetune=1", 67, 16 + 12, 28},
+		{"bits=4", 67, 56, -1},
+		// rank 2: A 4×2 (no bias), B 2×8 + bias; out unchanged.
+		{"rank=2@fc1", 8 + 16 + 8 + 27, 4*2 + 2*8 + 24, 8 + 16 + 24},
+	}
+	if len(table) != len(cases) {
+		t.Fatalf("%d rows, want %d", len(table), len(cases))
 	}
 	for i, c := range cases {
 		r := table[i]
 		if r.Setting != c.setting {
 			t.Fatalf("row %d setting %q, want %q", i, r.Setting, c.setting)
 		}
-		if r.ParamsTotal != c.params || r.SizeBytes != c.size || r.FLOPs != c.flops {
-			t.Errorf("%s: params %d size %d flops %d, want %d %d %d", c.setting, r.ParamsTotal, r.SizeBytes, r.FLOPs, c.params, c.size, c.flops)
-		}
-		if want := float64(denseBytes) / float64(c.size); math.Abs(r.CompressionRatio-want) > 1e-12 {
-			t.Errorf("%s: compression ratio %v, want %v", c.setting, r.CompressionRatio, want)
+		if r.ParamsTotal != c.params || r.FLOPs != c.flops {
+			t.Errorf("%s: params %d flops %d, want %d %d", c.setting, r.ParamsTotal, r.FLOPs, c.params, c.flops)
 		}
 		if c.nonzeroWeights >= 0 {
 			// A ReLU unit that never fires keeps its bias at exactly 0,
@@ -191,23 +200,58 @@ func TestRunRowSizes(t *testing.T) {
 				t.Errorf("%s: %d non-zero params, want %d weights + %d biases", c.setting, r.ParamsNonzero, c.nonzeroWeights, biases)
 			}
 		}
+		path := filepath.Join(dir, RowFileStem(r, i)+ModelFileExt)
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.setting, err)
+		}
+		if r.SizeBytes != info.Size() {
+			t.Errorf("%s: size_bytes %d, its file %s has %d", c.setting, r.SizeBytes, filepath.Base(path), info.Size())
+		}
+		if want := float64(denseFile) / float64(r.SizeBytes); math.Abs(r.CompressionRatio-want) > 1e-12 {
+			t.Errorf("%s: compression ratio %v, want %v", c.setting, r.CompressionRatio, want)
+		}
+		// The file holds the model the row scored: the same test accuracy,
+		// to the last example.
+		m, err := LoadModel(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, test, _ := loadData(spec.resolved(), Options{})
+		if _, acc, _ := evaluate(context.Background(), m, test, 0); 100*acc != r.TestAcc {
+			t.Errorf("%s: the saved model scores %v%%, the row %v%%", c.setting, 100*acc, r.TestAcc)
+		}
 	}
-	// Each row agrees with the per-layer stats its phase reported (the
-	// quantize row is not fine-tuned, so its stats are final).
+	if table[0].SizeBytes != denseFile || table[0].CompressionRatio != 1 {
+		t.Errorf("baseline: %d bytes, ratio %v; want the dense float32 file, %d bytes, ratio 1", table[0].SizeBytes, table[0].CompressionRatio, denseFile)
+	}
+	if _, err := os.Stat(filepath.Join(dir, RowFileStem(table[0], 0)+SafetensorsExt)); err != nil {
+		t.Errorf("the baseline's safetensors: %v", err)
+	}
+	// Each row's per-layer sizes are its layers' bytes in the file: they
+	// sum to the file less its header, preamble and checksum.
 	layers := map[string][]nn.LayerStats{}
 	for _, e := range rec.events {
 		if l, ok := e.(LayersEvent); ok {
 			layers[l.Phase] = l.Layers
 		}
 	}
-	for _, phase := range []string{"quantize bits=4", "lowrank rank=2@fc1"} {
+	for i, r := range table[1:] {
 		var size int64
-		for _, s := range layers[phase] {
+		for _, s := range layers[r.Technique+" "+r.Setting] {
 			size += s.SizeBytes
 		}
-		row := table[slices.IndexFunc(table, func(r Row) bool { return r.Technique+" "+r.Setting == phase })]
-		if size != row.SizeBytes {
-			t.Errorf("%s: layers sum to %d bytes, row says %d", phase, size, row.SizeBytes)
+		f, err := os.Open(filepath.Join(dir, RowFileStem(r, i+1)+ModelFileExt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := modelfile.Inspect(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := r.SizeBytes - sum.HeaderBytes - 20; size != want {
+			t.Errorf("%s: layers sum to %d bytes, the file holds %d of layers", r.Setting, size, want)
 		}
 	}
 }

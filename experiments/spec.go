@@ -19,7 +19,8 @@ import (
 // compression steps to compare against the trained baseline. Each
 // compression step starts from its own copy of the trained dense baseline
 // (steps never stack), so every row of the result table answers "what does
-// this one technique do to the baseline".
+// this one technique do to the baseline"; only the stages of a pipeline
+// stack, each adding a row for what it adds.
 //
 // Optional numeric fields treat 0 as "use the default" (documented per
 // field), so a Spec built in Go and one parsed from YAML mean the same thing.
@@ -78,13 +79,13 @@ type TrainSpec struct {
 // optimizer, its rate falling linearly from FinetuneLR to 0 over the
 // fine-tuning steps.
 type StepSpec struct {
-	Technique string   `yaml:"technique"` // prune, quantize or lowrank
+	Technique string   `yaml:"technique"` // prune, quantize, lowrank, kmeans, sensitivity, bit-sensitivity or pipeline (pipeline stages: also finetune, huffman)
 	Ratio     float64  `yaml:"ratio"`     // prune: fraction of weights removed, 0 to 0.99
 	Scope     string   `yaml:"scope"`     // prune: layer (each layer loses Ratio) or global (one threshold across Layers); "" = layer
-	Layers    []string `yaml:"layers"`    // prune, quantize: dense layers to compress; empty = every dense layer
+	Layers    []string `yaml:"layers"`    // prune, quantize, kmeans, (bit-)sensitivity, lowrank with energy: layers to compress; empty = every dense layer
 	Bits      int      `yaml:"bits"`      // quantize: bits per weight, 1 to 8 (32 = float32, a no-op)
 	Layer     string   `yaml:"layer"`     // lowrank: the dense layer to factorize; "" = the first one
-	Rank      int      `yaml:"rank"`      // lowrank: rank of the factorization, 1 to min(in, out)
+	Rank      int      `yaml:"rank"`      // lowrank: rank of the factorization, 1 to the largest that saves parameters
 
 	FinetuneEpochs int     `yaml:"finetune_epochs"` // epochs of fine-tuning after compressing (iterative, lottery: per round); 0 = none
 	FinetuneLR     float64 `yaml:"finetune_lr"`     // starting rate; 0 = train.lr
@@ -106,7 +107,35 @@ type StepSpec struct {
 	RewindEpoch int                `yaml:"rewind_epoch"` // lottery: rewind survivors to their values after this many baseline epochs (0 = init)
 	Ratios      []float64          `yaml:"ratios"`       // sensitivity: the prune ratios tried on each layer
 	RatiosFrom  string             `yaml:"ratios_from"`  // prune: "sensitivity" takes per-layer ratios from the last sensitivity step
-	MaxLossPP   float64            `yaml:"max_loss_pp"`  // ratios_from: the accuracy a layer may lose alone, in pp; 0 = 1
+	MaxLossPP   float64            `yaml:"max_loss_pp"`  // ratios_from, bits_from: the accuracy a layer may lose alone, in pp; 0 = 1
+
+	// Quantization (technique quantize, and bit-sensitivity for the
+	// quantizer's keys; see quantspec.go and doc.go).
+	Mode               string         `yaml:"mode"`                // symmetric (default) or asymmetric (a zero point)
+	Granularity        string         `yaml:"granularity"`         // channel (default: a scale per output channel) or tensor
+	Calibration        string         `yaml:"calibration"`         // minmax (default) or percentile: how the range is set
+	Percentile         float64        `yaml:"percentile"`          // calibration percentile: the range's percentile of |w|, in [50, 100]; 0 = 99.9
+	BitsPerLayer       map[string]int `yaml:"bits_per_layer"`      // mixed precision: bit widths by layer; bits applies to the others
+	BitsFrom           string         `yaml:"bits_from"`           // "sensitivity" takes per-layer widths from the last bit-sensitivity step
+	ActivationBits     int            `yaml:"activation_bits"`     // also quantize each weight layer's input, 2 to 8 bits, calibrated on a sample
+	CalibrationSamples int            `yaml:"calibration_samples"` // activation_bits: training examples the ranges come from; 0 = 1000
+	QAT                bool           `yaml:"qat"`                 // quantization-aware training: fine-tune through the quantizer
+	BitWidths          []int          `yaml:"bit_widths"`          // bit-sensitivity: the widths tried on each layer; default 8 to 1
+
+	// Weight sharing (technique kmeans).
+	Clusters         int            `yaml:"clusters"`           // shared values per layer, 1 to 256
+	ClustersPerLayer map[string]int `yaml:"clusters_per_layer"` // cluster counts by layer; clusters applies to the others
+	Init             string         `yaml:"init"`               // where the centroids start: linear (default), random or density
+
+	// Low-rank factorization (technique lowrank).
+	Ranks      map[string]int `yaml:"ranks"`      // ranks by layer, to factorize several layers
+	Energy     float64        `yaml:"energy"`     // instead of a rank: keep the singular values holding this share of Σσ²
+	Randomized bool           `yaml:"randomized"` // randomized SVD (Halko et al. 2011) instead of the exact one
+
+	// Pipelines: stages chained on one model, a row each.
+	Pipeline []StepSpec `yaml:"pipeline"` // the stages; technique pipeline (may be left out)
+	Name     string     `yaml:"name"`     // pipeline: a label for its rows
+	Epochs   int        `yaml:"epochs"`   // finetune stage: epochs of fine-tuning
 }
 
 // BudgetSpec is a size target a prune step meets instead of a ratio: the
@@ -125,7 +154,7 @@ var (
 	datasetNames   = []string{"mnist", "blobs", "spirals"}
 	layerTypes     = []string{"dense", "relu", "dropout"}
 	optimizerNames = []string{"adam", "sgd"}
-	techniqueNames = []string{"prune", "quantize", "lowrank", "sensitivity"}
+	techniqueNames = []string{"prune", "quantize", "lowrank", "sensitivity", techniqueKMeans, techniqueBitSensitivity, techniquePipeline}
 	scopeNames     = []string{"layer", "global"}
 	layerNameRE    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
 )
@@ -213,30 +242,37 @@ func (s Spec) resolved() Spec {
 			}
 		}
 	}
-	dense := s.denseNames()
 	s.Compress = slices.Clone(s.Compress)
 	for i := range s.Compress {
-		st := &s.Compress[i]
-		st.Layers = slices.Clone(st.Layers)
-		st.Targets = slices.Clone(st.Targets)
-		st.Ratios = slices.Clone(st.Ratios)
-		st.PerLayer = maps.Clone(st.PerLayer)
-		if st.Technique == "prune" {
-			st.resolvePrune(s.Train)
-		}
-		if st.Technique == "sensitivity" && len(st.Ratios) == 0 {
-			st.Ratios = slices.Clone(defaultSensitivityRatios)
-		}
-		if st.Technique == "lowrank" && st.Layer == "" && len(dense) > 0 {
-			st.Layer = dense[0]
-		}
-		// Lottery rounds retrain with the training schedule itself, and a
-		// sensitivity step does not train.
-		if st.FinetuneLR == 0 && st.Schedule != "lottery" && st.Technique != "sensitivity" {
-			st.FinetuneLR = s.Train.LR * finetuneLRFactor
-		}
+		s.Compress[i] = s.resolveStep(s.Compress[i])
 	}
 	return s
+}
+
+// resolveStep fills one compression step's defaults (s has its layer names
+// resolved); a pipeline's stages get theirs too.
+func (s Spec) resolveStep(st StepSpec) StepSpec {
+	st.Layers = slices.Clone(st.Layers)
+	st.Targets = slices.Clone(st.Targets)
+	st.Ratios = slices.Clone(st.Ratios)
+	st.PerLayer = maps.Clone(st.PerLayer)
+	st.resolveNew(s)
+	if st.Technique == "prune" {
+		st.resolvePrune(s.Train)
+	}
+	if st.Technique == "sensitivity" && len(st.Ratios) == 0 {
+		st.Ratios = slices.Clone(defaultSensitivityRatios)
+	}
+	if dense := s.denseNames(); st.Technique == "lowrank" && st.Layer == "" && len(st.Layers) == 0 && len(st.Ranks) == 0 && len(dense) > 0 {
+		st.Layer = dense[0]
+	}
+	// Lottery rounds retrain with the training schedule itself; sensitivity
+	// analyses, Huffman coding and pipelines (whose stages train) do not
+	// train.
+	if st.FinetuneLR == 0 && st.takesFinetuneLR() {
+		st.FinetuneLR = s.Train.LR * finetuneLRFactor
+	}
+	return st
 }
 
 // denseNames lists the dense layers' names in order (after resolving).
@@ -444,6 +480,30 @@ func (s Spec) validateStep(path string, st StepSpec, earlier []StepSpec) *SpecEr
 		return fieldError(path+".technique", "must be one of "+strings.Join(techniqueNames, ", "), quote(st.Technique))
 	}
 	dense := s.denseNames()
+	// The techniques of quantspec.go check every key themselves.
+	var newErr *SpecError
+	switch names := (weightNames{dense: dense}); st.Technique {
+	case "quantize":
+		newErr = s.validateQuantize(path, st, earlier, names)
+	case "lowrank":
+		newErr = s.validateLowrank(path, st, names)
+	case techniqueKMeans:
+		newErr = s.validateKMeans(path, st, names)
+	case techniqueBitSensitivity:
+		newErr = s.validateBitSensitivity(path, st, names)
+	case techniquePipeline:
+		return s.validatePipeline(path, st, earlier)
+	default: // prune and sensitivity take none of the newer keys
+		if k, owners := misplacedKey(st, newStepKeys); k != "" {
+			return misplaced(path, st, k, owners)
+		}
+	}
+	if newErr != nil {
+		return newErr
+	}
+	if st.Technique != "prune" && st.Technique != "sensitivity" {
+		return checkFinetune(path, st)
+	}
 	notFor := func(field, applies string) *SpecError {
 		return &SpecError{Field: path + "." + field, Msg: "applies only to technique " + applies + "; remove it from this " + st.Technique + " step"}
 	}
@@ -463,42 +523,6 @@ func (s Spec) validateStep(path string, st StepSpec, earlier []StepSpec) *SpecEr
 	case "sensitivity":
 		if err := s.validateSensitivity(path, st); err != nil {
 			return err
-		}
-	case "quantize":
-		if !(st.Bits >= 1 && st.Bits <= maxQuantizeBits || st.Bits == 32) {
-			return fieldError(path+".bits", "must be in [1, 8], or 32 for float32", st.Bits)
-		}
-		if err := checkDenseNames(path+".layers", st.Layers, dense); err != nil {
-			return err
-		}
-		switch {
-		case st.Ratio != 0:
-			return notFor("ratio", "prune")
-		case st.Scope != "":
-			return notFor("scope", "prune")
-		case st.Rank != 0:
-			return notFor("rank", "lowrank")
-		case st.Layer != "":
-			return notFor("layer", "lowrank")
-		}
-	case "lowrank":
-		i := slices.IndexFunc(s.Model.Layers, func(l LayerSpec) bool { return l.Type == "dense" && l.Name == st.Layer })
-		if i < 0 {
-			return fieldError(path+".layer", "must name a dense layer ("+strings.Join(dense, ", ")+")", quote(st.Layer))
-		}
-		in, out := s.denseShape(i)
-		if st.Rank < 1 || st.Rank > min(in, out) {
-			return fieldError(path+".rank", fmt.Sprintf("must be in [1, %d] for %s (%d×%d)", min(in, out), st.Layer, in, out), st.Rank)
-		}
-		switch {
-		case st.Ratio != 0:
-			return notFor("ratio", "prune")
-		case st.Scope != "":
-			return notFor("scope", "prune")
-		case st.Bits != 0:
-			return notFor("bits", "quantize")
-		case len(st.Layers) != 0:
-			return notFor("layers", "prune and quantize (lowrank takes one layer)")
 		}
 	}
 	if st.FinetuneEpochs < 0 || st.FinetuneEpochs > maxEpochs {

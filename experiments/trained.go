@@ -78,7 +78,10 @@ func (t *Trained) decomposition(layer string) (*lowrank.Decomposition, error) {
 type Evaluation struct {
 	Setting Setting
 	Row     Row
-	Layers  []nn.LayerStats
+	Layers  []nn.LayerStats // SizeBytes: each layer's bytes in the model file (see stored.go)
+	// Histograms are the weights before quantization, pooled then layer by
+	// layer, with the levels Bits snaps them to (Apply only).
+	Histograms []WeightHistogram
 }
 
 // String gives the setting column, e.g. "ratio=0.90 bits=4 rank=20@fc1",
@@ -242,12 +245,13 @@ func weightLayers(m *nn.Sequential) []*nn.Dense {
 // Evaluation for what is measured). The Trained is not changed.
 func (t *Trained) Apply(ctx context.Context, s Setting) (Evaluation, error) {
 	start := time.Now()
-	m, s, err := t.compressed(s)
+	m, s, hists, err := t.compressed(s, true)
 	if err != nil {
 		return Evaluation{}, err
 	}
 	ev, err := t.score(ctx, m, s, s.String())
 	ev.Row.WallS = time.Since(start).Seconds()
+	ev.Histograms = hists
 	return ev, err
 }
 
@@ -262,7 +266,7 @@ func (t *Trained) FineTune(ctx context.Context, s Setting, epochs int, sink Sink
 		return Evaluation{}, fmt.Errorf("fine-tuning epochs must be in [0, %d], got %d", maxEpochs, epochs)
 	}
 	start := time.Now()
-	m, s, err := t.compressed(s)
+	m, s, _, err := t.compressed(s, false)
 	if err != nil {
 		return Evaluation{}, err
 	}
@@ -300,27 +304,44 @@ func (t *Trained) FineTune(ctx context.Context, s Setting, epochs int, sink Sink
 	return ev, nil
 }
 
-// compressed validates s and returns a compressed copy of the model.
-func (t *Trained) compressed(s Setting) (*nn.Sequential, Setting, error) {
+// compressed validates s and returns a compressed copy of the model and,
+// when asked, the histograms of its weights before quantization (see
+// WeightHistogram).
+func (t *Trained) compressed(s Setting, withHistograms bool) (*nn.Sequential, Setting, []WeightHistogram, error) {
 	if t == nil || t.Model == nil {
-		return nil, s, fmt.Errorf("no trained model to compress")
+		return nil, s, nil, fmt.Errorf("no trained model to compress")
 	}
 	if err := s.Validate(t.Model); err != nil {
-		return nil, s, err
+		return nil, s, nil, err
 	}
 	s = s.resolve(t.Model)
 	var dc *lowrank.Decomposition
 	if s.Rank > 0 {
 		var err error
 		if dc, err = t.decomposition(s.RankLayer); err != nil {
-			return nil, s, err
+			return nil, s, nil, err
 		}
 	}
 	m := t.Model.Clone()
-	if err := applySetting(m, s, dc); err != nil {
-		return nil, s, fmt.Errorf("%s: %w", s, err)
+	// Factorize and prune, then (after the histograms) quantize.
+	unquantized := s
+	unquantized.Bits = 0
+	if err := applySetting(m, unquantized, dc); err != nil {
+		return nil, s, nil, fmt.Errorf("%s: %w", s, err)
 	}
-	return m, s, nil
+	var hists []WeightHistogram
+	var before map[string][]float32
+	if withHistograms {
+		hists = histograms(m, s.Bits)
+		before = weightsByLayer(m)
+	}
+	if err := requantize(m, s.Bits); err != nil {
+		return nil, s, nil, fmt.Errorf("%s: %w", s, err)
+	}
+	if withHistograms {
+		addLevels(hists, before, m, s.Bits)
+	}
+	return m, s, hists, nil
 }
 
 // score evaluates a compressed model: test accuracy on the whole test set,
@@ -330,17 +351,28 @@ func (t *Trained) compressed(s Setting) (*nn.Sequential, Setting, error) {
 // keep buffers), so a knob's answer comes in half the time on two cores.
 func (t *Trained) score(ctx context.Context, m *nn.Sequential, s Setting, setting string) (Evaluation, error) {
 	var trainAcc float64
-	var trainErr error
-	other := m.Clone()
-	done := make(chan struct{})
+	var trainErr, storeErr error
+	var stored storedModel
+	other, toStore := m.Clone(), m.Clone()
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		_, trainAcc, trainErr = evaluate(ctx, other, t.Train, quickTrainLimit)
 	}()
+	go func() {
+		defer wg.Done()
+		// The model file, whose size is the row's size_bytes: encoding it
+		// (modelfile.Write tries every layout and coding) takes longer
+		// than either evaluation, so it runs beside them.
+		stored, storeErr = storeModel(toStore, false, true)
+	}()
 	_, testAcc, err := evaluate(ctx, m, t.Test, 0)
-	<-done
-	if err == nil {
-		err = trainErr
+	wg.Wait()
+	for _, e := range []error{trainErr, storeErr} {
+		if err == nil {
+			err = e
+		}
 	}
 	if err != nil {
 		return Evaluation{}, err
@@ -350,5 +382,6 @@ func (t *Trained) score(ctx context.Context, m *nn.Sequential, s Setting, settin
 		denseBytes = t.Model.Totals().SizeBytes
 	}
 	row := newRow(t.Spec.Name, s.Technique(), setting, m, denseBytes, trainAcc, testAcc, t.Baseline.TestAcc)
-	return Evaluation{Setting: s, Row: row, Layers: m.Stats()}, nil
+	row.setStored(stored.size(), denseBytes)
+	return Evaluation{Setting: s, Row: row, Layers: stored.layerStats(m.Stats())}, nil
 }

@@ -16,9 +16,11 @@ import (
 	"github.com/prunerlab/pruner-tui/tui/common"
 	"github.com/prunerlab/pruner-tui/tui/components/chart"
 	"github.com/prunerlab/pruner-tui/tui/components/controls"
+	"github.com/prunerlab/pruner-tui/tui/components/histogram"
 	"github.com/prunerlab/pruner-tui/tui/components/layers"
 	"github.com/prunerlab/pruner-tui/tui/components/picker"
 	"github.com/prunerlab/pruner-tui/tui/components/results"
+	"github.com/prunerlab/pruner-tui/tui/components/spectrum"
 	"github.com/prunerlab/pruner-tui/tui/components/statusbar"
 )
 
@@ -79,6 +81,20 @@ type (
 		SensitivityPath string // "" when there was no sensitivity table
 		Err             error
 	}
+	// spectrumMsg carries the rank knob's spectrum for request Gen.
+	spectrumMsg struct {
+		Gen      int
+		Spectrum experiments.Spectrum
+		Err      error
+	}
+	// histogramsMsg carries the weight histograms of the knob setting of
+	// controls generation Gen, before any knob has turned.
+	histogramsMsg struct {
+		Gen        int
+		Label      string
+		Histograms []experiments.WeightHistogram
+		Err        error
+	}
 )
 
 // model is the root: it owns the panes, routes messages and lays out.
@@ -110,10 +126,16 @@ type model struct {
 
 	chart    *chart.Model
 	controls *controls.Model
-	layers   *layers.Model
-	results  *results.Model
-	status   *statusbar.Model
-	picker   *picker.Model
+	// The knob charts take the curves' place while the bit-width or rank
+	// knob is selected.
+	histogram *histogram.Model
+	spectrum  *spectrum.Model
+	specGen   int    // the latest spectrum request
+	specKey   string // "layer@rank" of the spectrum shown or asked for
+	layers    *layers.Model
+	results   *results.Model
+	status    *statusbar.Model
+	picker    *picker.Model
 }
 
 // New returns the root model; Init starts cfg.Spec.
@@ -125,17 +147,19 @@ func New(cfg Config) tea.Model {
 	h.Styles.ShortSeparator, h.Styles.FullSeparator = c.Styles.HelpSep, c.Styles.HelpSep
 	h.Styles.Ellipsis = c.Styles.HelpSep
 	m := &model{
-		cfg:      cfg,
-		common:   c,
-		help:     h,
-		spec:     cfg.Spec,
-		jobs:     map[int]*job{},
-		chart:    chart.New(c),
-		controls: controls.New(c),
-		layers:   layers.New(c),
-		results:  results.New(c),
-		status:   statusbar.New(c),
-		picker:   picker.New(c, experiments.ListPresets(), pickerExtras(cfg)),
+		cfg:       cfg,
+		common:    c,
+		help:      h,
+		spec:      cfg.Spec,
+		jobs:      map[int]*job{},
+		chart:     chart.New(c),
+		controls:  controls.New(c),
+		histogram: histogram.New(c),
+		spectrum:  spectrum.New(c),
+		layers:    layers.New(c),
+		results:   results.New(c),
+		status:    statusbar.New(c),
+		picker:    picker.New(c, experiments.ListPresets(), pickerExtras(cfg)),
 	}
 	m.setFocus(paneControls)
 	return m
@@ -206,8 +230,21 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		_, cmd := m.controls.Update(msg)
 		if r, ok := msg.(controls.EvalResultMsg); ok && r.Gen == m.controls.Generation() && r.Err == nil {
 			m.layers.SetLayers("preview: "+r.Eval.Setting.String(), r.Eval.Layers)
+			if len(r.Eval.Histograms) > 0 {
+				m.histogram.SetData(r.Eval.Setting.String(), r.Eval.Histograms)
+			}
 		}
 		return cmd
+	case spectrumMsg:
+		if msg.Gen == m.specGen {
+			m.spectrum.SetData(msg.Spectrum, msg.Err)
+		}
+		return nil
+	case histogramsMsg:
+		if msg.Gen == m.controls.Generation() && msg.Err == nil && !m.histogram.HasData() {
+			m.histogram.SetData(msg.Label, msg.Histograms)
+		}
+		return nil
 
 	case picker.ChosenMsg:
 		m.state = stateMain
@@ -292,10 +329,66 @@ func (m *model) handleKey(k tea.KeyMsg) tea.Cmd {
 		return nil
 	case keys.TurnsKnob(k):
 		_, cmd := m.controls.Update(k)
-		return cmd
+		return tea.Batch(cmd, m.knobChartCmd())
 	}
 	_, cmd := m.focused().Update(k)
+	if m.focus == paneControls {
+		cmd = tea.Batch(cmd, m.knobChartCmd())
+	}
 	return cmd
+}
+
+// knobChart is what takes the curves' place: the weight histogram while
+// the bit-width knob is selected, the spectrum while the rank knob is, nil
+// otherwise (and while a fine-tune runs, whose curves matter more).
+func (m *model) knobChart() common.Component {
+	if !m.controls.Ready() || m.ftJob != 0 {
+		return nil
+	}
+	switch m.controls.Selected() {
+	case controls.KnobBitWidth:
+		return m.histogram
+	case controls.KnobRank:
+		if m.controls.RankLayer() != "" {
+			return m.spectrum
+		}
+	}
+	return nil
+}
+
+// knobChartCmd fetches what the knob chart needs off the UI goroutine: the
+// spectrum at the rank knob's cut (cached SVD, so cheap), or, before any
+// preview, the histograms of the current setting.
+func (m *model) knobChartCmd() tea.Cmd {
+	t := m.controls.Trained()
+	if t == nil {
+		return nil
+	}
+	switch m.controls.Selected() {
+	case controls.KnobRank:
+		layer, rank := m.controls.RankLayer(), m.controls.Rank()
+		key := fmt.Sprintf("%s@%d", layer, rank)
+		if layer == "" || key == m.specKey {
+			return nil
+		}
+		m.specGen++
+		m.specKey = key
+		gen := m.specGen
+		return func() tea.Msg {
+			s, err := t.Spectrum(layer, rank)
+			return spectrumMsg{Gen: gen, Spectrum: s, Err: err}
+		}
+	case controls.KnobBitWidth:
+		if m.histogram.HasData() {
+			return nil
+		}
+		gen, s := m.controls.Generation(), m.controls.Setting()
+		return func() tea.Msg {
+			hs, err := t.Histograms(s)
+			return histogramsMsg{Gen: gen, Label: s.String(), Histograms: hs, Err: err}
+		}
+	}
+	return nil
 }
 
 // focused is the pane keys go to.
@@ -306,6 +399,9 @@ func (m *model) focused() common.Component {
 	case paneLayers:
 		return m.layers
 	case paneChart:
+		if c := m.knobChart(); c != nil {
+			return c
+		}
 		return m.chart
 	default:
 		return m.controls
@@ -318,13 +414,18 @@ func (m *model) setFocus(p pane) {
 	m.results.Blur()
 	m.layers.Blur()
 	m.chart.Blur()
+	m.histogram.Blur()
+	m.spectrum.Blur()
 	switch p {
 	case paneResults:
 		m.results.Focus()
 	case paneLayers:
 		m.layers.Focus()
 	case paneChart:
+		// The knob charts share the curves' place and its focus.
 		m.chart.Focus()
+		m.histogram.Focus()
+		m.spectrum.Focus()
 	default:
 		m.controls.Focus()
 	}
@@ -347,6 +448,9 @@ func (m *model) startRun(spec experiments.Spec) tea.Cmd {
 	m.runJob, m.ftJob = 0, 0
 	m.controls.Reset()
 	m.chart.Reset()
+	m.histogram.Reset()
+	m.spectrum.Reset()
+	m.specKey = ""
 	m.layers.Reset()
 	m.results.Reset()
 	m.status.Reset()
@@ -490,7 +594,10 @@ func (m *model) handleEvent(id int, j *job, ev experiments.Event) tea.Cmd {
 	case experiments.BaselineEvent:
 		if j.kind == jobRun && e.Trained != nil {
 			m.controls.SetTrained(e.Trained)
+			m.histogram.Reset()
+			m.specKey = ""
 			m.status.SetNote("baseline trained: turn the knobs (←/→) to compress it")
+			return m.knobChartCmd()
 		}
 	case experiments.SensitivityEvent:
 		if j.kind == jobRun {

@@ -393,7 +393,7 @@ func TestPicker(t *testing.T) {
 	m.cfg.Extra = nil
 	m.press("p")
 	v := m.View()
-	if !strings.Contains(v, "Choose an experiment") || !strings.Contains(v, "quickstart") {
+	if !strings.Contains(v, "Choose an experiment") || !strings.Contains(v, "deep-compression-lenet300") {
 		t.Errorf("picker:\n%s", v)
 	}
 	if !strings.Contains(v, "enter run") || !strings.Contains(v, "esc back") {

@@ -59,6 +59,8 @@ func (m *model) layout() {
 		chartH = bodyH - layersH - resultsH
 	}
 	m.chart.SetSize(leftW, chartH)
+	m.histogram.SetSize(leftW, chartH)
+	m.spectrum.SetSize(leftW, chartH)
 	m.layers.SetSize(leftW, layersH)
 	m.controls.SetSize(knobsW, chartH+layersH)
 	m.results.SetSize(w, resultsH)
@@ -82,7 +84,13 @@ func (m *model) View() string {
 	if m.state == statePicker {
 		body = m.picker.View()
 	} else {
-		left := lipgloss.JoinVertical(lipgloss.Left, m.chart.View(), m.layers.View())
+		var chartView string
+		if c := m.knobChart(); c != nil {
+			chartView = c.View()
+		} else {
+			chartView = m.chart.View()
+		}
+		left := lipgloss.JoinVertical(lipgloss.Left, chartView, m.layers.View())
 		top := lipgloss.JoinHorizontal(lipgloss.Top, left, m.controls.View())
 		body = lipgloss.JoinVertical(lipgloss.Left, top, m.results.View())
 	}

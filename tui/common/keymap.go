@@ -45,6 +45,11 @@ type KeyMap struct {
 	Curves    key.Binding // help only: "↑/↓ curves"
 	View      key.Binding // the chart pane: training curves or sensitivity curves
 
+	// Weight histogram (the bit-width knob's chart).
+	PrevLayer key.Binding
+	NextLayer key.Binding
+	Layers    key.Binding // help only: "↑/↓ layer"
+
 	// Preset picker.
 	Run  key.Binding
 	Back key.Binding
@@ -84,6 +89,10 @@ func DefaultKeyMap() *KeyMap {
 		NextCurve: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next curves")),
 		Curves:    key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "curves")),
 		View:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "curves/sensitivity")),
+
+		PrevLayer: key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous layer")),
+		NextLayer: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next layer")),
+		Layers:    key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "layer")),
 
 		Run:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run")),
 		Back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/tui/common"
@@ -146,6 +147,13 @@ func (m *Model) Pending() bool { return m.pending }
 
 // Selected is the knob up/down moves between.
 func (m *Model) Selected() Knob { return m.selected }
+
+// RankLayer is the dense layer the rank knob factorizes ("" before the
+// baseline, or when the model has none).
+func (m *Model) RankLayer() string { return m.rankLayer }
+
+// Rank is the rank knob's value, 0 when off.
+func (m *Model) Rank() int { return m.rank }
 
 // Setting is the current knob setting.
 func (m *Model) Setting() experiments.Setting {
@@ -502,9 +510,9 @@ func (m *Model) explainLines(width int) []string {
 			text = fmt.Sprintf("Factorization off: %s (%d→%d) keeps full rank %d.", m.rankLayer, m.rankIn, m.rankOut, m.fullRank)
 		default:
 			text = fmt.Sprintf("Replace %s (%d→%d) by two factors of rank %d.", m.rankLayer, m.rankIn, m.rankOut, m.rank)
-			// r·(in+out) weights beat in·out only below this rank.
-			if even := m.rankIn * m.rankOut / (m.rankIn + m.rankOut); m.rank >= even {
-				text += fmt.Sprintf(" Saves bytes only below rank %d.", even)
+			// r·(in+out) weights beat in·out only up to this rank.
+			if most := lowrank.MaxSavingRank(m.rankIn, m.rankOut); m.rank > most {
+				text += fmt.Sprintf(" Saves bytes only up to rank %d.", most)
 			}
 		}
 	}

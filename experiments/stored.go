@@ -1,0 +1,182 @@
+package experiments
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prunerlab/pruner-tui/core/modelfile"
+	"github.com/prunerlab/pruner-tui/core/nn"
+)
+
+// Model files are the truth about size: every row's size_bytes is the
+// length of the file its model is stored in (core/modelfile), and --save
+// writes exactly those bytes.
+//
+//   - The dense baseline is stored as dense float32 (modelfile's
+//     uncompressed form): the numerator of every compression_ratio.
+//   - Every other row is stored in the smallest exact encoding of each
+//     layer (sparse with relative indices, uniform codes or a codebook),
+//     with its streams Huffman-coded — except the stages of a pipeline that
+//     come before its huffman stage, which are stored without entropy
+//     coding, so that stage's row shows what Huffman coding adds.
+//
+// The per-layer sizes the layer pane shows for a row (and for the knob
+// preview) are the layers' payload bytes in the same file: weights,
+// indices, codebooks or scales, and biases. The file's header (the layer
+// table, some 10 bytes a layer), 16-byte preamble and 4-byte checksum are
+// not attributed to a layer, so the layers sum to a little less than
+// size_bytes.
+
+// storedModel is a model as its model file holds it.
+type storedModel struct {
+	file       []byte
+	layerBytes map[string]int64 // payload bytes by layer name (a factorized layer's two factors together)
+}
+
+// storeModel encodes m as its model file: dense float32 when dense, else
+// compressed, with Huffman coding when huffman.
+func storeModel(m *nn.Sequential, dense, huffman bool) (storedModel, error) {
+	var buf bytes.Buffer
+	if _, err := modelfile.Write(&buf, m, modelfile.WriteOptions{Huffman: huffman && !dense, Uncompressed: dense}); err != nil {
+		return storedModel{}, err
+	}
+	sum, err := modelfile.Inspect(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return storedModel{}, fmt.Errorf("reading back the model file: %w", err)
+	}
+	s := storedModel{file: buf.Bytes(), layerBytes: map[string]int64{}}
+	for _, l := range sum.Layers {
+		s.layerBytes[l.Name] += l.Bytes
+	}
+	return s, nil
+}
+
+// size is the file's length in bytes.
+func (s storedModel) size() int64 { return int64(len(s.file)) }
+
+// layerStats returns a copy of stats with each weight layer's SizeBytes
+// set to its payload bytes in the file.
+func (s storedModel) layerStats(stats []nn.LayerStats) []nn.LayerStats {
+	out := make([]nn.LayerStats, len(stats))
+	for i, st := range stats {
+		if b, ok := s.layerBytes[st.Name]; ok && (st.Kind == "dense" || st.Kind == "lowrank") {
+			st.SizeBytes = b
+		}
+		out[i] = st
+	}
+	return out
+}
+
+// setStored makes the row's size the file's and its compression ratio the
+// dense float32 file's size over it.
+func (row *Row) setStored(size, denseBytes int64) {
+	row.SizeBytes = size
+	row.CompressionRatio = 0
+	if size > 0 {
+		row.CompressionRatio = float64(denseBytes) / float64(size)
+	}
+}
+
+// scoreWith scores m as score does, its size being its model file's
+// (Huffman-coded when huffman). It emits the row's per-layer stats with the
+// file's layer sizes, and with --save writes the file.
+func (r *runner) scoreWith(env stepEnv, technique, setting string, m *nn.Sequential, wall time.Duration, huffman bool) error {
+	r.stage(StageEvaluating, technique+" "+setting)
+	_, trainAcc, err := evaluate(r.ctx, m, env.train, 0)
+	if err != nil {
+		return err
+	}
+	_, testAcc, err := evaluate(r.ctx, m, env.test, 0)
+	if err != nil {
+		return err
+	}
+	stored, err := storeModel(m, false, huffman)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", technique, setting, err)
+	}
+	// The plan is built on a copy: m may go on training or be pruned
+	// further (iterative rounds, pipeline stages), which would leave a plan
+	// stale.
+	run := m.Clone()
+	run.PrepareInference()
+	row := newRow(env.spec.Name, technique, setting, run, env.base.SizeBytes, trainAcc, testAcc, env.base.TestAcc)
+	row.setStored(stored.size(), env.base.SizeBytes)
+	row.WallS = wall.Seconds()
+	if row.LatencyUsB1, row.LatencyUsB256, err = measureLatency(r.ctx, run, env.test); err != nil {
+		return err
+	}
+	r.emit(LayersEvent{Phase: technique + " " + setting, Layers: stored.layerStats(run.Stats())})
+	if err := r.saveRow(row, stored, nil); err != nil {
+		return err
+	}
+	r.addRow(row)
+	return nil
+}
+
+// saveRow writes a row's model file into the --save directory (nothing
+// without one) as EXPERIMENT-NN-TECHNIQUE.prtm, NN the row's index in the
+// table; dense, when not nil, is also written as .safetensors (the
+// baseline, for PyTorch).
+func (r *runner) saveRow(row Row, stored storedModel, dense *nn.Sequential) error {
+	if r.saveDir == "" {
+		return nil
+	}
+	stem := filepath.Join(r.saveDir, RowFileStem(row, len(r.table)))
+	if err := writeFileAtomic(stem+ModelFileExt, stored.file); err != nil {
+		return fmt.Errorf("save %s: %w", stem+ModelFileExt, err)
+	}
+	if dense != nil {
+		var buf bytes.Buffer
+		if err := modelfile.WriteSafetensors(&buf, dense); err != nil {
+			return fmt.Errorf("save %s: %w", stem+SafetensorsExt, err)
+		}
+		if err := writeFileAtomic(stem+SafetensorsExt, buf.Bytes()); err != nil {
+			return fmt.Errorf("save %s: %w", stem+SafetensorsExt, err)
+		}
+	}
+	return nil
+}
+
+// RowFileStem names the model file of row number index (from 0) of a
+// table: "lenet-300-100-03-quantize", the experiment and technique with
+// anything but letters, digits, '.', '_' and '-' made '-'.
+func RowFileStem(row Row, index int) string {
+	clean := func(s string) string {
+		s = strings.Map(func(r rune) rune {
+			switch {
+			case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+				return r
+			}
+			return '-'
+		}, s)
+		return strings.Trim(s, "-.")
+	}
+	exp := clean(row.Experiment)
+	if exp == "" {
+		exp = "model"
+	}
+	return fmt.Sprintf("%s-%02d-%s", exp, index, clean(row.Technique))
+}
+
+// checkSaveDir checks that dir is a directory a run can write its model
+// files to, making it when missing.
+func checkSaveDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--save %s: %w", dir, err)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("--save %s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("--save %s: not a directory", dir)
+	}
+	return nil
+}
