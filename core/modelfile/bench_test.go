@@ -48,3 +48,19 @@ func BenchmarkReadLeNetDeepCompression(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSizeLeNetKnob is what a knob preview asks: the file size of a
+// lightly pruned (5%) float32 LeNet-300-100.
+func BenchmarkSizeLeNetKnob(b *testing.B) {
+	m := mlp(60, 784, 300, 100, 10)
+	for _, d := range quant.WeightLayers(m) {
+		if err := prune.Magnitude(d, 0.05); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if _, err := Size(m, WriteOptions{Huffman: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -19,25 +19,18 @@ const (
 //	coding u8 | [Huffman: n uvarint, ⌈n/2⌉ bytes of 4-bit code lengths] | data length uvarint | data
 //
 // choosing fixed-width or (when allowed) Huffman codes, whichever is
-// smaller; fixed wins ties.
+// smaller; fixed wins ties. Only the chosen coding is written: the sizes of
+// both are counted first (see planStream).
 func encodeStream(symbols []uint32, width uint, allowHuffman bool) []byte {
-	var fw bitWriter
-	for _, s := range symbols {
-		fw.writeBits(s, width)
+	plan := planStream(symbols, width, allowHuffman)
+	if !plan.huffman {
+		var fw bitWriter
+		for _, s := range symbols {
+			fw.writeBits(s, width)
+		}
+		return appendBlock([]byte{codingFixed}, fw.bytes())
 	}
-	fixed := appendBlock([]byte{codingFixed}, fw.bytes())
-	if !allowHuffman || len(symbols) == 0 {
-		return fixed
-	}
-	freq := make([]int, 1<<width)
-	for _, s := range symbols {
-		freq[s]++
-	}
-	lengths := huffmanLengths(freq, maxCodeLen)
-	n := len(lengths)
-	for n > 0 && lengths[n-1] == 0 {
-		n--
-	}
+	lengths, n := plan.lengths, plan.n
 	codes := canonicalCodes(lengths)
 	var hw bitWriter
 	for _, s := range symbols {
@@ -52,11 +45,55 @@ func encodeStream(symbols []uint32, width uint, allowHuffman bool) []byte {
 		}
 		huff = append(huff, b)
 	}
-	huff = appendBlock(huff, hw.bytes())
-	if len(huff) < len(fixed) {
-		return huff
+	return appendBlock(huff, hw.bytes())
+}
+
+// streamPlan is what encodeStream will write, counted without writing it.
+type streamPlan struct {
+	size    int     // bytes of the encoded stream
+	huffman bool    // Huffman codes win
+	lengths []uint8 // Huffman code lengths, when huffman
+	n       int     // code lengths stored (trailing unused symbols dropped)
+}
+
+// planStream counts the exact size of both codings of symbols and picks
+// the smaller, as encodeStream does: searching the best layout of a tensor
+// compares many streams, and counting is far cheaper than writing them.
+func planStream(symbols []uint32, width uint, allowHuffman bool) streamPlan {
+	fixedData := (len(symbols)*int(width) + 7) / 8
+	fixed := streamPlan{size: 1 + uvarintLen(fixedData) + fixedData}
+	if !allowHuffman || len(symbols) == 0 {
+		return fixed
+	}
+	freq := make([]int, 1<<width)
+	for _, s := range symbols {
+		freq[s]++
+	}
+	lengths := huffmanLengths(freq, maxCodeLen)
+	n := len(lengths)
+	for n > 0 && lengths[n-1] == 0 {
+		n--
+	}
+	bits := 0
+	for s, f := range freq {
+		bits += f * int(lengths[s])
+	}
+	data := (bits + 7) / 8
+	size := 1 + uvarintLen(n) + (n+1)/2 + uvarintLen(data) + data
+	if size < fixed.size {
+		return streamPlan{size: size, huffman: true, lengths: lengths, n: n}
 	}
 	return fixed
+}
+
+// uvarintLen is the length of v as a uvarint.
+func uvarintLen(v int) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
 }
 
 func appendBlock(dst, data []byte) []byte {

@@ -277,9 +277,18 @@ type tensorChoice struct {
 func encodeLayout(d *nn.Dense, layout int, o WriteOptions) tensorChoice {
 	in, out := d.In, d.Out
 	w := d.W.Value.Data
-	var vals []float32
-	var groups []int32
-	var positions []int
+	n := len(w)
+	if layout != layoutDense {
+		n = 0
+		for _, v := range w {
+			if v != 0 {
+				n++
+			}
+		}
+	}
+	vals := make([]float32, 0, n)
+	groups := make([]int32, 0, n)
+	positions := make([]int, 0, n)
 	visit := func(p, i, j int) {
 		v := w[i*out+j]
 		if layout != layoutDense && v == 0 {
@@ -332,28 +341,39 @@ func encodeF32(vals []float32) []byte {
 // written as escapes E = 2^g−1 ("skip E zeros, store nothing") followed by
 // the rest. g is chosen (1–12) to make the stream smallest.
 func encodePositions(positions []int, huffman bool) []byte {
-	var best []byte
+	// Count every gap width's stream, then write only the smallest.
+	bestG, bestSize := uint(0), 0
+	var bestSymbols []uint32
+	var symbols []uint32
 	for g := uint(1); g <= maxGapBits; g++ {
-		escape := 1<<g - 1
-		var symbols []uint32
-		next := 0
-		for _, p := range positions {
-			gap := p - next
-			for gap >= escape {
-				symbols = append(symbols, uint32(escape))
-				gap -= escape
-			}
-			symbols = append(symbols, uint32(gap))
-			next = p + 1
-		}
-		b := []byte{byte(g)}
-		b = binary.AppendUvarint(b, uint64(len(symbols)))
-		b = append(b, encodeStream(symbols, g, huffman)...)
-		if best == nil || len(b) < len(best) {
-			best = b
+		symbols = gapSymbols(symbols[:0], positions, g)
+		size := uvarintLen(len(symbols)) + planStream(symbols, g, huffman).size
+		if bestG == 0 || size < bestSize {
+			bestG, bestSize = g, size
+			bestSymbols = append(bestSymbols[:0], symbols...)
 		}
 	}
-	return best
+	b := []byte{byte(bestG)}
+	b = binary.AppendUvarint(b, uint64(len(bestSymbols)))
+	return append(b, encodeStream(bestSymbols, bestG, huffman)...)
+}
+
+// gapSymbols appends to dst the relative-index symbols of positions at gap
+// width g: each is the count of zeros skipped since the previous non-zero,
+// with 2^g − 1 an escape that skips that many and stores nothing.
+func gapSymbols(dst []uint32, positions []int, g uint) []uint32 {
+	escape := 1<<g - 1
+	next := 0
+	for _, p := range positions {
+		gap := p - next
+		for gap >= escape {
+			dst = append(dst, uint32(escape))
+			gap -= escape
+		}
+		dst = append(dst, uint32(gap))
+		next = p + 1
+	}
+	return dst
 }
 
 type valueCandidate struct {
