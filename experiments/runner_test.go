@@ -604,3 +604,34 @@ func TestFitAnnealsFineTuningRate(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewMatchesApply: the two stages of Preview end where Apply does.
+func TestPreviewMatchesApply(t *testing.T) {
+	tr := trainedTiny(t)
+	for _, s := range []Setting{{PruneRatio: 0.9}, {Bits: 4}, {Rank: 2}} {
+		want, err := tr.Apply(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, sized, err := tr.Preview(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Row.TestAcc != want.Row.TestAcc || first.Row.TrainAcc != want.Row.TrainAcc {
+			t.Errorf("%v: preview accuracies %v/%v, Apply %v/%v", s, first.Row.TestAcc, first.Row.TrainAcc, want.Row.TestAcc, want.Row.TrainAcc)
+		}
+		got, err := sized()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Row.WallS, want.Row.WallS = 0, 0
+		if got.Row != want.Row {
+			t.Errorf("%v: sized preview row\n%+v\nApply row\n%+v", s, got.Row, want.Row)
+		}
+		for i := range want.Layers {
+			if got.Layers[i].SizeBytes != want.Layers[i].SizeBytes {
+				t.Errorf("%v: layer %s: %d bytes, Apply says %d", s, want.Layers[i].Name, got.Layers[i].SizeBytes, want.Layers[i].SizeBytes)
+			}
+		}
+	}
+}

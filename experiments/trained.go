@@ -350,38 +350,92 @@ func (t *Trained) compressed(s Setting, withHistograms bool) (*nn.Sequential, Se
 // The two evaluations run at once, each on its own copy (a model's layers
 // keep buffers), so a knob's answer comes in half the time on two cores.
 func (t *Trained) score(ctx context.Context, m *nn.Sequential, s Setting, setting string) (Evaluation, error) {
-	var trainAcc float64
-	var trainErr, storeErr error
+	var storeErr error
 	var stored storedModel
-	other, toStore := m.Clone(), m.Clone()
-	var wg sync.WaitGroup
-	wg.Add(2)
+	toStore := m.Clone()
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		_, trainAcc, trainErr = evaluate(ctx, other, t.Train, quickTrainLimit)
-	}()
-	go func() {
-		defer wg.Done()
+		defer close(done)
 		// The model file, whose size is the row's size_bytes: encoding it
-		// (modelfile.Write tries every layout and coding) takes longer
-		// than either evaluation, so it runs beside them.
+		// (modelfile.Write tries every layout and coding) runs beside the
+		// evaluations.
 		stored, storeErr = storeModel(toStore, false, true)
 	}()
-	_, testAcc, err := evaluate(ctx, m, t.Test, 0)
-	wg.Wait()
-	for _, e := range []error{trainErr, storeErr} {
-		if err == nil {
-			err = e
-		}
+	ev, err := t.scoreAccuracy(ctx, m, s, setting)
+	<-done
+	if err == nil {
+		err = storeErr
 	}
 	if err != nil {
 		return Evaluation{}, err
 	}
-	denseBytes := t.Baseline.SizeBytes
-	if denseBytes == 0 {
-		denseBytes = t.Model.Totals().SizeBytes
+	ev.Row.setStored(stored.size(), t.denseBytes())
+	ev.Layers = stored.layerStats(ev.Layers)
+	return ev, nil
+}
+
+// denseBytes is the baseline's dense float32 size, compression_ratio's
+// numerator.
+func (t *Trained) denseBytes() int64 {
+	if t.Baseline.SizeBytes != 0 {
+		return t.Baseline.SizeBytes
 	}
-	row := newRow(t.Spec.Name, s.Technique(), setting, m, denseBytes, trainAcc, testAcc, t.Baseline.TestAcc)
-	row.setStored(stored.size(), denseBytes)
-	return Evaluation{Setting: s, Row: row, Layers: stored.layerStats(m.Stats())}, nil
+	return t.Model.Totals().SizeBytes
+}
+
+// scoreAccuracy is score without the model file: the row's sizes are the
+// layer-stats estimate (see nn.Dense.Stats) until Sized replaces them.
+// Test accuracy (whole test set) and train accuracy (first quickTrainLimit
+// examples) are evaluated at once, each on its own copy (a model's layers
+// keep buffers), so a knob's answer comes in half the time on two cores.
+func (t *Trained) scoreAccuracy(ctx context.Context, m *nn.Sequential, s Setting, setting string) (Evaluation, error) {
+	var trainAcc float64
+	var trainErr error
+	other := m.Clone()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, trainAcc, trainErr = evaluate(ctx, other, t.Train, quickTrainLimit)
+	}()
+	_, testAcc, err := evaluate(ctx, m, t.Test, 0)
+	<-done
+	if err == nil {
+		err = trainErr
+	}
+	if err != nil {
+		return Evaluation{}, err
+	}
+	row := newRow(t.Spec.Name, s.Technique(), setting, m, t.denseBytes(), trainAcc, testAcc, t.Baseline.TestAcc)
+	return Evaluation{Setting: s, Row: row, Layers: m.Stats()}, nil
+}
+
+// Preview is Apply in two stages, for a UI that wants the accuracy first:
+// it returns the Evaluation with the accuracies and estimated sizes, and a
+// function that encodes the model file (tens of milliseconds more) and
+// returns the Evaluation with exact sizes, as Apply's. The function may be
+// called from any goroutine, once.
+func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (Evaluation, error), error) {
+	start := time.Now()
+	m, s, hists, err := t.compressed(s, true)
+	if err != nil {
+		return Evaluation{}, nil, err
+	}
+	toStore := m.Clone()
+	ev, err := t.scoreAccuracy(ctx, m, s, s.String())
+	if err != nil {
+		return Evaluation{}, nil, err
+	}
+	ev.Row.WallS = time.Since(start).Seconds()
+	ev.Histograms = hists
+	sized := func() (Evaluation, error) {
+		stored, err := storeModel(toStore, false, true)
+		if err != nil {
+			return Evaluation{}, err
+		}
+		full := ev
+		full.Row.setStored(stored.size(), t.denseBytes())
+		full.Layers = stored.layerStats(ev.Layers)
+		return full, nil
+	}
+	return ev, sized, nil
 }

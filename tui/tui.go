@@ -226,8 +226,11 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		m.status.SetElapsed(time.Since(m.activeSince))
 		return m.tick()
 
-	case controls.EvalStartMsg, controls.EvalResultMsg:
+	case controls.EvalStartMsg, controls.EvalResultMsg, controls.SizeResultMsg:
 		_, cmd := m.controls.Update(msg)
+		if r, ok := msg.(controls.SizeResultMsg); ok && r.Gen == m.controls.Generation() && r.Err == nil {
+			m.layers.SetLayers("preview: "+r.Eval.Setting.String(), r.Eval.Layers)
+		}
 		if r, ok := msg.(controls.EvalResultMsg); ok && r.Gen == m.controls.Generation() && r.Err == nil {
 			m.layers.SetLayers("preview: "+r.Eval.Setting.String(), r.Eval.Layers)
 			if len(r.Eval.Histograms) > 0 {

@@ -51,8 +51,19 @@ const DefaultDebounce = 0
 // debounce time: start evaluating if nothing changed since.
 type EvalStartMsg struct{ Gen int }
 
-// EvalResultMsg is the answer of Trained.Apply for generation Gen.
+// EvalResultMsg is the first answer of Trained.Preview for generation
+// Gen: accuracies, with sizes estimated. Sized, when set, encodes the model
+// file for the exact sizes (a SizeResultMsg).
 type EvalResultMsg struct {
+	Gen   int
+	Eval  experiments.Evaluation
+	Err   error
+	Sized func() (experiments.Evaluation, error)
+}
+
+// SizeResultMsg is the second answer for generation Gen: the Evaluation
+// with the model file's exact sizes.
+type SizeResultMsg struct {
 	Gen  int
 	Eval experiments.Evaluation
 	Err  error
@@ -83,6 +94,7 @@ type Model struct {
 	gen     int
 	cancel  context.CancelFunc // cancels the evaluation in flight
 	pending bool               // knobs changed, answer not in yet
+	sizing  bool               // accuracies in, the model file's size not yet
 
 	preview        experiments.Row
 	previewSetting experiments.Setting
@@ -170,7 +182,7 @@ func (m *Model) Setting() experiments.Setting {
 // Preview is the last accepted evaluation's row and whether it matches the
 // knobs on screen (false while an evaluation is pending or failed).
 func (m *Model) Preview() (experiments.Row, bool) {
-	return m.preview, m.trained != nil && !m.pending && m.previewErr == nil
+	return m.preview, m.trained != nil && !m.pending && !m.sizing && m.previewErr == nil
 }
 
 // SetBusy shows what else is running on the model ("" for nothing).
@@ -212,6 +224,24 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.preview, m.previewSetting, m.previewErr = msg.Eval.Row, msg.Eval.Setting, nil
 		m.previewLabel = settingLabel(msg.Eval.Setting)
+		if msg.Sized != nil {
+			m.sizing = true
+			gen, sized := msg.Gen, msg.Sized
+			return m, func() tea.Msg {
+				ev, err := sized()
+				return SizeResultMsg{Gen: gen, Eval: ev, Err: err}
+			}
+		}
+	case SizeResultMsg:
+		if msg.Gen != m.gen || m.trained == nil {
+			return m, nil
+		}
+		m.sizing = false
+		if msg.Err != nil {
+			m.previewErr = msg.Err
+			return m, nil
+		}
+		m.preview = msg.Eval.Row
 	}
 	return m, nil
 }
@@ -311,7 +341,7 @@ func nextRank(rank, fullRank, dir int, fine bool) int {
 func (m *Model) changed() tea.Cmd {
 	m.Cancel()
 	m.gen++
-	m.pending, m.previewErr = true, nil
+	m.pending, m.sizing, m.previewErr = true, false, nil
 	gen := m.gen
 	if m.Debounce <= 0 {
 		return func() tea.Msg { return EvalStartMsg{Gen: gen} }
@@ -331,9 +361,18 @@ func (m *Model) startEval() tea.Cmd {
 				return EvalResultMsg{Gen: gen, Err: err}
 			}
 		}
-		ev, err := t.Apply(ctx, s)
-		return EvalResultMsg{Gen: gen, Eval: ev, Err: err}
+		ev, sized, err := t.Preview(ctx, s)
+		return EvalResultMsg{Gen: gen, Eval: ev, Err: err, Sized: sized}
 	}
+}
+
+// sizeRow shows the model file's size, or the estimate while it is being
+// encoded.
+func (m *Model) sizeRow(row func(label, value, extra string) string, r experiments.Row) string {
+	if m.sizing {
+		return row("size", "≈"+common.Bytes(r.SizeBytes), m.common.Styles.Warn.Render("sizing the file…"))
+	}
+	return row("size", common.Bytes(r.SizeBytes), sizeChange(m.common.Styles, r.CompressionRatio))
 }
 
 // settingLabel says what a setting does in a few words.
@@ -492,7 +531,7 @@ func (m *Model) explainLines(width int) []string {
 			text = "Pruning off: every weight is kept."
 		} else {
 			text = fmt.Sprintf("Zero the %.0f%% smallest-magnitude weights of each layer.", 100*m.pruneRatio)
-			if !m.pending && m.preview.SizeBytes >= m.trained.Baseline.SizeBytes {
+			if !m.pending && !m.sizing && m.preview.SizeBytes >= m.trained.Baseline.SizeBytes {
 				text += " Zeros save bytes only once a layer is sparse enough to store as sparse rows."
 			}
 		}
@@ -556,7 +595,7 @@ func (m *Model) previewLines() []string {
 		head,
 		row("test acc", fmt.Sprintf("%.2f%%", r.TestAcc), delta.Render("Δ "+common.Signed(r.DeltaAccPP, 2)+" pp")),
 		row("train acc", fmt.Sprintf("%.2f%%", r.TrainAcc), st.Muted.Render("gap "+common.Signed(r.GapPP, 2)+" pp")),
-		row("size", common.Bytes(r.SizeBytes), sizeChange(st, r.CompressionRatio)),
+		m.sizeRow(row, r),
 		row("non-zero", common.Count(r.ParamsNonzero), st.Muted.Render("of "+common.Count(max(r.ParamsTotal, base.ParamsTotal)))),
 	}
 	return lines

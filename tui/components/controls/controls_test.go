@@ -219,16 +219,38 @@ func TestEvaluationShowsPreview(t *testing.T) {
 	if !ok || res.Gen != gen || res.Err != nil {
 		t.Fatalf("evaluation answered %#v", res)
 	}
-	m.Update(res)
+	// First the accuracies, with the size estimated while the model file
+	// is encoded.
+	_, cmd = m.Update(res)
+	if cmd == nil {
+		t.Fatal("the accuracies started no sizing of the model file")
+	}
+	if _, ok := m.Preview(); ok {
+		t.Error("a preview without its exact size counts as final")
+	}
+	if v := m.View(); !strings.Contains(v, "sizing the file…") || !strings.Contains(v, "Preview ratio=0.05") {
+		t.Errorf("view while sizing:\n%s", v)
+	}
+	sized, ok := cmd().(SizeResultMsg)
+	if !ok || sized.Gen != gen || sized.Err != nil {
+		t.Fatalf("sizing answered %#v", sized)
+	}
+	if sized.Eval.Row.TestAcc != res.Eval.Row.TestAcc {
+		t.Errorf("sizing changed the test accuracy from %v to %v", res.Eval.Row.TestAcc, sized.Eval.Row.TestAcc)
+	}
+	m.Update(sized)
 	row, ok := m.Preview()
 	if !ok || m.Pending() {
 		t.Fatalf("preview not accepted (pending %v)", m.Pending())
+	}
+	if row.SizeBytes != sized.Eval.Row.SizeBytes {
+		t.Errorf("preview size %d, want the model file's %d", row.SizeBytes, sized.Eval.Row.SizeBytes)
 	}
 	if row.Setting != "ratio=0.05" {
 		t.Errorf("preview setting %q, want ratio=0.05", row.Setting)
 	}
 	v := m.View()
-	if !strings.Contains(v, "Preview ratio=0.05") || strings.Contains(v, "evaluating…") {
+	if !strings.Contains(v, "Preview ratio=0.05") || strings.Contains(v, "evaluating…") || strings.Contains(v, "sizing") {
 		t.Errorf("view after the evaluation:\n%s", v)
 	}
 }
