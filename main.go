@@ -37,7 +37,8 @@ Usage:
         the extension: .csv, .md, .json). --save DIR writes each row's model
         file into DIR as EXPERIMENT-NN-TECHNIQUE.prtm (NN: the row's index),
         exactly the bytes its size_bytes counts; the dense baseline also as
-        .safetensors.
+        .safetensors. A sensitivity step's table goes beside --out as
+        NAME-sensitivity.EXT (pruning) or NAME-bit-sensitivity.EXT (bits).
   pruner-tui presets
         List the embedded presets with a one-line description.
   pruner-tui inspect FILE
@@ -174,7 +175,17 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	table, runErr := experiments.Run(ctx, spec, experiments.Options{DataDir: *dataDir, SaveDir: *save}, experiments.NewProgressSink(stderr))
+	// Keep the sensitivity tables a run ends with, to export beside the
+	// result table.
+	var done experiments.DoneEvent
+	progress := experiments.NewProgressSink(stderr)
+	sink := experiments.SinkFunc(func(e experiments.Event) {
+		if d, ok := e.(experiments.DoneEvent); ok {
+			done = d
+		}
+		progress.Emit(e)
+	})
+	table, runErr := experiments.Run(ctx, spec, experiments.Options{DataDir: *dataDir, SaveDir: *save}, sink)
 	if len(table) > 0 {
 		if err := table.WriteText(stdout); err != nil {
 			return err
@@ -188,6 +199,20 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 		if *save != "" {
 			fmt.Fprintf(stderr, "wrote %d model files to %s (inspect one with: pruner-tui inspect FILE)\n", len(table), *save)
 		}
+	}
+	if *out != "" && len(done.Sensitivity) > 0 {
+		p := experiments.SensitivityPath(*out)
+		if err := done.Sensitivity.Export(p); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote the pruning sensitivity table (%d rows) to %s\n", len(done.Sensitivity), p)
+	}
+	if *out != "" && len(done.BitSensitivity) > 0 {
+		p := experiments.BitSensitivityPath(*out)
+		if err := done.BitSensitivity.Export(p); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote the bit-width sensitivity table (%d rows) to %s\n", len(done.BitSensitivity), p)
 	}
 	if errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("interrupted: %d rows kept", len(table))

@@ -168,3 +168,46 @@ func TestRunRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestRunExportsSensitivityTablesBesideTheResults(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "sens.yaml")
+	yaml := `name: sens
+seed: 3
+dataset: {name: blobs, classes: 3, dim: 4, samples: 300}
+model:
+  layers:
+    - {type: dense, units: 8}
+    - {type: relu}
+    - {type: dense, units: 3}
+train: {optimizer: adam, lr: 0.01, epochs: 2, batch: 32}
+compress:
+  - {technique: sensitivity, ratios: [0, 0.5]}
+  - {technique: bit-sensitivity, bit_widths: [8, 2]}
+`
+	if err := os.WriteFile(spec, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "r.csv")
+	var stderr bytes.Buffer
+	if err := run([]string{"run", spec, "--out", out}, &bytes.Buffer{}, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	for path, header := range map[string]string{
+		experiments.SensitivityPath(out):    "layer,ratio,test_acc",
+		experiments.BitSensitivityPath(out): "layer,bits,test_acc",
+	} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr.String())
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if lines[0] != header {
+			t.Errorf("%s header %q, want %q", path, lines[0], header)
+		}
+		// Two layers (fc1, fc2) at two settings each.
+		if len(lines) != 1+4 {
+			t.Errorf("%s has %d rows, want 4:\n%s", path, len(lines)-1, b)
+		}
+	}
+}
