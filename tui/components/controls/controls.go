@@ -539,7 +539,13 @@ func (m *Model) explainLines(width int) []string {
 		if m.bits == FloatBits {
 			text = "Quantization off: weights stay 32-bit floats."
 		} else {
-			text = fmt.Sprintf("Round each weight to one of %d levels (%d bits instead of 32).", 1<<m.bits, m.bits)
+			// Symmetric k-bit codes use ±(2^(k−1) − 1): 2^k − 1 levels; one
+			// bit is binary, ±α.
+			levels := 1<<m.bits - 1
+			if m.bits == 1 {
+				levels = 2
+			}
+			text = fmt.Sprintf("Round each weight to one of %d levels per output channel (%d bits instead of 32).", levels, m.bits)
 		}
 	case KnobRank:
 		switch {
