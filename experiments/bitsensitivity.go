@@ -1,9 +1,6 @@
 package experiments
 
 import (
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -53,69 +50,23 @@ func (r BitSensitivityRow) Cells() []string {
 
 // WriteCSV writes a header of BitSensitivityColumns and a record per row.
 func (t BitSensitivityTable) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(BitSensitivityColumns); err != nil {
-		return err
-	}
-	for _, r := range t {
-		if err := cw.Write(r.Cells()); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
+	return writeCSV(w, BitSensitivityColumns, t)
 }
 
-// WriteMarkdown writes a Markdown table with BitSensitivityColumns as
-// headers.
+// WriteMarkdown writes a Markdown table with BitSensitivityColumns as headers.
 func (t BitSensitivityTable) WriteMarkdown(w io.Writer) error {
-	var b strings.Builder
-	b.WriteString("| " + strings.Join(BitSensitivityColumns, " | ") + " |\n|---|---|---|\n")
-	for _, r := range t {
-		cells := r.Cells()
-		for i, c := range cells {
-			cells[i] = strings.ReplaceAll(c, "|", `\|`)
-		}
-		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return writeMarkdown(w, BitSensitivityColumns, t)
 }
 
 // WriteJSON writes a JSON array of objects keyed by BitSensitivityColumns.
 func (t BitSensitivityTable) WriteJSON(w io.Writer) error {
-	rows := t
-	if rows == nil {
-		rows = BitSensitivityTable{}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rows)
+	return writeJSON(w, t, BitSensitivityTable{})
 }
 
 // Export writes the table to path as CSV, Markdown or JSON, chosen by the
-// extension, replacing any file there atomically.
+// extension as for Table.Export, replacing any file there atomically.
 func (t BitSensitivityTable) Export(path string) error {
-	format, err := FormatFor(path)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	switch format {
-	case "csv":
-		err = t.WriteCSV(&buf)
-	case "md":
-		err = t.WriteMarkdown(&buf)
-	case "json":
-		err = t.WriteJSON(&buf)
-	}
-	if err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	return nil
+	return export(path, t.WriteCSV, t.WriteMarkdown, t.WriteJSON)
 }
 
 // BitSensitivityPath is where a run's bit-sensitivity table goes beside its

@@ -1,10 +1,6 @@
 package experiments
 
 import (
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"path/filepath"
@@ -35,69 +31,20 @@ func (r SensitivityRow) Cells() []string {
 }
 
 // WriteCSV writes a header of SensitivityColumns and a record per row.
-func (t SensitivityTable) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(SensitivityColumns); err != nil {
-		return err
-	}
-	for _, r := range t {
-		if err := cw.Write(r.Cells()); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
+func (t SensitivityTable) WriteCSV(w io.Writer) error { return writeCSV(w, SensitivityColumns, t) }
 
 // WriteMarkdown writes a Markdown table with SensitivityColumns as headers.
 func (t SensitivityTable) WriteMarkdown(w io.Writer) error {
-	var b strings.Builder
-	b.WriteString("| " + strings.Join(SensitivityColumns, " | ") + " |\n|---|---|---|\n")
-	for _, r := range t {
-		cells := r.Cells()
-		for i, c := range cells {
-			cells[i] = strings.ReplaceAll(c, "|", `\|`)
-		}
-		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return writeMarkdown(w, SensitivityColumns, t)
 }
 
 // WriteJSON writes a JSON array of objects keyed by SensitivityColumns.
-func (t SensitivityTable) WriteJSON(w io.Writer) error {
-	rows := t
-	if rows == nil {
-		rows = SensitivityTable{}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rows)
-}
+func (t SensitivityTable) WriteJSON(w io.Writer) error { return writeJSON(w, t, SensitivityTable{}) }
 
 // Export writes the table to path as CSV, Markdown or JSON, chosen by the
 // extension as for Table.Export, replacing any file there atomically.
 func (t SensitivityTable) Export(path string) error {
-	format, err := FormatFor(path)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	switch format {
-	case "csv":
-		err = t.WriteCSV(&buf)
-	case "md":
-		err = t.WriteMarkdown(&buf)
-	case "json":
-		err = t.WriteJSON(&buf)
-	}
-	if err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	return nil
+	return export(path, t.WriteCSV, t.WriteMarkdown, t.WriteJSON)
 }
 
 // SensitivityPath is where a run's sensitivity table goes beside its

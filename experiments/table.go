@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -57,12 +56,33 @@ func (r Row) Cells() []string {
 type Table []Row
 
 // WriteCSV writes a header row of Columns and one record per row.
-func (t Table) WriteCSV(w io.Writer) error {
+func (t Table) WriteCSV(w io.Writer) error { return writeCSV(w, Columns, t) }
+
+// WriteMarkdown writes a GitHub-style Markdown table with Columns as headers.
+func (t Table) WriteMarkdown(w io.Writer) error { return writeMarkdown(w, Columns, t) }
+
+// WriteJSON writes a JSON array of objects keyed by Columns; numbers stay
+// numbers.
+func (t Table) WriteJSON(w io.Writer) error { return writeJSON(w, t, Table{}) }
+
+// Export writes the table to path in the format its extension names. It
+// writes a temporary file beside path and renames it into place, so an
+// existing file is never left half-written.
+func (t Table) Export(path string) error {
+	return export(path, t.WriteCSV, t.WriteMarkdown, t.WriteJSON)
+}
+
+// cellRow is a row of any of the exported tables: its cells in column
+// order.
+type cellRow interface{ Cells() []string }
+
+// writeCSV writes a header of columns and a record per row.
+func writeCSV[R cellRow](w io.Writer, columns []string, rows []R) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(Columns); err != nil {
+	if err := cw.Write(columns); err != nil {
 		return err
 	}
-	for _, r := range t {
+	for _, r := range rows {
 		if err := cw.Write(r.Cells()); err != nil {
 			return err
 		}
@@ -71,15 +91,16 @@ func (t Table) WriteCSV(w io.Writer) error {
 	return cw.Error()
 }
 
-// WriteMarkdown writes a GitHub-style Markdown table with Columns as headers.
-func (t Table) WriteMarkdown(w io.Writer) error {
+// writeMarkdown writes a GitHub-style Markdown table with columns as
+// headers, escaping | in cells.
+func writeMarkdown[R cellRow](w io.Writer, columns []string, rows []R) error {
 	var b strings.Builder
-	b.WriteString("| " + strings.Join(Columns, " | ") + " |\n|")
-	for range Columns {
+	b.WriteString("| " + strings.Join(columns, " | ") + " |\n|")
+	for range columns {
 		b.WriteString("---|")
 	}
 	b.WriteString("\n")
-	for _, r := range t {
+	for _, r := range rows {
 		cells := r.Cells()
 		for i, c := range cells {
 			cells[i] = strings.ReplaceAll(c, "|", `\|`)
@@ -90,16 +111,33 @@ func (t Table) WriteMarkdown(w io.Writer) error {
 	return err
 }
 
-// WriteJSON writes a JSON array of objects keyed by Columns; numbers stay
-// numbers.
-func (t Table) WriteJSON(w io.Writer) error {
-	rows := t
+// writeJSON writes rows as an indented JSON array (empty, never null, when
+// rows is nil: pass the empty table as empty).
+func writeJSON[T ~[]R, R any](w io.Writer, rows, empty T) error {
 	if rows == nil {
-		rows = Table{}
+		rows = empty
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rows)
+}
+
+// export writes a table to path in the format its extension names,
+// through a temporary file renamed into place (see writeFileAtomic).
+func export(path string, csvTo, mdTo, jsonTo func(io.Writer) error) error {
+	format, err := FormatFor(path)
+	if err != nil {
+		return err
+	}
+	write := map[string]func(io.Writer) error{"csv": csvTo, "md": mdTo, "json": jsonTo}[format]
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	return nil
 }
 
 // FormatFor returns the export format named by path's extension: "csv",
@@ -115,46 +153,4 @@ func FormatFor(path string) (string, error) {
 	default:
 		return "", fmt.Errorf("export %s: unknown extension %q: use .csv, .md or .json", path, ext)
 	}
-}
-
-// Export writes the table to path in the format its extension names. It
-// writes a temporary file beside path and renames it into place, so an
-// existing file is never left half-written.
-func (t Table) Export(path string) error {
-	format, err := FormatFor(path)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	switch format {
-	case "csv":
-		err = t.WriteCSV(&buf)
-	case "md":
-		err = t.WriteMarkdown(&buf)
-	case "json":
-		err = t.WriteJSON(&buf)
-	}
-	if err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	// CreateTemp makes the file 0600; an exported table is for sharing.
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	return nil
 }
