@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/quant"
@@ -71,20 +69,11 @@ func (t BitSensitivityTable) Export(path string) error {
 
 // BitSensitivityPath is where a run's bit-sensitivity table goes beside its
 // result table: "results.csv" → "results-bit-sensitivity.csv".
-func BitSensitivityPath(resultPath string) string {
-	ext := filepath.Ext(resultPath)
-	return strings.TrimSuffix(resultPath, ext) + "-bit-sensitivity" + ext
-}
+func BitSensitivityPath(resultPath string) string { return besidePath(resultPath, "-bit-sensitivity") }
 
 // Layers lists the layers of the table in the order they first appear.
 func (t BitSensitivityTable) Layers() []string {
-	var names []string
-	for _, r := range t {
-		if !slices.Contains(names, r.Layer) {
-			names = append(names, r.Layer)
-		}
-	}
-	return names
+	return layersInOrder(t, func(r BitSensitivityRow) string { return r.Layer })
 }
 
 // WriteText writes the table for a terminal as a grid: a line per layer, a
@@ -119,25 +108,7 @@ func (t BitSensitivityTable) WriteText(w io.Writer) error {
 		}
 		grid = append(grid, line)
 	}
-	cols := make([]int, len(widths)+1)
-	for _, line := range grid {
-		for i, c := range line {
-			cols[i] = max(cols[i], len(c))
-		}
-	}
-	var b strings.Builder
-	for _, line := range grid {
-		for i, c := range line {
-			if i == 0 {
-				b.WriteString(c + strings.Repeat(" ", cols[0]-len(c)))
-				continue
-			}
-			b.WriteString("  " + strings.Repeat(" ", cols[i]-len(c)) + c)
-		}
-		b.WriteString("\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return writeAligned(w, grid, 1)
 }
 
 // PickBits chooses each layer's bit width from a bit-sensitivity table: the

@@ -184,14 +184,23 @@ func formatBytes(n int64) string {
 // line per row, text columns left-aligned and numbers right-aligned, two
 // spaces apart.
 func (t Table) WriteText(w io.Writer) error {
-	const textColumns = 3 // experiment, technique, setting
 	rows := [][]string{Columns}
 	for _, r := range t {
 		rows = append(rows, r.Cells())
 	}
-	widths := make([]int, len(Columns))
+	return writeAligned(w, rows, 3) // experiment, technique, setting: text
+}
+
+// writeAligned writes rows as text columns two spaces apart: the first
+// leftCols columns left-aligned (the last cell of a line unpadded), the
+// rest right-aligned, as numbers read best.
+func writeAligned(w io.Writer, rows [][]string, leftCols int) error {
+	var widths []int
 	for _, cells := range rows {
 		for i, c := range cells {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
 			widths[i] = max(widths[i], utf8.RuneCountInString(c))
 		}
 	}
@@ -202,7 +211,7 @@ func (t Table) WriteText(w io.Writer) error {
 			if i > 0 {
 				b.WriteString("  ")
 			}
-			if i < textColumns {
+			if i < leftCols {
 				b.WriteString(c)
 				if i < len(cells)-1 {
 					b.WriteString(pad)

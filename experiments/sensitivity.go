@@ -49,17 +49,26 @@ func (t SensitivityTable) Export(path string) error {
 
 // SensitivityPath is where a run's sensitivity table goes beside its
 // result table: "results.csv" → "results-sensitivity.csv".
-func SensitivityPath(resultPath string) string {
+func SensitivityPath(resultPath string) string { return besidePath(resultPath, "-sensitivity") }
+
+// besidePath inserts suffix before resultPath's extension.
+func besidePath(resultPath, suffix string) string {
 	ext := filepath.Ext(resultPath)
-	return strings.TrimSuffix(resultPath, ext) + "-sensitivity" + ext
+	return strings.TrimSuffix(resultPath, ext) + suffix + ext
 }
 
 // Layers lists the layers of the table in the order they first appear.
 func (t SensitivityTable) Layers() []string {
+	return layersInOrder(t, func(r SensitivityRow) string { return r.Layer })
+}
+
+// layersInOrder lists the distinct layers of rows in the order they first
+// appear.
+func layersInOrder[R any](rows []R, layer func(R) string) []string {
 	var names []string
-	for _, r := range t {
-		if !slices.Contains(names, r.Layer) {
-			names = append(names, r.Layer)
+	for _, r := range rows {
+		if name := layer(r); !slices.Contains(names, name) {
+			names = append(names, name)
 		}
 	}
 	return names
@@ -94,25 +103,7 @@ func (t SensitivityTable) WriteText(w io.Writer) error {
 		}
 		grid = append(grid, line)
 	}
-	widths := make([]int, len(ratios)+1)
-	for _, line := range grid {
-		for i, c := range line {
-			widths[i] = max(widths[i], len(c))
-		}
-	}
-	var b strings.Builder
-	for _, line := range grid {
-		for i, c := range line {
-			if i == 0 {
-				b.WriteString(c + strings.Repeat(" ", widths[0]-len(c)))
-				continue
-			}
-			b.WriteString("  " + strings.Repeat(" ", widths[i]-len(c)) + c)
-		}
-		b.WriteString("\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return writeAligned(w, grid, 1)
 }
 
 // RatiosWithin picks a prune ratio per layer from a sensitivity table: the
