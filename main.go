@@ -21,6 +21,7 @@ import (
 
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui"
 )
 
@@ -162,7 +163,7 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("run takes one preset name or YAML file, got %d: try 'pruner-tui presets'", len(names))
 	}
 	if *out != "" {
-		if _, err := experiments.FormatFor(*out); err != nil {
+		if _, err := results.FormatFor(*out); err != nil {
 			return err
 		}
 	}
@@ -175,47 +176,26 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// Keep the sensitivity tables a run ends with, to export beside the
-	// result table.
-	var done experiments.DoneEvent
-	progress := experiments.NewProgressSink(stderr)
-	sink := experiments.SinkFunc(func(e experiments.Event) {
-		if d, ok := e.(experiments.DoneEvent); ok {
-			done = d
-		}
-		progress.Emit(e)
-	})
-	table, runErr := experiments.Run(ctx, spec, experiments.Options{DataDir: *dataDir, SaveDir: *save}, sink)
-	if len(table) > 0 {
-		if err := table.WriteText(stdout); err != nil {
+	report, runErr := experiments.Run(ctx, spec, experiments.Options{DataDir: *dataDir, SaveDir: *save}, experiments.NewProgressSink(stderr))
+	if len(report.Rows) > 0 {
+		if err := report.Rows.WriteText(stdout); err != nil {
 			return err
 		}
 		if *out != "" {
-			if err := table.Export(*out); err != nil {
+			written, err := report.Export(*out)
+			for _, w := range written {
+				fmt.Fprintf(stderr, "wrote the %s to %s\n", w.What, w.Path)
+			}
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "wrote %d rows to %s\n", len(table), *out)
 		}
 		if *save != "" {
-			fmt.Fprintf(stderr, "wrote %d model files to %s (inspect one with: pruner-tui inspect FILE)\n", len(table), *save)
+			fmt.Fprintf(stderr, "wrote %d model files to %s (inspect one with: pruner-tui inspect FILE)\n", len(report.Rows), *save)
 		}
-	}
-	if *out != "" && len(done.Sensitivity) > 0 {
-		p := experiments.SensitivityPath(*out)
-		if err := done.Sensitivity.Export(p); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "wrote the pruning sensitivity table (%d rows) to %s\n", len(done.Sensitivity), p)
-	}
-	if *out != "" && len(done.BitSensitivity) > 0 {
-		p := experiments.BitSensitivityPath(*out)
-		if err := done.BitSensitivity.Export(p); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "wrote the bit-width sensitivity table (%d rows) to %s\n", len(done.BitSensitivity), p)
 	}
 	if errors.Is(runErr, context.Canceled) {
-		return fmt.Errorf("interrupted: %d rows kept", len(table))
+		return fmt.Errorf("interrupted: %d rows kept", len(report.Rows))
 	}
 	return runErr
 }

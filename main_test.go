@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 func TestHelpDocumentsEveryCommand(t *testing.T) {
@@ -71,7 +72,7 @@ compress:
 	if len(rows) != 2 {
 		t.Fatalf("%d rows, want the baseline and one prune row", len(rows))
 	}
-	for _, col := range experiments.Columns {
+	for _, col := range results.Columns {
 		if _, ok := rows[1][col]; !ok {
 			t.Errorf("JSON row lacks column %q", col)
 		}
@@ -114,7 +115,7 @@ compress:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []experiments.Row
+	var rows []results.Row
 	if err := json.Unmarshal(b, &rows); err != nil {
 		t.Fatal(err)
 	}
@@ -194,8 +195,8 @@ compress:
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
 	for path, header := range map[string]string{
-		experiments.SensitivityPath(out):    "layer,ratio,test_acc",
-		experiments.BitSensitivityPath(out): "layer,bits,test_acc",
+		results.SidePath(out, results.Pruning): "layer,ratio,test_acc",
+		results.SidePath(out, results.Bits):    "layer,bits,test_acc",
 	} {
 		b, err := os.ReadFile(path)
 		if err != nil {

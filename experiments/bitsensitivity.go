@@ -2,126 +2,13 @@ package experiments
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"slices"
-	"strconv"
 
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/quant"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
-
-// BitSensitivityRow is one point of a bit-width sensitivity analysis: the
-// test accuracy (percent) of the baseline with only Layer quantized to
-// Bits, without fine-tuning. The json tags are the stable column names.
-type BitSensitivityRow struct {
-	Layer   string  `json:"layer"`
-	Bits    int     `json:"bits"`
-	TestAcc float64 `json:"test_acc"`
-}
-
-// BitSensitivityColumns are the bit-sensitivity table's column names.
-var BitSensitivityColumns = []string{"layer", "bits", "test_acc"}
-
-// BitSensitivityTable is the outcome of bit-sensitivity steps, layer by
-// layer: the table from which mixed precision picks each layer's width.
-type BitSensitivityTable []BitSensitivityRow
-
-// BitSensitivityEvent: a bit-sensitivity step scored another point. Rows
-// holds every point of the step so far; Done says the step is complete.
-// BaseTestAcc is the dense baseline's test accuracy in percent.
-type BitSensitivityEvent struct {
-	Phase       string
-	Layers      []string // the layers analysed, in model order
-	BitWidths   []int    // the widths tried on each
-	Rows        BitSensitivityTable
-	BaseTestAcc float64
-	Done        bool
-}
-
-func (BitSensitivityEvent) event() {}
-
-// Cells renders the row in BitSensitivityColumns order.
-func (r BitSensitivityRow) Cells() []string {
-	return []string{r.Layer, strconv.Itoa(r.Bits), strconv.FormatFloat(r.TestAcc, 'f', 2, 64)}
-}
-
-// WriteCSV writes a header of BitSensitivityColumns and a record per row.
-func (t BitSensitivityTable) WriteCSV(w io.Writer) error {
-	return writeCSV(w, BitSensitivityColumns, t)
-}
-
-// WriteMarkdown writes a Markdown table with BitSensitivityColumns as headers.
-func (t BitSensitivityTable) WriteMarkdown(w io.Writer) error {
-	return writeMarkdown(w, BitSensitivityColumns, t)
-}
-
-// WriteJSON writes a JSON array of objects keyed by BitSensitivityColumns.
-func (t BitSensitivityTable) WriteJSON(w io.Writer) error {
-	return writeJSON(w, t, BitSensitivityTable{})
-}
-
-// Export writes the table to path as CSV, Markdown or JSON, chosen by the
-// extension as for Table.Export, replacing any file there atomically.
-func (t BitSensitivityTable) Export(path string) error {
-	return export(path, t.WriteCSV, t.WriteMarkdown, t.WriteJSON)
-}
-
-// BitSensitivityPath is where a run's bit-sensitivity table goes beside its
-// result table: "results.csv" → "results-bit-sensitivity.csv".
-func BitSensitivityPath(resultPath string) string { return besidePath(resultPath, "-bit-sensitivity") }
-
-// Layers lists the layers of the table in the order they first appear.
-func (t BitSensitivityTable) Layers() []string {
-	return layersInOrder(t, func(r BitSensitivityRow) string { return r.Layer })
-}
-
-// WriteText writes the table for a terminal as a grid: a line per layer, a
-// column per bit width (widest first), test accuracies in percent.
-//
-//	layer  8 bits  4 bits  2 bits
-//	fc1     98.36   98.30   91.20
-func (t BitSensitivityTable) WriteText(w io.Writer) error {
-	var widths []int
-	for _, r := range t {
-		if !slices.Contains(widths, r.Bits) {
-			widths = append(widths, r.Bits)
-		}
-	}
-	slices.Sort(widths)
-	slices.Reverse(widths)
-	grid := [][]string{{"layer"}}
-	for _, b := range widths {
-		unit := " bits"
-		if b == 1 {
-			unit = " bit"
-		}
-		grid[0] = append(grid[0], strconv.Itoa(b)+unit)
-	}
-	for _, name := range t.Layers() {
-		line := make([]string, len(widths)+1)
-		line[0] = name
-		for _, r := range t {
-			if r.Layer == name {
-				line[slices.Index(widths, r.Bits)+1] = strconv.FormatFloat(r.TestAcc, 'f', 2, 64)
-			}
-		}
-		grid = append(grid, line)
-	}
-	return writeAligned(w, grid, 1)
-}
-
-// PickBits chooses each layer's bit width from a bit-sensitivity table: the
-// fewest bits at which the test accuracy with that layer quantized alone
-// stays at or above baseTestAcc − maxLossPP (percent), or 32 (float32) when
-// no width tried does — how mixed precision spends bits where they matter.
-func PickBits(t BitSensitivityTable, baseTestAcc, maxLossPP float64) map[string]int {
-	rows := make([]quant.BitSensitivityRow, len(t))
-	for i, r := range t {
-		rows[i] = quant.BitSensitivityRow{Layer: r.Layer, Bits: r.Bits, Accuracy: r.TestAcc}
-	}
-	return quant.PickBits(rows, baseTestAcc, maxLossPP)
-}
 
 // runBitSensitivity quantizes each chosen layer of the baseline alone at
 // each of the step's widths, with the step's quantizer, and records the
@@ -138,10 +25,14 @@ func (r *runner) runBitSensitivity(env stepEnv) error {
 	}
 	order := weightLayerNames(env.baseline)
 	slices.SortStableFunc(layers, func(a, b string) int { return slices.Index(order, a) - slices.Index(order, b) })
-	var rows BitSensitivityTable
-	event := func(done bool) BitSensitivityEvent {
-		return BitSensitivityEvent{Phase: phase, Layers: slices.Clone(layers), BitWidths: slices.Clone(st.BitWidths),
-			Rows: slices.Clone(rows), BaseTestAcc: env.base.TestAcc, Done: done}
+	var points []results.Point
+	values := make([]float64, len(st.BitWidths))
+	for i, b := range st.BitWidths {
+		values[i] = float64(b)
+	}
+	event := func(done bool) SensitivityEvent {
+		return SensitivityEvent{Phase: phase, Layers: slices.Clone(layers), Values: values,
+			Table: results.Sensitivity{Kind: results.Bits, Points: slices.Clone(points)}, BaseTestAcc: env.base.TestAcc, Done: done}
 	}
 	for _, layer := range layers {
 		i := 0
@@ -150,7 +41,7 @@ func (r *runner) runBitSensitivity(env stepEnv) error {
 			if err != nil {
 				return math.NaN() // cancelled: the analysis stops before the next point
 			}
-			rows = append(rows, BitSensitivityRow{Layer: layer, Bits: st.BitWidths[i], TestAcc: 100 * acc})
+			points = append(points, results.Point{Layer: layer, Value: float64(st.BitWidths[i]), TestAcc: 100 * acc})
 			i++
 			r.emit(event(false))
 			return acc
@@ -166,21 +57,21 @@ func (r *runner) runBitSensitivity(env stepEnv) error {
 		return err
 	}
 	if r.bitSens == nil {
-		r.bitSens = map[int]BitSensitivityTable{}
+		r.bitSens = map[int]results.Sensitivity{}
 	}
-	r.bitSens[env.index] = rows
-	r.bitSensAll = append(r.bitSensAll, rows...)
+	r.bitSens[env.index] = results.Sensitivity{Kind: results.Bits, Points: points}
+	r.report.Add(results.Bits, points...)
 	r.emit(event(true))
 	return nil
 }
 
 // lastBitSensitivity is the table of the last bit-sensitivity step before
 // step index.
-func (r *runner) lastBitSensitivity(index int) (BitSensitivityTable, bool) {
+func (r *runner) lastBitSensitivity(index int) (results.Sensitivity, bool) {
 	for i := index - 1; i >= 0; i-- {
 		if t, ok := r.bitSens[i]; ok {
 			return t, true
 		}
 	}
-	return nil, false
+	return results.Sensitivity{}, false
 }

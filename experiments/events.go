@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // Stage is what a run is doing now, in the user's words.
@@ -65,22 +66,22 @@ type LayersEvent struct {
 }
 
 // ResultEvent: a row of the result table is ready.
-type ResultEvent struct{ Row Row }
+type ResultEvent struct{ Row results.Row }
 
 // BaselineEvent: the dense baseline is trained; Trained lets a UI apply its
 // own compression settings to copies of it.
 type BaselineEvent struct{ Trained *Trained }
 
-// SensitivityEvent: a sensitivity step scored another point. Rows holds
-// every point of the step so far, layer by layer in model order, ratios in
-// the order of the step's ratios; Done says the step is complete.
-// BaseTestAcc is the dense baseline's test accuracy in percent, the
-// reference the curves fall from.
+// SensitivityEvent: a sensitivity step (pruning or bit width) scored
+// another point. Table holds every point of the step so far, layer by layer
+// in model order, values in the order of the step's list; Done says the
+// step is complete. BaseTestAcc is the dense baseline's test accuracy in
+// percent, the reference the curves fall from.
 type SensitivityEvent struct {
 	Phase       string
 	Layers      []string  // the layers analysed, in model order
-	Ratios      []float64 // the ratios tried on each
-	Rows        SensitivityTable
+	Values      []float64 // the prune ratios or bit widths tried on each
+	Table       results.Sensitivity
 	BaseTestAcc float64
 	Done        bool
 }
@@ -89,14 +90,12 @@ type SensitivityEvent struct {
 type LogEvent struct{ Text string }
 
 // DoneEvent: the run ended. Err is nil on success, context.Canceled when
-// cancelled, or what went wrong. Table holds every row produced.
+// cancelled, or what went wrong. Report holds every row produced and every
+// sensitivity point (the points of all steps of one kind in one table).
 type DoneEvent struct {
-	Table       Table
-	Sensitivity SensitivityTable // every sensitivity step's rows, in order
-	// BitSensitivity holds every bit-sensitivity step's rows, in order.
-	BitSensitivity BitSensitivityTable
-	Err            error
-	Elapsed        time.Duration
+	Report  results.Report
+	Err     error
+	Elapsed time.Duration
 }
 
 func (StageEvent) event()       {}

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/term"
+
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // redrawInterval bounds how often the progress bar is redrawn.
@@ -21,7 +23,7 @@ const redrawInterval = 100 * time.Millisecond
 // loss, elapsed time) redrawn in place with \r at most ~10 times a second;
 // otherwise it writes plain lines (stages, epochs). Either way each epoch's
 // summary and each result row is printed as it arrives. Write the final
-// table with Table.WriteText.
+// table with results.Table.WriteText.
 func NewProgressSink(w io.Writer) Sink {
 	p := &progressSink{w: w, width: 80}
 	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
@@ -76,14 +78,12 @@ func (p *progressSink) Emit(e Event) {
 	case SensitivityEvent:
 		if e.Done {
 			var b strings.Builder
-			e.Rows.WriteText(&b)
-			p.line("%s: test accuracy %% with one layer pruned (dense %.2f%%):\n%s", e.Phase, e.BaseTestAcc, strings.TrimRight(b.String(), "\n"))
-		}
-	case BitSensitivityEvent:
-		if e.Done {
-			var b strings.Builder
-			e.Rows.WriteText(&b)
-			p.line("%s: test accuracy %% with one layer quantized (dense %.2f%%):\n%s", e.Phase, e.BaseTestAcc, strings.TrimRight(b.String(), "\n"))
+			e.Table.WriteText(&b)
+			changed := "pruned"
+			if e.Table.Kind == results.Bits {
+				changed = "quantized"
+			}
+			p.line("%s: test accuracy %% with one layer %s (dense %.2f%%):\n%s", e.Phase, changed, e.BaseTestAcc, strings.TrimRight(b.String(), "\n"))
 		}
 	case ResultEvent:
 		r := e.Row
@@ -97,9 +97,9 @@ func (p *progressSink) Emit(e Event) {
 		p.stage = StageEvent{} // the run is over: no bar after the last line
 		switch {
 		case e.Err == nil:
-			p.line("done: %d rows in %s", len(e.Table), e.Elapsed.Round(time.Millisecond))
+			p.line("done: %d rows in %s", len(e.Report.Rows), e.Elapsed.Round(time.Millisecond))
 		case errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded):
-			p.line("cancelled after %s: %d rows kept", e.Elapsed.Round(time.Millisecond), len(e.Table))
+			p.line("cancelled after %s: %d rows kept", e.Elapsed.Round(time.Millisecond), len(e.Report.Rows))
 		default:
 			p.line("failed after %s: %v", e.Elapsed.Round(time.Millisecond), e.Err)
 		}
@@ -178,50 +178,4 @@ func formatBytes(n int64) string {
 	default:
 		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
 	}
-}
-
-// WriteText writes the table for a terminal: a header of Columns and one
-// line per row, text columns left-aligned and numbers right-aligned, two
-// spaces apart.
-func (t Table) WriteText(w io.Writer) error {
-	rows := [][]string{Columns}
-	for _, r := range t {
-		rows = append(rows, r.Cells())
-	}
-	return writeAligned(w, rows, 3) // experiment, technique, setting: text
-}
-
-// writeAligned writes rows as text columns two spaces apart: the first
-// leftCols columns left-aligned (the last cell of a line unpadded), the
-// rest right-aligned, as numbers read best.
-func writeAligned(w io.Writer, rows [][]string, leftCols int) error {
-	var widths []int
-	for _, cells := range rows {
-		for i, c := range cells {
-			if i == len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	var b strings.Builder
-	for _, cells := range rows {
-		for i, c := range cells {
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			if i > 0 {
-				b.WriteString("  ")
-			}
-			if i < leftCols {
-				b.WriteString(c)
-				if i < len(cells)-1 {
-					b.WriteString(pad)
-				}
-			} else {
-				b.WriteString(pad + c)
-			}
-		}
-		b.WriteString("\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

@@ -9,12 +9,15 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 func TestProgressSinkPlain(t *testing.T) {
 	var buf bytes.Buffer
 	spec := parseValid(t, validSpec)
-	table, err := Run(context.Background(), spec, Options{}, NewProgressSink(&buf))
+	report, err := Run(context.Background(), spec, Options{}, NewProgressSink(&buf))
+	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +65,7 @@ func TestProgressSinkTerminal(t *testing.T) {
 	p.lastDraw = time.Time{} // as if 100 ms had passed: the next step redraws
 	p.Emit(StepEvent{Phase: "baseline", Epoch: 1, Epochs: 3, Step: 5, Steps: 10, Loss: 0.5})
 	p.Emit(EpochEvent{Phase: "baseline", Epoch: 1, Epochs: 3, TrainLoss: 0.25, TrainAcc: 0.9, TestAcc: 0.8})
-	p.Emit(DoneEvent{Err: context.Canceled, Table: Table{{}}})
+	p.Emit(DoneEvent{Err: context.Canceled, Report: results.Report{Rows: results.Table{{}}}})
 	out := buf.String()
 	// Step 5 is drawn as a half-full bar on the line the epoch summary
 	// then replaces.
@@ -89,54 +92,14 @@ func TestProgressSinkTerminal(t *testing.T) {
 	}
 }
 
-func TestWriteText(t *testing.T) {
-	table := Table{
-		{Experiment: "quickstart", Technique: "dense", Setting: "fp32", ParamsTotal: 4547, ParamsNonzero: 4547,
-			SizeBytes: 18188, CompressionRatio: 1, TrainAcc: 96.5, TestAcc: 96, GapPP: 0.5, FLOPs: 4416, LatencyUsB1: 0.6, WallS: 0.15},
-		{Experiment: "quickstart", Technique: "prune", Setting: "ratio=0.90 finetune=2", ParamsTotal: 4547, ParamsNonzero: 571,
-			SizeBytes: 3712, CompressionRatio: 4.9, TrainAcc: 65.2, TestAcc: 61.6, DeltaAccPP: -34.4, GapPP: 3.6, FLOPs: 4416},
-	}
-	var buf bytes.Buffer
-	if err := table.WriteText(&buf); err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("%d lines, want header + 2 rows:\n%s", len(lines), buf.String())
-	}
-	header := lines[0]
-	// Text columns start under their header; number columns end under it.
-	for i, col := range Columns {
-		start := strings.Index(header, col)
-		if start < 0 {
-			t.Fatalf("header lacks %s", col)
-		}
-		end := start + len(col)
-		for r, row := range table {
-			cell := row.Cells()[i]
-			line := lines[r+1]
-			if i < 3 {
-				if !strings.HasPrefix(line[start:], cell) {
-					t.Errorf("row %d: %s cell %q does not start at column %d: %q", r, col, cell, start, line)
-				}
-			} else if end > len(line) || !strings.HasSuffix(line[:end], " "+cell) {
-				t.Errorf("row %d: %s cell %q does not end at column %d: %q", r, col, cell, end, line)
-			}
-		}
-	}
-	if !strings.HasPrefix(lines[2], "quickstart  prune      ratio=0.90 finetune=2  ") {
-		t.Errorf("row 2 = %q", lines[2])
-	}
-}
-
 func TestProgressSinkPruning(t *testing.T) {
 	var buf bytes.Buffer
 	p := NewProgressSink(&buf)
 	p.Emit(EpochEvent{Phase: "prune-gradual ratio=0.90", Epoch: 2, Epochs: 4, TrainLoss: 0.1, TrainAcc: 0.99, TestAcc: 0.98, TestLoss: 0.07, Sparsity: 0.7875})
 	p.Emit(SensitivityEvent{Phase: "sensitivity ratios=0.00-0.55 (2)", BaseTestAcc: 98.37,
-		Rows: SensitivityTable{{"fc1", 0, 98.37}, {"fc1", 0.55, 98.4}}})
+		Table: results.Sensitivity{Points: []results.Point{{Layer: "fc1", Value: 0, TestAcc: 98.37}, {Layer: "fc1", Value: 0.55, TestAcc: 98.4}}}})
 	p.Emit(SensitivityEvent{Phase: "sensitivity ratios=0.00-0.55 (2)", BaseTestAcc: 98.37, Done: true,
-		Rows: SensitivityTable{{"fc1", 0, 98.37}, {"fc1", 0.55, 98.4}, {"fc3", 0, 98.37}, {"fc3", 0.55, 97.91}}})
+		Table: results.Sensitivity{Points: []results.Point{{Layer: "fc1", Value: 0, TestAcc: 98.37}, {Layer: "fc1", Value: 0.55, TestAcc: 98.4}, {Layer: "fc3", Value: 0, TestAcc: 98.37}, {Layer: "fc3", Value: 0.55, TestAcc: 97.91}}}})
 	want := "prune-gradual ratio=0.90 epoch 2/4: loss 0.1000  train 99.00%  test 98.00%  test loss 0.0700  sparsity 78.8%\n" +
 		"sensitivity ratios=0.00-0.55 (2): test accuracy % with one layer pruned (dense 98.37%):\n" +
 		"layer     0%    55%\n" +

@@ -12,6 +12,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // ModelFileExt is the extension of the compressed model format
@@ -40,31 +41,10 @@ func SaveModel(path string, m *nn.Sequential) (int64, error) {
 	default:
 		return 0, fmt.Errorf("save %s: unknown extension %q: use %s (compressed) or %s (dense float32)", path, ext, ModelFileExt, SafetensorsExt)
 	}
-	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+	if err := results.WriteFileAtomic(path, buf.Bytes()); err != nil {
 		return 0, fmt.Errorf("save %s: %w", path, err)
 	}
 	return int64(buf.Len()), nil
-}
-
-// writeFileAtomic writes b to a temporary file beside path, makes it
-// readable by all (0644) and renames it into place.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // LoadModel reads a compressed model file (.prtm).

@@ -1,12 +1,13 @@
 package experiments
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // pruneSpec is a 16-32-16-3 MLP on blobs: 512 + 512 + 48 = 1072 weights
@@ -29,10 +30,11 @@ const pruneWeights = 1072
 // pruneRun runs spec and returns its table, its events and the number of
 // non-zero biases of the trained baseline (rows that are not fine-tuned
 // keep them).
-func pruneRun(t *testing.T, spec Spec) (Table, []Event, int64) {
+func pruneRun(t *testing.T, spec Spec) (results.Table, []Event, int64) {
 	t.Helper()
 	rec := &recorder{}
-	table, err := Run(context.Background(), spec, Options{}, rec)
+	report, err := Run(context.Background(), spec, Options{}, rec)
+	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func pruneRun(t *testing.T, spec Spec) (Table, []Event, int64) {
 	return table, rec.events, biases
 }
 
-func techniquesAndSettings(table Table) []string {
+func techniquesAndSettings(table results.Table) []string {
 	var out []string
 	for _, r := range table[1:] {
 		out = append(out, r.Technique+" | "+r.Setting)
@@ -53,7 +55,7 @@ func techniquesAndSettings(table Table) []string {
 	return out
 }
 
-func checkRows(t *testing.T, table Table, want []string) {
+func checkRows(t *testing.T, table results.Table, want []string) {
 	t.Helper()
 	if got := techniquesAndSettings(table); !slices.Equal(got, want) {
 		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -295,26 +297,27 @@ func TestSensitivityStepAndRatiosFrom(t *testing.T) {
 		t.Fatalf("%d sensitivity events, want 9 points and the end", len(sens))
 	}
 	for i, e := range sens[:9] {
-		if len(e.Rows) != i+1 || e.Done {
-			t.Errorf("event %d: %d rows, done %v; want %d rows, not done", i, len(e.Rows), e.Done, i+1)
+		if len(e.Table.Points) != i+1 || e.Done {
+			t.Errorf("event %d: %d rows, done %v; want %d rows, not done", i, len(e.Table.Points), e.Done, i+1)
 		}
 	}
 	final := sens[9]
-	if !final.Done || !slices.Equal(final.Layers, []string{"fc1", "fc2", "fc3"}) || !slices.Equal(final.Ratios, []float64{0, 0.5, 0.9}) ||
-		final.BaseTestAcc != table[0].TestAcc || !slices.Equal(final.Rows, done.Sensitivity) {
-		t.Fatalf("last event %+v, done table %v", final, done.Sensitivity)
+	kept, _ := done.Report.Of(results.Pruning)
+	if !final.Done || !slices.Equal(final.Layers, []string{"fc1", "fc2", "fc3"}) || !slices.Equal(final.Values, []float64{0, 0.5, 0.9}) ||
+		final.BaseTestAcc != table[0].TestAcc || !slices.Equal(final.Table.Points, kept.Points) || final.Table.Kind != results.Pruning {
+		t.Fatalf("last event %+v, done table %v", final, kept)
 	}
-	for i, r := range final.Rows {
+	for i, r := range final.Table.Points {
 		wantLayer, wantRatio := []string{"fc1", "fc2", "fc3"}[i/3], []float64{0, 0.5, 0.9}[i%3]
-		if r.Layer != wantLayer || r.Ratio != wantRatio {
+		if r.Layer != wantLayer || r.Value != wantRatio {
 			t.Errorf("row %d = %+v, want %s at %v", i, r, wantLayer, wantRatio)
 		}
 		// Nothing pruned: the baseline itself.
-		if r.Ratio == 0 && r.TestAcc != table[0].TestAcc {
+		if r.Value == 0 && r.TestAcc != table[0].TestAcc {
 			t.Errorf("%s at ratio 0: %.4f%%, want the baseline's %.4f%%", r.Layer, r.TestAcc, table[0].TestAcc)
 		}
 	}
-	ratios := RatiosWithin(final.Rows, table[0].TestAcc-2)
+	ratios := RatiosWithin(final.Table, table[0].TestAcc-2)
 	sizes := map[string]float64{"fc1": 512, "fc2": 512, "fc3": 48}
 	var want int64 = pruneWeights
 	for layer, r := range ratios {
@@ -326,11 +329,11 @@ func TestSensitivityStepAndRatiosFrom(t *testing.T) {
 }
 
 func TestRatiosWithin(t *testing.T) {
-	table := SensitivityTable{
-		{"fc1", 0, 98}, {"fc1", 0.5, 97.5}, {"fc1", 0.9, 97.2}, {"fc1", 0.7, 96.9}, // falls below 97 at 0.7, back above at 0.9
-		{"fc2", 0, 96}, {"fc2", 0.5, 97.5}, // below from the start
-		{"fc3", 0.5, 97}, {"fc3", 0.95, 99}, // at the threshold counts
-	}
+	table := results.Sensitivity{Points: []results.Point{
+		{Layer: "fc1", Value: 0, TestAcc: 98}, {Layer: "fc1", Value: 0.5, TestAcc: 97.5}, {Layer: "fc1", Value: 0.9, TestAcc: 97.2}, {Layer: "fc1", Value: 0.7, TestAcc: 96.9}, // falls below 97 at 0.7, back above at 0.9
+		{Layer: "fc2", Value: 0, TestAcc: 96}, {Layer: "fc2", Value: 0.5, TestAcc: 97.5}, // below from the start
+		{Layer: "fc3", Value: 0.5, TestAcc: 97}, {Layer: "fc3", Value: 0.95, TestAcc: 99}, // at the threshold counts
+	}}
 	got := RatiosWithin(table, 97)
 	want := map[string]float64{"fc1": 0.5, "fc2": 0, "fc3": 0.95}
 	if len(got) != len(want) {
@@ -340,48 +343,6 @@ func TestRatiosWithin(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s: %v, want %v", k, got[k], v)
 		}
-	}
-}
-
-func TestSensitivityTableExports(t *testing.T) {
-	table := SensitivityTable{{"fc1", 0, 98.375}, {"fc1", 0.5, 97.25}, {"fc2", 0, 98.375}, {"fc2", 0.5, 91}}
-	var b bytes.Buffer
-	if err := table.WriteCSV(&b); err != nil {
-		t.Fatal(err)
-	}
-	if want := "layer,ratio,test_acc\nfc1,0.00,98.38\nfc1,0.50,97.25\nfc2,0.00,98.38\nfc2,0.50,91.00\n"; b.String() != want {
-		t.Errorf("CSV:\n%s\nwant:\n%s", b.String(), want)
-	}
-	b.Reset()
-	table[:1].WriteMarkdown(&b)
-	if want := "| layer | ratio | test_acc |\n|---|---|---|\n| fc1 | 0.00 | 98.38 |\n"; b.String() != want {
-		t.Errorf("Markdown:\n%s\nwant:\n%s", b.String(), want)
-	}
-	b.Reset()
-	table[1:2].WriteJSON(&b)
-	if want := "[\n  {\n    \"layer\": \"fc1\",\n    \"ratio\": 0.5,\n    \"test_acc\": 97.25\n  }\n]\n"; b.String() != want {
-		t.Errorf("JSON:\n%s\nwant:\n%s", b.String(), want)
-	}
-	b.Reset()
-	SensitivityTable(nil).WriteJSON(&b)
-	if b.String() != "[]\n" {
-		t.Errorf("empty JSON = %q", b.String())
-	}
-	b.Reset()
-	table.WriteText(&b)
-	if want := "layer     0%    50%\nfc1    98.38  97.25\nfc2    98.38  91.00\n"; b.String() != want {
-		t.Errorf("text:\n%s\nwant:\n%s", b.String(), want)
-	}
-	dir := t.TempDir()
-	path := dir + "/s.json"
-	if err := table.Export(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := table.Export(dir + "/s.txt"); err == nil || !strings.Contains(err.Error(), ".csv, .md or .json") {
-		t.Errorf("export to .txt: %v", err)
-	}
-	if got := SensitivityPath("out/results.csv"); got != "out/results-sensitivity.csv" {
-		t.Errorf("SensitivityPath = %q", got)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/prune"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // layersEventInterval coalesces the LayersEvents of gradual pruning to a
@@ -82,13 +83,13 @@ func (r *runner) newPrunePlan(env stepEnv) (prunePlan, error) {
 
 // lastSensitivity is the table of the last sensitivity step before step
 // index.
-func (r *runner) lastSensitivity(index int) (SensitivityTable, bool) {
+func (r *runner) lastSensitivity(index int) (results.Sensitivity, bool) {
 	for i := index - 1; i >= 0; i-- {
 		if t, ok := r.sensitivity[i]; ok {
 			return t, true
 		}
 	}
-	return nil, false
+	return results.Sensitivity{}, false
 }
 
 // prune prunes m so that each group has lost frac(its final ratio): the
@@ -458,7 +459,7 @@ func (r *runner) retrain(env stepEnv, phase string, m *nn.Sequential, stream uin
 // runSensitivity prunes each chosen layer of the baseline alone, by
 // magnitude, at each of the step's ratios, and records the test accuracy
 // without fine-tuning (Han et al. 2015). It adds no rows to the result
-// table: its SensitivityTable goes out in SensitivityEvents (one per point,
+// table: its results.Sensitivity goes out in SensitivityEvents (one per point,
 // so a chart can grow as it runs) and in DoneEvent, and a later step can
 // take its per-layer ratios from it (ratios_from: sensitivity).
 func (r *runner) runSensitivity(env stepEnv) error {
@@ -472,10 +473,10 @@ func (r *runner) runSensitivity(env stepEnv) error {
 	// Model order, whatever order the spec lists them in.
 	order := denseLayerNames(env.baseline)
 	slices.SortStableFunc(layers, func(a, b string) int { return slices.Index(order, a) - slices.Index(order, b) })
-	var rows SensitivityTable
+	var points []results.Point
 	event := func(done bool) SensitivityEvent {
-		return SensitivityEvent{Phase: phase, Layers: slices.Clone(layers), Ratios: slices.Clone(st.Ratios),
-			Rows: slices.Clone(rows), BaseTestAcc: env.base.TestAcc, Done: done}
+		return SensitivityEvent{Phase: phase, Layers: slices.Clone(layers), Values: slices.Clone(st.Ratios),
+			Table: results.Sensitivity{Kind: results.Pruning, Points: slices.Clone(points)}, BaseTestAcc: env.base.TestAcc, Done: done}
 	}
 	for _, layer := range layers {
 		i := 0
@@ -484,7 +485,7 @@ func (r *runner) runSensitivity(env stepEnv) error {
 			if err != nil {
 				return math.NaN() // cancelled: SensitivityContext stops before the next point
 			}
-			rows = append(rows, SensitivityRow{Layer: layer, Ratio: st.Ratios[i], TestAcc: 100 * acc})
+			points = append(points, results.Point{Layer: layer, Value: st.Ratios[i], TestAcc: 100 * acc})
 			i++
 			r.emit(event(false))
 			return acc
@@ -497,10 +498,10 @@ func (r *runner) runSensitivity(env stepEnv) error {
 		return err
 	}
 	if r.sensitivity == nil {
-		r.sensitivity = map[int]SensitivityTable{}
+		r.sensitivity = map[int]results.Sensitivity{}
 	}
-	r.sensitivity[env.index] = rows
-	r.sensAll = append(r.sensAll, rows...)
+	r.sensitivity[env.index] = results.Sensitivity{Kind: results.Pruning, Points: points}
+	r.report.Add(results.Pruning, points...)
 	r.emit(event(true))
 	return nil
 }

@@ -1,7 +1,6 @@
 package experiments
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/quant"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // TestQuantSpecErrors: every key of the quantize, kmeans, lowrank,
@@ -201,7 +201,8 @@ func TestPipelineRows(t *testing.T) {
 `)
 	dir := t.TempDir()
 	rec := &recorder{}
-	table, err := Run(context.Background(), spec, Options{SaveDir: dir}, rec)
+	report, err := Run(context.Background(), spec, Options{SaveDir: dir}, rec)
+	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,8 @@ func TestFactorsPrunedAndQuantized(t *testing.T) {
       - {technique: quantize, bits: 3, layers: [fc1], qat: true, finetune_epochs: 1}
 `)
 	dir := t.TempDir()
-	table, err := Run(context.Background(), spec, Options{SaveDir: dir}, nil)
+	report, err := Run(context.Background(), spec, Options{SaveDir: dir}, nil)
+	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +317,8 @@ func TestQuantizeSteps(t *testing.T) {
 `)
 	dir := t.TempDir()
 	rec := &recorder{}
-	table, err := Run(context.Background(), spec, Options{SaveDir: dir}, rec)
+	report, err := Run(context.Background(), spec, Options{SaveDir: dir}, rec)
+	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,30 +421,31 @@ func TestBitSensitivityAndBitsFrom(t *testing.T) {
   - {technique: quantize, bits: 8, bits_from: sensitivity, max_loss_pp: 2}
 `)
 	rec := &recorder{}
-	table, err := Run(context.Background(), spec, Options{}, rec)
+	report, err := Run(context.Background(), spec, Options{}, rec)
+	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := rec.events[len(rec.events)-1].(DoneEvent)
-	bt := done.BitSensitivity
-	if len(bt) != 6 || !slices.Equal(bt.Layers(), []string{"fc1", "fc2"}) {
-		t.Fatalf("bit-sensitivity rows %v, want fc1 then fc2 (model order) at 8, 2, 1 bits", bt)
+	bt, _ := done.Report.Of(results.Bits)
+	if _, ok := done.Report.Of(results.Pruning); ok || len(bt.Points) != 6 || !slices.Equal(bt.Layers(), []string{"fc1", "fc2"}) {
+		t.Fatalf("sensitivity tables %v, want only bits: fc1 then fc2 (model order) at 8, 2, 1 bits", done.Report.Sensitivity)
 	}
-	for i, r := range bt {
-		if want := []int{8, 2, 1}[i%3]; r.Bits != want {
-			t.Errorf("row %d: %d bits, want %d", i, r.Bits, want)
+	for i, r := range bt.Points {
+		if want := []float64{8, 2, 1}[i%3]; r.Value != want {
+			t.Errorf("row %d: %v bits, want %v", i, r.Value, want)
 		}
 	}
 	// At 8 bits a layer alone costs next to nothing.
-	if base := table[0].TestAcc; bt[0].TestAcc < base-1 || bt[3].TestAcc < base-1 {
-		t.Errorf("8 bits: fc1 %.2f%%, fc2 %.2f%%; dense %.2f%%", bt[0].TestAcc, bt[3].TestAcc, base)
+	if base := table[0].TestAcc; bt.Points[0].TestAcc < base-1 || bt.Points[3].TestAcc < base-1 {
+		t.Errorf("8 bits: fc1 %.2f%%, fc2 %.2f%%; dense %.2f%%", bt.Points[0].TestAcc, bt.Points[3].TestAcc, base)
 	}
 	events := 0
 	for _, e := range rec.events {
-		if b, ok := e.(BitSensitivityEvent); ok {
+		if b, ok := e.(SensitivityEvent); ok {
 			events++
-			if want := min(events, 6); len(b.Rows) != want || b.Done != (events == 7) {
-				t.Errorf("event %d: %d rows, done=%v; want %d rows", events, len(b.Rows), b.Done, want)
+			if want := min(events, 6); len(b.Table.Points) != want || b.Done != (events == 7) || b.Table.Kind != results.Bits {
+				t.Errorf("event %d: %d rows, done=%v, kind %v; want %d rows of bits", events, len(b.Table.Points), b.Done, b.Table.Kind, want)
 			}
 		}
 	}
@@ -462,7 +466,8 @@ func TestLowrankSteps(t *testing.T) {
   - {technique: lowrank, layer: fc2, rank: 3, randomized: true}
 `)
 	rec := &recorder{}
-	table, err := Run(context.Background(), spec, Options{}, rec)
+	report, err := Run(context.Background(), spec, Options{}, rec)
+	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,29 +509,8 @@ func TestEnergyThatSavesNothing(t *testing.T) {
 	}
 }
 
-func TestBitSensitivityTableExports(t *testing.T) {
-	table := BitSensitivityTable{{"fc1", 8, 98.3}, {"fc1", 2, 51.25}, {"fc2", 8, 97}, {"fc2", 2, 90}}
-	var b bytes.Buffer
-	if err := table.WriteText(&b); err != nil {
-		t.Fatal(err)
-	}
-	want := "layer  8 bits  2 bits\nfc1     98.30   51.25\nfc2     97.00   90.00\n"
-	if b.String() != want {
-		t.Errorf("text:\n%s\nwant:\n%s", b.String(), want)
-	}
-	b.Reset()
-	table.WriteCSV(&b)
-	if !strings.HasPrefix(b.String(), "layer,bits,test_acc\nfc1,8,98.30\n") {
-		t.Errorf("csv:\n%s", b.String())
-	}
-	b.Reset()
-	table.WriteJSON(&b)
-	if !strings.Contains(b.String(), `"bits": 2`) {
-		t.Errorf("json:\n%s", b.String())
-	}
-	if got := BitSensitivityPath("out/r.csv"); got != "out/r-bit-sensitivity.csv" {
-		t.Errorf("path %q", got)
-	}
+func TestPickBits(t *testing.T) {
+	table := results.Sensitivity{Kind: results.Bits, Points: []results.Point{{Layer: "fc1", Value: 8, TestAcc: 98.3}, {Layer: "fc1", Value: 2, TestAcc: 51.25}, {Layer: "fc2", Value: 8, TestAcc: 97}, {Layer: "fc2", Value: 2, TestAcc: 90}}}
 	// Within 1 pp of 98.5: fc1 needs 8 bits, fc2 none of those tried.
 	got := PickBits(table, 98.5, 1)
 	if got["fc1"] != 8 || got["fc2"] != 32 {
@@ -539,14 +523,14 @@ func TestBitSensitivityTableExports(t *testing.T) {
 
 func TestRowFileStem(t *testing.T) {
 	cases := []struct {
-		row   Row
+		row   results.Row
 		index int
 		want  string
 	}{
-		{Row{Experiment: "lenet-300-100", Technique: "quantize"}, 3, "lenet-300-100-03-quantize"},
-		{Row{Experiment: "deep compression", Technique: "+kmeans"}, 12, "deep-compression-12-kmeans"},
-		{Row{Experiment: "../x/..", Technique: "dense"}, 0, "x-00-dense"},
-		{Row{Experiment: "", Technique: "prune-gradual"}, 1, "model-01-prune-gradual"},
+		{results.Row{Experiment: "lenet-300-100", Technique: "quantize"}, 3, "lenet-300-100-03-quantize"},
+		{results.Row{Experiment: "deep compression", Technique: "+kmeans"}, 12, "deep-compression-12-kmeans"},
+		{results.Row{Experiment: "../x/..", Technique: "dense"}, 0, "x-00-dense"},
+		{results.Row{Experiment: "", Technique: "prune-gradual"}, 1, "model-01-prune-gradual"},
 	}
 	for _, c := range cases {
 		if got := RowFileStem(c.row, c.index); got != c.want {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/prune"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // Options tune how a run finds its inputs; they never change its results.
@@ -57,25 +57,24 @@ const (
 // whole test set; latencies are medians of repeated forward passes; wall_s
 // is the baseline's training time, or a step's compress + fine-tune time.
 // The same spec gives the same table, apart from latencies and wall_s.
-func Run(ctx context.Context, spec Spec, opts Options, sink Sink) (Table, error) {
+func Run(ctx context.Context, spec Spec, opts Options, sink Sink) (results.Report, error) {
 	if sink == nil {
 		sink = SinkFunc(func(Event) {})
 	}
 	r := &runner{reporter: reporter{sink: sink, start: time.Now()}, ctx: ctx}
 	err := r.runSafely(spec, opts)
-	table := slices.Clone(r.table)
+	rows := len(r.report.Rows)
 	switch {
 	case err == nil:
-		r.stage(StageDone, fmt.Sprintf("%d rows", len(table)))
+		r.stage(StageDone, fmt.Sprintf("%d rows", rows))
 	case ctx.Err() != nil:
 		err = ctx.Err()
-		r.stage(StageCancelled, fmt.Sprintf("%d rows kept", len(table)))
+		r.stage(StageCancelled, fmt.Sprintf("%d rows kept", rows))
 	default:
 		r.stage(StageFailed, err.Error())
 	}
-	sink.Emit(DoneEvent{Table: slices.Clone(table), Sensitivity: slices.Clone(r.sensAll), BitSensitivity: slices.Clone(r.bitSensAll),
-		Err: err, Elapsed: time.Since(r.start)})
-	return table, err
+	sink.Emit(DoneEvent{Report: r.report.Clone(), Err: err, Elapsed: time.Since(r.start)})
+	return r.report.Clone(), err
 }
 
 // reporter sends events stamped with the time since start.
@@ -96,16 +95,13 @@ func (r reporter) stage(s Stage, detail string) {
 
 type runner struct {
 	reporter
-	ctx   context.Context
-	table Table
+	ctx    context.Context
+	report results.Report // the rows and sensitivity points so far
 
-	snapshots   map[int]prune.Weights    // baseline weights after N epochs (0: at init), for lottery rewinding
-	sensitivity map[int]SensitivityTable // by compress index, for ratios_from
-	sensAll     SensitivityTable         // every sensitivity row of the run, in order
-
-	bitSens    map[int]BitSensitivityTable // by compress index, for bits_from
-	bitSensAll BitSensitivityTable         // every bit-sensitivity row of the run, in order
-	saveDir    string                      // --save: where rows' model files go
+	snapshots   map[int]prune.Weights       // baseline weights after N epochs (0: at init), for lottery rewinding
+	sensitivity map[int]results.Sensitivity // by compress index, for ratios_from
+	bitSens     map[int]results.Sensitivity // by compress index, for bits_from
+	saveDir     string                      // --save: where rows' model files go
 }
 
 // stepEnv is what a compression step works from.
@@ -115,7 +111,7 @@ type stepEnv struct {
 	st          StepSpec
 	baseline    *nn.Sequential // the trained dense model: clone it, never change it
 	train, test *data.Set
-	base        Row // the dense baseline's row
+	base        results.Row // the dense baseline's row
 }
 
 // runSafely turns a panic in the numerics into an error, so a bad model
@@ -200,7 +196,7 @@ func (r *runner) run(spec Spec, opts Options) error {
 	run := model.Clone()
 	run.PrepareInference()
 	base := newRow(spec.Name, "dense", "fp32", run, stored.size(), trainAcc, last.TestAcc, 0)
-	base.setStored(stored.size(), stored.size())
+	base.SetStored(stored.size(), stored.size())
 	base.DeltaAccPP = 0
 	base.WallS = wall.Seconds()
 	if base.LatencyUsB1, base.LatencyUsB256, err = measureLatency(r.ctx, run, test); err != nil {
@@ -221,8 +217,8 @@ func (r *runner) run(spec Spec, opts Options) error {
 	return nil
 }
 
-func (r *runner) addRow(row Row) {
-	r.table = append(r.table, row)
+func (r *runner) addRow(row results.Row) {
+	r.report.Rows = append(r.report.Rows, row)
 	r.emit(ResultEvent{Row: row})
 }
 
@@ -342,9 +338,9 @@ func denseLayerNames(m *nn.Sequential) []string {
 // newRow fills a result row from a model and its accuracies (fractions).
 // denseBytes is the dense fp32 baseline's size; baseTestAcc its test
 // accuracy in percent.
-func newRow(experiment, technique, setting string, m *nn.Sequential, denseBytes int64, trainAcc, testAcc, baseTestAcc float64) Row {
+func newRow(experiment, technique, setting string, m *nn.Sequential, denseBytes int64, trainAcc, testAcc, baseTestAcc float64) results.Row {
 	t := m.Totals()
-	row := Row{
+	row := results.Row{
 		Experiment: experiment, Technique: technique, Setting: setting,
 		ParamsTotal: int64(t.Params), ParamsNonzero: int64(t.NonZero),
 		SizeBytes: t.SizeBytes, FLOPs: t.FLOPs,

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prunerlab/pruner-tui/experiments/results"
+
 	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/core/nn"
@@ -59,7 +61,7 @@ func token(e Event) string {
 	case BaselineEvent:
 		return "baseline"
 	case DoneEvent:
-		return fmt.Sprintf("done %d rows err=%v", len(e.Table), e.Err)
+		return fmt.Sprintf("done %d rows err=%v", len(e.Report.Rows), e.Err)
 	}
 	return fmt.Sprintf("%T", e)
 }
@@ -83,7 +85,8 @@ func tokens(events []Event) []string {
 func TestRunEventOrder(t *testing.T) {
 	spec := parseValid(t, validSpec)
 	rec := &recorder{}
-	table, err := Run(context.Background(), spec, Options{}, rec)
+	report, err := Run(context.Background(), spec, Options{}, rec)
+	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +128,7 @@ func TestRunEventOrder(t *testing.T) {
 		t.Fatalf("%d rows, want 4", len(table))
 	}
 	done := rec.events[len(rec.events)-1].(DoneEvent)
-	if !slices.Equal(done.Table, table) {
+	if !slices.Equal(done.Report.Rows, table) {
 		t.Error("DoneEvent.Table differs from the returned table")
 	}
 	for _, e := range rec.events {
@@ -151,7 +154,8 @@ func TestRunRowSizes(t *testing.T) {
 	spec := parseValid(t, validSpec)
 	rec := &recorder{}
 	dir := t.TempDir()
-	table, err := Run(context.Background(), spec, Options{SaveDir: dir}, rec)
+	report, err := Run(context.Background(), spec, Options{SaveDir: dir}, rec)
+	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +282,8 @@ func TestRunCancel(t *testing.T) {
 					cancel()
 				}
 			})
-			table, err := Run(ctx, spec, Options{}, sink)
+			report, err := Run(ctx, spec, Options{}, sink)
+			table := report.Rows
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("Run error = %v, want context.Canceled", err)
 			}
@@ -320,9 +325,11 @@ func TestRunDeterministic(t *testing.T) {
 	// Fewer points and epochs keep the test fast under -race; the flow and
 	// every step of the preset stay.
 	spec.Dataset.Samples, spec.Train.Epochs = 2000, 10
-	var tables [2]Table
+	var tables [2]results.Table
 	for i := range tables {
-		if tables[i], err = Run(context.Background(), spec, Options{}, nil); err != nil {
+		report, err := Run(context.Background(), spec, Options{}, nil)
+		tables[i] = report.Rows
+		if err != nil {
 			t.Fatal(err)
 		}
 		for j := range tables[i] {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // Model files are the truth about size: every row's size_bytes is the
@@ -71,16 +72,6 @@ func (s storedModel) layerStats(stats []nn.LayerStats) []nn.LayerStats {
 	return out
 }
 
-// setStored makes the row's size the file's and its compression ratio the
-// dense float32 file's size over it.
-func (row *Row) setStored(size, denseBytes int64) {
-	row.SizeBytes = size
-	row.CompressionRatio = 0
-	if size > 0 {
-		row.CompressionRatio = float64(denseBytes) / float64(size)
-	}
-}
-
 // scoreWith scores m as score does, its size being its model file's
 // (Huffman-coded when huffman). It emits the row's per-layer stats with the
 // file's layer sizes, and with --save writes the file.
@@ -104,7 +95,7 @@ func (r *runner) scoreWith(env stepEnv, technique, setting string, m *nn.Sequent
 	run := m.Clone()
 	run.PrepareInference()
 	row := newRow(env.spec.Name, technique, setting, run, env.base.SizeBytes, trainAcc, testAcc, env.base.TestAcc)
-	row.setStored(stored.size(), env.base.SizeBytes)
+	row.SetStored(stored.size(), env.base.SizeBytes)
 	row.WallS = wall.Seconds()
 	if row.LatencyUsB1, row.LatencyUsB256, err = measureLatency(r.ctx, run, env.test); err != nil {
 		return err
@@ -121,12 +112,12 @@ func (r *runner) scoreWith(env stepEnv, technique, setting string, m *nn.Sequent
 // without one) as EXPERIMENT-NN-TECHNIQUE.prtm, NN the row's index in the
 // table; dense, when not nil, is also written as .safetensors (the
 // baseline, for PyTorch).
-func (r *runner) saveRow(row Row, stored storedModel, dense *nn.Sequential) error {
+func (r *runner) saveRow(row results.Row, stored storedModel, dense *nn.Sequential) error {
 	if r.saveDir == "" {
 		return nil
 	}
-	stem := filepath.Join(r.saveDir, RowFileStem(row, len(r.table)))
-	if err := writeFileAtomic(stem+ModelFileExt, stored.file); err != nil {
+	stem := filepath.Join(r.saveDir, RowFileStem(row, len(r.report.Rows)))
+	if err := results.WriteFileAtomic(stem+ModelFileExt, stored.file); err != nil {
 		return fmt.Errorf("save %s: %w", stem+ModelFileExt, err)
 	}
 	if dense != nil {
@@ -134,7 +125,7 @@ func (r *runner) saveRow(row Row, stored storedModel, dense *nn.Sequential) erro
 		if err := modelfile.WriteSafetensors(&buf, dense); err != nil {
 			return fmt.Errorf("save %s: %w", stem+SafetensorsExt, err)
 		}
-		if err := writeFileAtomic(stem+SafetensorsExt, buf.Bytes()); err != nil {
+		if err := results.WriteFileAtomic(stem+SafetensorsExt, buf.Bytes()); err != nil {
 			return fmt.Errorf("save %s: %w", stem+SafetensorsExt, err)
 		}
 	}
@@ -144,7 +135,7 @@ func (r *runner) saveRow(row Row, stored storedModel, dense *nn.Sequential) erro
 // RowFileStem names the model file of row number index (from 0) of a
 // table: "lenet-300-100-03-quantize", the experiment and technique with
 // anything but letters, digits, '.', '_' and '-' made '-'.
-func RowFileStem(row Row, index int) string {
+func RowFileStem(row results.Row, index int) string {
 	clean := func(s string) string {
 		s = strings.Map(func(r rune) rune {
 			switch {

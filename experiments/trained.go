@@ -14,6 +14,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/prune"
 	"github.com/prunerlab/pruner-tui/core/quant"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // Setting is one choice of the three knobs. Zero values mean "off":
@@ -38,7 +39,7 @@ type Trained struct {
 	Model    *nn.Sequential
 	Train    *data.Set
 	Test     *data.Set
-	Baseline Row
+	Baseline results.Row
 
 	// decompositions caches the SVD of each layer the rank knob has cut,
 	// so turning it does not recompute one.
@@ -77,7 +78,7 @@ func (t *Trained) decomposition(layer string) (*lowrank.Decomposition, error) {
 // RankLayer resolved to the layer actually factorized.
 type Evaluation struct {
 	Setting Setting
-	Row     Row
+	Row     results.Row
 	Layers  []nn.LayerStats // SizeBytes: each layer's bytes in the model file (see stored.go)
 	// Histograms are the weights before quantization, pooled then layer by
 	// layer, with the levels Bits snaps them to (Apply only).
@@ -369,7 +370,7 @@ func (t *Trained) score(ctx context.Context, m *nn.Sequential, s Setting, settin
 	if err != nil {
 		return Evaluation{}, err
 	}
-	ev.Row.setStored(stored.size(), t.denseBytes())
+	ev.Row.SetStored(stored.size(), t.denseBytes())
 	ev.Layers = stored.layerStats(ev.Layers)
 	return ev, nil
 }
@@ -433,7 +434,7 @@ func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (E
 			return Evaluation{}, err
 		}
 		full := ev
-		full.Row.setStored(stored.size(), t.denseBytes())
+		full.Row.SetStored(stored.size(), t.denseBytes())
 		full.Layers = stored.layerStats(ev.Layers)
 		return full, nil
 	}

@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // The bridge from background work to Bubble Tea. A job (the experiment run,
@@ -46,7 +47,7 @@ type jobEventMsg struct {
 // fine-tune.
 type jobEndMsg struct {
 	Job   int
-	Table experiments.Table
+	Table results.Table
 	Eval  experiments.Evaluation
 	Err   error
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // Generous: CI has two cores and -race slows the numerics several times.
@@ -138,7 +139,8 @@ compress:
 	if !final.chart.HasSensitivity() || final.chart.ShowsSensitivity() {
 		t.Errorf("sensitivity kept %v, shown %v; want kept, with the curves back on screen", final.chart.HasSensitivity(), final.chart.ShowsSensitivity())
 	}
-	if got := len(final.sensitivity); got != 2*3 {
+	if s, _ := final.sensitivity.Of(results.Pruning); len(s.Points) != 2*3 {
+		got := len(s.Points)
 		t.Errorf("%d sensitivity rows kept for export, want 2 layers × 3 ratios", got)
 	}
 	// 2·32 + 32·3 = 160 weights; 90% global is 144 of them.

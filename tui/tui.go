@@ -13,15 +13,16 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/common"
 	"github.com/prunerlab/pruner-tui/tui/components/chart"
 	"github.com/prunerlab/pruner-tui/tui/components/controls"
 	"github.com/prunerlab/pruner-tui/tui/components/histogram"
 	"github.com/prunerlab/pruner-tui/tui/components/layers"
 	"github.com/prunerlab/pruner-tui/tui/components/picker"
-	"github.com/prunerlab/pruner-tui/tui/components/results"
 	"github.com/prunerlab/pruner-tui/tui/components/spectrum"
 	"github.com/prunerlab/pruner-tui/tui/components/statusbar"
+	"github.com/prunerlab/pruner-tui/tui/components/table"
 )
 
 // Config is what the program starts with.
@@ -74,12 +75,10 @@ type (
 		Err  error
 	}
 	// exportedMsg says how writing the result table (and the sensitivity
-	// table, when there is one) went.
+	// tables beside it, when there are some) went.
 	exportedMsg struct {
-		Path            string
-		Rows            int
-		SensitivityPath string // "" when there was no sensitivity table
-		Err             error
+		Written []results.Written // absolute paths
+		Err     error
 	}
 	// spectrumMsg carries the rank knob's spectrum for request Gen.
 	spectrumMsg struct {
@@ -122,7 +121,7 @@ type model struct {
 	activeSince time.Time // start of the run or fine-tune the clock counts
 	tickGen     int
 
-	sensitivity experiments.SensitivityTable // finished sensitivity analyses of the run, for export
+	sensitivity results.Report // the run's finished sensitivity analyses (no rows), exported beside the table
 
 	chart    *chart.Model
 	controls *controls.Model
@@ -133,7 +132,7 @@ type model struct {
 	specGen   int    // the latest spectrum request
 	specKey   string // "layer@rank" of the spectrum shown or asked for
 	layers    *layers.Model
-	results   *results.Model
+	results   *table.Model
 	status    *statusbar.Model
 	picker    *picker.Model
 }
@@ -157,7 +156,7 @@ func New(cfg Config) tea.Model {
 		histogram: histogram.New(c),
 		spectrum:  spectrum.New(c),
 		layers:    layers.New(c),
-		results:   results.New(c),
+		results:   table.New(c),
 		status:    statusbar.New(c),
 		picker:    picker.New(c, experiments.ListPresets(), pickerExtras(cfg)),
 	}
@@ -276,11 +275,11 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		m.status.SetError(nil)
-		note := fmt.Sprintf("exported %d rows to %s", msg.Rows, msg.Path)
-		if msg.SensitivityPath != "" {
-			note += " and the sensitivity table to " + msg.SensitivityPath
+		var parts []string
+		for _, w := range msg.Written {
+			parts = append(parts, "the "+w.What+" to "+w.Path)
 		}
-		m.status.SetNote(note)
+		m.status.SetNote("exported " + strings.Join(parts, " and "))
 		return nil
 	}
 
@@ -457,7 +456,7 @@ func (m *model) startRun(spec experiments.Spec) tea.Cmd {
 	m.layers.Reset()
 	m.results.Reset()
 	m.status.Reset()
-	m.sensitivity = nil
+	m.sensitivity = results.Report{}
 	m.spec = spec
 	m.runStage, m.runDetail, m.runEpoch, m.ftText = "", "", "", ""
 	m.running = true
@@ -467,8 +466,8 @@ func (m *model) startRun(spec experiments.Spec) tea.Cmd {
 	id := m.lastJob
 	opts := m.cfg.Opts
 	events, cancel := startJob(id, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
-		table, err := experiments.Run(ctx, spec, opts, sink)
-		return jobEndMsg{Table: table, Err: err}
+		report, err := experiments.Run(ctx, spec, opts, sink)
+		return jobEndMsg{Table: report.Rows, Err: err}
 	})
 	m.jobs[id] = &job{kind: jobRun, events: events, cancel: cancel}
 	m.runJob = id
@@ -532,7 +531,7 @@ func ExportPath(prefix, experiment string) string {
 			prefix = "results"
 		}
 	}
-	if _, err := experiments.FormatFor(prefix); err == nil {
+	if _, err := results.FormatFor(prefix); err == nil {
 		return prefix
 	}
 	return prefix + ".csv"
@@ -546,20 +545,16 @@ func (m *model) export() tea.Cmd {
 		return nil
 	}
 	path := ExportPath(m.cfg.Export, m.spec.Name)
-	sens := m.sensitivity
+	report := m.sensitivity.Clone()
+	report.Rows = table
 	return func() tea.Msg {
-		msg := exportedMsg{Path: path, Rows: len(table), Err: table.Export(path)}
-		if msg.Err == nil && len(sens) > 0 {
-			msg.SensitivityPath = experiments.SensitivityPath(path)
-			msg.Err = sens.Export(msg.SensitivityPath)
-			if abs, err := filepath.Abs(msg.SensitivityPath); err == nil {
-				msg.SensitivityPath = abs
+		written, err := report.Export(path)
+		for i, w := range written {
+			if abs, err := filepath.Abs(w.Path); err == nil {
+				written[i].Path = abs
 			}
 		}
-		if abs, err := filepath.Abs(path); err == nil {
-			msg.Path = abs
-		}
-		return msg
+		return exportedMsg{Written: written, Err: err}
 	}
 }
 
@@ -606,14 +601,14 @@ func (m *model) handleEvent(id int, j *job, ev experiments.Event) tea.Cmd {
 		if j.kind == jobRun {
 			m.chart.SetSensitivity(e)
 			if e.Done {
-				m.sensitivity = append(m.sensitivity, e.Rows...)
+				m.sensitivity.Add(e.Table.Kind, e.Table.Points...)
 			}
 		}
 	case experiments.LogEvent:
 		m.status.SetLog(e.Text)
 	case experiments.DoneEvent:
 		if j.kind == jobRun {
-			m.finishRun(e.Table, e.Err, e.Elapsed)
+			m.finishRun(e.Report.Rows, e.Err, e.Elapsed)
 		}
 	}
 	return nil
@@ -649,7 +644,7 @@ func (m *model) handleEnd(id int, j *job, end jobEndMsg) {
 
 // finishRun marks the run ended; the runner's DoneEvent and its return
 // both come here, so it must be idempotent.
-func (m *model) finishRun(table experiments.Table, err error, elapsed time.Duration) {
+func (m *model) finishRun(table results.Table, err error, elapsed time.Duration) {
 	if !m.running {
 		return
 	}

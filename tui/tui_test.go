@@ -18,6 +18,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/components/controls"
 	"github.com/prunerlab/pruner-tui/tui/components/picker"
 )
@@ -89,8 +90,8 @@ func mnistLayers(nonzero1 int) []nn.LayerStats {
 	}
 }
 
-func row(technique, setting string, size int64, test, delta float64) experiments.Row {
-	return experiments.Row{Experiment: "mnist-mlp", Technique: technique, Setting: setting,
+func row(technique, setting string, size int64, test, delta float64) results.Row {
+	return results.Row{Experiment: "mnist-mlp", Technique: technique, Setting: setting,
 		ParamsTotal: 101770, ParamsNonzero: 101770, SizeBytes: size, CompressionRatio: 407080 / float64(size),
 		TrainAcc: test + 1.25, TestAcc: test, DeltaAccPP: delta, GapPP: 1.25, LatencyUsB1: 40, LatencyUsB256: 2900}
 }
@@ -103,7 +104,7 @@ func tinyTrained() *experiments.Trained {
 	}}
 	train, test := data.Blobs(64, 3, 4, 1)
 	return &experiments.Trained{Spec: experiments.Spec{Name: "tiny"}, Model: model, Train: train, Test: test,
-		Baseline: experiments.Row{Experiment: "tiny", Technique: "dense", Setting: "fp32",
+		Baseline: results.Row{Experiment: "tiny", Technique: "dense", Setting: "fp32",
 			ParamsTotal: 67, ParamsNonzero: 67, SizeBytes: model.Totals().SizeBytes, CompressionRatio: 1, TrainAcc: 40, TestAcc: 37.5}}
 }
 
@@ -304,14 +305,14 @@ func TestKnobsThroughRoot(t *testing.T) {
 
 	m.Update(controls.EvalResultMsg{Gen: stale, Eval: experiments.Evaluation{
 		Setting: experiments.Setting{PruneRatio: 0.05},
-		Row:     experiments.Row{Setting: "ratio=0.05", TestAcc: 12.34},
+		Row:     results.Row{Setting: "ratio=0.05", TestAcc: 12.34},
 		Layers:  mnistLayers(95456)}})
 	if v := m.View(); strings.Contains(v, "12.34%") || strings.Contains(v, "preview: ratio=0.05") {
 		t.Errorf("stale evaluation shown:\n%s", v)
 	}
 	m.Update(controls.EvalResultMsg{Gen: cur, Eval: experiments.Evaluation{
 		Setting: experiments.Setting{PruneRatio: 0.1},
-		Row:     experiments.Row{Technique: "prune", Setting: "ratio=0.10", TestAcc: 43.21, DeltaAccPP: 5.71, SizeBytes: 250, CompressionRatio: 1.2},
+		Row:     results.Row{Technique: "prune", Setting: "ratio=0.10", TestAcc: 43.21, DeltaAccPP: 5.71, SizeBytes: 250, CompressionRatio: 1.2},
 		Layers:  mnistLayers(90432)}})
 	v = m.View()
 	for _, want := range []string{"43.21%", "Δ +5.71 pp", "Layers preview: ratio=0.10", "90,432", "10.0%"} {
@@ -367,7 +368,7 @@ func TestExport(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "experiment,technique,setting,") || !strings.Contains(lines[2], "ratio=0.90") {
 		t.Errorf("exported file:\n%s", b)
 	}
-	if v := m.View(); !strings.Contains(v, "exported 2 rows to "+path) {
+	if v := m.View(); !strings.Contains(v, "exported the result table (2 rows) to "+path) {
 		t.Errorf("status does not say where:\n%s", v)
 	}
 }
@@ -501,7 +502,7 @@ func TestFineTuneEndAddsRow(t *testing.T) {
 		t.Error("a second f started another fine-tune")
 	}
 	m.Update(jobEndMsg{Job: id, Eval: experiments.Evaluation{Setting: s,
-		Row: experiments.Row{Technique: "prune", Setting: "ratio=0.50 finetune=2", TestAcc: 96.5, DeltaAccPP: -1}}})
+		Row: results.Row{Technique: "prune", Setting: "ratio=0.50 finetune=2", TestAcc: 96.5, DeltaAccPP: -1}}})
 	v = m.View()
 	if m.results.Len() != 1 || !strings.Contains(v, "ratio=0.50 finetune=2") {
 		t.Errorf("fine-tune row not added:\n%s", v)
@@ -540,7 +541,7 @@ func TestGoldenView(t *testing.T) {
 func TestBridge(t *testing.T) {
 	events, cancel := startJob(7, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
 		sink.Emit(experiments.LogEvent{Text: "one"})
-		return jobEndMsg{Table: experiments.Table{{Setting: "x"}}}
+		return jobEndMsg{Table: results.Table{{Setting: "x"}}}
 	})
 	defer cancel()
 	var got []tea.Msg
@@ -612,8 +613,8 @@ func TestSensitivityThroughRoot(t *testing.T) {
 		t.Errorf("v without an analysis:\n%s", v)
 	}
 	e := experiments.SensitivityEvent{Phase: "sensitivity ratios=0.00-0.90 (2)", Layers: []string{"fc1", "fc2"},
-		Ratios: []float64{0, 0.9}, BaseTestAcc: 97.5,
-		Rows: experiments.SensitivityTable{{Layer: "fc1", Ratio: 0, TestAcc: 97.5}}}
+		Values: []float64{0, 0.9}, BaseTestAcc: 97.5,
+		Table: results.Sensitivity{Points: []results.Point{{Layer: "fc1", Value: 0, TestAcc: 97.5}}}}
 	m.feed(experiments.StageEvent{Stage: experiments.StageSensitivity, Detail: e.Phase}, e)
 	v := m.View()
 	for _, want := range []string{"Sensitivity", "1 of 4 points", "─fc1", "─fc2", "curves/sensitivity"} {
@@ -621,8 +622,8 @@ func TestSensitivityThroughRoot(t *testing.T) {
 			t.Errorf("view lacks %q:\n%s", want, v)
 		}
 	}
-	e.Rows = append(e.Rows, experiments.SensitivityRow{Layer: "fc1", Ratio: 0.9, TestAcc: 91},
-		experiments.SensitivityRow{Layer: "fc2", Ratio: 0, TestAcc: 97.5}, experiments.SensitivityRow{Layer: "fc2", Ratio: 0.9, TestAcc: 96.25})
+	e.Table.Points = append(e.Table.Points, results.Point{Layer: "fc1", Value: 0.9, TestAcc: 91},
+		results.Point{Layer: "fc2", Value: 0, TestAcc: 97.5}, results.Point{Layer: "fc2", Value: 0.9, TestAcc: 96.25})
 	e.Done = true
 	m.feed(e)
 	m.press("v")
@@ -646,7 +647,7 @@ func TestSensitivityThroughRoot(t *testing.T) {
 		t.Errorf("sensitivity export:\n%s\nwant:\n%s", b, want)
 	}
 	m.Update(tea.WindowSizeMsg{Width: 320, Height: 40}) // room for both paths
-	if v := m.View(); !strings.Contains(v, "and the sensitivity table to "+m.cfg.Export+"-sensitivity.csv") {
+	if v := m.View(); !strings.Contains(v, "and the pruning sensitivity table (4 rows) to "+m.cfg.Export+"-sensitivity.csv") {
 		t.Errorf("status does not say where the sensitivity table went:\n%s", v)
 	}
 }

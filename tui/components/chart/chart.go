@@ -383,6 +383,12 @@ func epochsOf(c *curves) int {
 // When no Y label spacing fits the graph's height evenly it is drawn one row
 // shorter; View then pads it with an empty row on top (see chartView).
 func newChart(st *common.Styles, w, h int, maxX, minY, maxY float64, yFmt linechart.LabelFormatter) linechart.Model {
+	return newChartX(st, w, h, maxX, minY, maxY, yFmt, nil)
+}
+
+// newChartX is newChart with X labels written by xLabel (nil: the value as
+// a whole number).
+func newChartX(st *common.Styles, w, h int, maxX, minY, maxY float64, yFmt linechart.LabelFormatter, xLabel func(float64) string) linechart.Model {
 	if gh := h - 2; gh > 4 && yLabelStep(gh) == gh {
 		h--
 	}
@@ -393,7 +399,7 @@ func newChart(st *common.Styles, w, h int, maxX, minY, maxY float64, yFmt linech
 	lc.SetYStep(yLabelStep(lc.GraphHeight()))
 	lc.XLabelFormatter = func(int, float64) string { return "" }
 	lc.DrawXYAxisAndLabel()
-	drawEpochLabels(&lc, maxX, st.AxisLabel)
+	drawEpochLabels(&lc, maxX, st.AxisLabel, xLabel)
 	return lc
 }
 
@@ -417,14 +423,18 @@ func yLabelStep(gh int) int {
 // drawEpochLabels writes whole-epoch labels under the X axis, each exactly
 // under the column where a point at that epoch is drawn (one right of the Y
 // axis, scaled to graphWidth-1 like linechart.ScaleFloat64Point). Labels are
-// multiples of a step chosen so they stay about six cells apart.
-func drawEpochLabels(lc *linechart.Model, maxX float64, s lipgloss.Style) {
+// multiples of a step chosen so they stay about six cells apart, written by
+// text (nil: as whole numbers).
+func drawEpochLabels(lc *linechart.Model, maxX float64, s lipgloss.Style, text func(float64) string) {
+	if text == nil {
+		text = func(e float64) string { return fmt.Sprintf("%.0f", e) }
+	}
 	span := float64(max(lc.GraphWidth()-1, 1))
 	step := niceStep(6 * maxX / span)
 	row := lc.Origin().Y + 1
 	next := 0 // first free column
 	for e := 0.0; e <= maxX+1e-9; e += step {
-		label := fmt.Sprintf("%.0f", e)
+		label := text(e)
 		x := lc.Origin().X + 1 + int(math.Round(e*span/maxX))
 		x = min(x, lc.Canvas.Width()-len(label))
 		if x < next {

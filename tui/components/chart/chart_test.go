@@ -12,6 +12,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -255,14 +256,14 @@ func TestSparsityScheduleBesideLoss(t *testing.T) {
 
 func sensitivityEvent(points int, done bool) experiments.SensitivityEvent {
 	e := experiments.SensitivityEvent{Phase: "sensitivity ratios=0.00-0.90 (4)", Layers: []string{"fc1", "fc2"},
-		Ratios: []float64{0, 0.3, 0.6, 0.9}, BaseTestAcc: 98, Done: done}
+		Values: []float64{0, 0.3, 0.6, 0.9}, BaseTestAcc: 98, Done: done}
 	acc := map[string][]float64{"fc1": {98, 97.9, 97.5, 90}, "fc2": {98, 98, 97.8, 96}}
 	for _, layer := range e.Layers {
-		for i, r := range e.Ratios {
-			if len(e.Rows) == points {
+		for i, r := range e.Values {
+			if len(e.Table.Points) == points {
 				return e
 			}
-			e.Rows = append(e.Rows, experiments.SensitivityRow{Layer: layer, Ratio: r, TestAcc: acc[layer][i]})
+			e.Table.Points = append(e.Table.Points, results.Point{Layer: layer, Value: r, TestAcc: acc[layer][i]})
 		}
 	}
 	return e

@@ -10,13 +10,15 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
 // The sensitivity view: one line per layer, x the fraction of that layer's
-// weights pruned (in percent), y the test accuracy with only that layer
-// pruned, no fine-tuning. It shows which layers tolerate pruning: the
-// curves that stay flat longest.
+// weights pruned (in percent) or its bit width (falling to the right: more
+// compression), y the test accuracy with only that layer changed, no
+// fine-tuning. It shows which layers tolerate compression: the curves that
+// stay flat longest.
 
 // view is what the pane draws.
 type view int
@@ -31,9 +33,9 @@ const (
 // view when an analysis starts, and back to the curves when training
 // starts after it, unless the user chose a view with ToggleView.
 func (m *Model) SetSensitivity(e experiments.SensitivityEvent) {
-	started := m.sens == nil || m.sens.Phase != e.Phase || len(e.Rows) < len(m.sens.Rows)
+	started := m.sens == nil || m.sens.Phase != e.Phase || len(e.Table.Points) < len(m.sens.Table.Points)
 	ev := e
-	ev.Rows = slices.Clone(e.Rows)
+	ev.Table.Points = slices.Clone(e.Table.Points)
 	m.sens = &ev
 	if started && !m.chosen {
 		m.view = viewSensitivity
@@ -68,9 +70,9 @@ func (m *Model) renderSensitivity() string {
 	st := m.common.Styles
 	s := m.sens
 	title := "Sensitivity"
-	note := fmt.Sprintf("%d of %d points", len(s.Rows), len(s.Layers)*len(s.Ratios))
+	note := fmt.Sprintf("%d of %d points", len(s.Table.Points), len(s.Layers)*len(s.Values))
 	if s.Done {
-		note = "each layer pruned alone, no fine-tuning"
+		note = "each layer " + changedWord(s.Table.Kind) + " alone, no fine-tuning"
 	}
 	if len(m.phases) > 0 {
 		note += " · v: curves"
@@ -80,34 +82,31 @@ func (m *Model) renderSensitivity() string {
 		return st.Pane(title, note, "", m.width, m.height, m.focused)
 	}
 	legend := m.sensitivityLegend(innerW)
-	if len(s.Rows) == 0 || innerH-1 < minCanvasHeight {
+	if len(s.Table.Points) == 0 || innerH-1 < minCanvasHeight {
 		msg := "the first point comes after one evaluation"
-		if len(s.Rows) > 0 {
+		if len(s.Table.Points) > 0 {
 			msg = "too short to draw"
 		}
 		body := legend + "\n" + lipgloss.Place(innerW, innerH-1, lipgloss.Center, lipgloss.Center, st.ChartEmptyMsg.Render(common.Truncate(msg, innerW)))
 		return st.Pane(title, note, body, m.width, m.height, m.focused)
 	}
 
-	maxX := 100 * slices.Max(s.Ratios)
-	if maxX <= 0 {
-		maxX = 1
-	}
+	axis := newSensitivityAxis(s)
 	lo, hi := 100.0, 0.0
-	for _, r := range s.Rows {
+	for _, r := range s.Table.Points {
 		lo, hi = math.Min(lo, r.TestAcc), math.Max(hi, r.TestAcc)
 	}
 	if s.BaseTestAcc > 0 {
 		lo, hi = math.Min(lo, s.BaseTestAcc), math.Max(hi, s.BaseTestAcc)
 	}
 	lo, hi = accuracyRange(lo, hi)
-	lc := newChart(st, innerW, innerH-1, maxX, lo, hi, accFormatter(hi-lo))
+	lc := newChartX(st, innerW, innerH-1, axis.max, lo, hi, accFormatter(hi-lo), axis.label)
 	if s.BaseTestAcc > 0 {
-		drawRuneLineOnEmpty(&lc, canvas.Float64Point{X: 0, Y: s.BaseTestAcc}, canvas.Float64Point{X: maxX, Y: s.BaseTestAcc}, '┈', st.BaselineLine)
+		drawRuneLineOnEmpty(&lc, canvas.Float64Point{X: 0, Y: s.BaseTestAcc}, canvas.Float64Point{X: axis.max, Y: s.BaseTestAcc}, '┈', st.BaselineLine)
 	}
 	for i, layer := range s.Layers {
 		style := seriesStyle(st, i)
-		pts := sensitivityPoints(s.Rows, layer)
+		pts := axis.points(s.Table, layer)
 		for j := 1; j < len(pts); j++ {
 			lc.DrawBrailleLineWithStyle(pts[j-1], pts[j], style)
 		}
@@ -129,16 +128,63 @@ func (m *Model) sensitivityLegend(w int) string {
 	if m.sens.BaseTestAcc > 0 {
 		parts = append(parts, st.BaselineLine.Render("┈dense"))
 	}
-	parts = append(parts, st.Muted.Render("by % of the layer pruned"))
+	by := "by % of the layer pruned"
+	if m.sens.Table.Kind == results.Bits {
+		by = "by the layer's bit width"
+	}
+	parts = append(parts, st.Muted.Render(by))
 	return common.FitWidth(strings.Join(parts, " "), w)
 }
 
-// sensitivityPoints is one layer's curve in ratio order, x in percent.
-func sensitivityPoints(rows experiments.SensitivityTable, layer string) []canvas.Float64Point {
+// changedWord says what a sensitivity analysis of kind k did to a layer.
+func changedWord(k results.Kind) string {
+	if k == results.Bits {
+		return "quantized"
+	}
+	return "pruned"
+}
+
+// sensitivityAxis maps the swept values onto x, from no compression at 0
+// to the most at max: prune ratios in percent, bit widths as the bits
+// taken off the widest width tried (labelled with the width itself).
+type sensitivityAxis struct {
+	kind  results.Kind
+	top   float64 // bits: the widest width tried
+	max   float64
+	label func(float64) string // nil: x as a whole number
+}
+
+func newSensitivityAxis(s *experiments.SensitivityEvent) sensitivityAxis {
+	a := sensitivityAxis{kind: s.Table.Kind, max: 1}
+	if len(s.Values) == 0 {
+		return a
+	}
+	if a.kind == results.Bits {
+		a.top = slices.Max(s.Values)
+		a.max = max(a.top-slices.Min(s.Values), 1)
+		a.label = func(x float64) string { return fmt.Sprintf("%.0f", a.top-x) }
+		return a
+	}
+	if top := 100 * slices.Max(s.Values); top > 0 {
+		a.max = top
+	}
+	return a
+}
+
+// x is where value v sits on the axis.
+func (a sensitivityAxis) x(v float64) float64 {
+	if a.kind == results.Bits {
+		return a.top - v
+	}
+	return 100 * v
+}
+
+// points is one layer's curve, left to right.
+func (a sensitivityAxis) points(t results.Sensitivity, layer string) []canvas.Float64Point {
 	var pts []canvas.Float64Point
-	for _, r := range rows {
-		if r.Layer == layer && finite(r.TestAcc) {
-			pts = append(pts, canvas.Float64Point{X: 100 * r.Ratio, Y: r.TestAcc})
+	for _, r := range t.Of(layer) {
+		if finite(r.TestAcc) {
+			pts = append(pts, canvas.Float64Point{X: a.x(r.Value), Y: r.TestAcc})
 		}
 	}
 	slices.SortStableFunc(pts, func(a, b canvas.Float64Point) int {
@@ -162,19 +208,24 @@ func seriesStyle(st *common.Styles, i int) lipgloss.Style {
 
 // SensitivitySummary is a one-line text description of the sensitivity
 // analysis, for tests and screen readers: "fc1 95%→91.20%, fc2 95%→97.10%"
-// (each layer's last point).
+// or "fc1 2 bits→61.30%" (each layer's harshest point).
 func (m *Model) SensitivitySummary() string {
 	if m.sens == nil {
 		return ""
 	}
+	axis := newSensitivityAxis(m.sens)
 	var parts []string
 	for _, layer := range m.sens.Layers {
-		pts := sensitivityPoints(m.sens.Rows, layer)
+		pts := axis.points(m.sens.Table, layer)
 		if len(pts) == 0 {
 			continue
 		}
 		last := pts[len(pts)-1]
-		parts = append(parts, fmt.Sprintf("%s %.0f%%→%.2f%%", layer, last.X, last.Y))
+		at := fmt.Sprintf("%.0f%%", last.X)
+		if axis.kind == results.Bits {
+			at = fmt.Sprintf("%.0f bits", axis.top-last.X)
+		}
+		parts = append(parts, fmt.Sprintf("%s %s→%.2f%%", layer, at, last.Y))
 	}
 	return strings.Join(parts, ", ")
 }

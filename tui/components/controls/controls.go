@@ -14,6 +14,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -96,7 +97,7 @@ type Model struct {
 	pending bool               // knobs changed, answer not in yet
 	sizing  bool               // accuracies in, the model file's size not yet
 
-	preview        experiments.Row
+	preview        results.Row
 	previewSetting experiments.Setting
 	previewLabel   string
 	previewErr     error
@@ -181,7 +182,7 @@ func (m *Model) Setting() experiments.Setting {
 
 // Preview is the last accepted evaluation's row and whether it matches the
 // knobs on screen (false while an evaluation is pending or failed).
-func (m *Model) Preview() (experiments.Row, bool) {
+func (m *Model) Preview() (results.Row, bool) {
 	return m.preview, m.trained != nil && !m.pending && !m.sizing && m.previewErr == nil
 }
 
@@ -368,7 +369,7 @@ func (m *Model) startEval() tea.Cmd {
 
 // sizeRow shows the model file's size, or the estimate while it is being
 // encoded.
-func (m *Model) sizeRow(row func(label, value, extra string) string, r experiments.Row) string {
+func (m *Model) sizeRow(row func(label, value, extra string) string, r results.Row) string {
 	if m.sizing {
 		return row("size", "≈"+common.Bytes(r.SizeBytes), m.common.Styles.Warn.Render("sizing the file…"))
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -34,7 +35,7 @@ func tinyTrained() *experiments.Trained {
 	return &experiments.Trained{
 		Spec:  experiments.Spec{Name: "tiny"},
 		Model: model, Train: train, Test: test,
-		Baseline: experiments.Row{Experiment: "tiny", Technique: "dense", Setting: "fp32",
+		Baseline: results.Row{Experiment: "tiny", Technique: "dense", Setting: "fp32",
 			ParamsTotal: 67, ParamsNonzero: 67, SizeBytes: model.Totals().SizeBytes,
 			CompressionRatio: 1, TrainAcc: 40, TestAcc: 37.5},
 	}
@@ -265,7 +266,7 @@ func TestStaleEvaluationDropped(t *testing.T) {
 		t.Fatal("a knob change did not bump the generation")
 	}
 
-	stale := EvalResultMsg{Gen: old, Eval: experiments.Evaluation{Row: experiments.Row{Setting: "ratio=0.05", TestAcc: 11.11}}}
+	stale := EvalResultMsg{Gen: old, Eval: experiments.Evaluation{Row: results.Row{Setting: "ratio=0.05", TestAcc: 11.11}}}
 	m.Update(stale)
 	if !m.Pending() {
 		t.Error("a stale answer cleared the pending state")
@@ -280,7 +281,7 @@ func TestStaleEvaluationDropped(t *testing.T) {
 
 	current := EvalResultMsg{Gen: cur, Eval: experiments.Evaluation{
 		Setting: experiments.Setting{PruneRatio: 0.1},
-		Row:     experiments.Row{Setting: "ratio=0.10", TestAcc: 22.22, TrainAcc: 30, GapPP: 7.78, DeltaAccPP: -15.28, SizeBytes: 300, CompressionRatio: 1.5}}}
+		Row:     results.Row{Setting: "ratio=0.10", TestAcc: 22.22, TrainAcc: 30, GapPP: 7.78, DeltaAccPP: -15.28, SizeBytes: 300, CompressionRatio: 1.5}}}
 	m.Update(current)
 	v := m.View()
 	for _, want := range []string{"22.22%", "Δ -15.28 pp", "gap +7.78 pp", "300 B", "1.5× smaller"} {
@@ -358,7 +359,7 @@ func TestResetDropsLateAnswers(t *testing.T) {
 	if m.Ready() {
 		t.Fatal("ready after Reset")
 	}
-	m.Update(EvalResultMsg{Gen: gen, Eval: experiments.Evaluation{Row: experiments.Row{TestAcc: 55.55}}})
+	m.Update(EvalResultMsg{Gen: gen, Eval: experiments.Evaluation{Row: results.Row{TestAcc: 55.55}}})
 	if v := m.View(); !strings.Contains(v, "waiting for the baseline…") {
 		t.Errorf("view after Reset and a late answer:\n%s", v)
 	}

@@ -2,4 +2,4 @@
 // arrive, in a scrollable bubbles table showing the columns a learner
 // compares (size, compression, accuracy, its change and the overfitting gap,
 // latency).
-package results
+package table

@@ -1,4 +1,4 @@
-package results
+package table
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -19,8 +19,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func prunedRow(ratio float64) experiments.Row {
-	return experiments.Row{Experiment: "mnist", Technique: "prune", Setting: fmt.Sprintf("ratio=%.2f", ratio),
+func prunedRow(ratio float64) results.Row {
+	return results.Row{Experiment: "mnist", Technique: "prune", Setting: fmt.Sprintf("ratio=%.2f", ratio),
 		ParamsTotal: 101770, ParamsNonzero: int64(101770 * (1 - ratio)), SizeBytes: 204800, CompressionRatio: 1.99,
 		TrainAcc: 98.5, TestAcc: 97.25, DeltaAccPP: -0.31, GapPP: 1.25, LatencyUsB1: 41.5, LatencyUsB256: 2900}
 }

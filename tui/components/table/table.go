@@ -1,4 +1,4 @@
-package results
+package table
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -20,23 +20,23 @@ type column struct {
 	right bool
 	drop  int
 	flex  bool
-	cell  func(r experiments.Row) string
+	cell  func(r results.Row) string
 }
 
 func pct(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
 var columns = []column{
-	{title: "technique", cell: func(r experiments.Row) string { return r.Technique }},
-	{title: "setting", flex: true, cell: func(r experiments.Row) string { return r.Setting }},
-	{title: "non-zero", right: true, drop: 2, cell: func(r experiments.Row) string { return common.Count(r.ParamsNonzero) }},
-	{title: "size", right: true, cell: func(r experiments.Row) string { return common.Bytes(r.SizeBytes) }},
-	{title: "ratio", right: true, cell: func(r experiments.Row) string { return common.Ratio(r.CompressionRatio) }},
-	{title: "train%", right: true, drop: 2, cell: func(r experiments.Row) string { return pct(r.TrainAcc) }},
-	{title: "test%", right: true, cell: func(r experiments.Row) string { return pct(r.TestAcc) }},
-	{title: "Δ pp", right: true, cell: func(r experiments.Row) string { return common.Signed(r.DeltaAccPP, 2) }},
-	{title: "gap pp", right: true, drop: 1, cell: func(r experiments.Row) string { return pct(r.GapPP) }},
-	{title: "µs b1", right: true, drop: 3, cell: func(r experiments.Row) string { return latency(r.LatencyUsB1) }},
-	{title: "µs b256", right: true, drop: 3, cell: func(r experiments.Row) string { return latency(r.LatencyUsB256) }},
+	{title: "technique", cell: func(r results.Row) string { return r.Technique }},
+	{title: "setting", flex: true, cell: func(r results.Row) string { return r.Setting }},
+	{title: "non-zero", right: true, drop: 2, cell: func(r results.Row) string { return common.Count(r.ParamsNonzero) }},
+	{title: "size", right: true, cell: func(r results.Row) string { return common.Bytes(r.SizeBytes) }},
+	{title: "ratio", right: true, cell: func(r results.Row) string { return common.Ratio(r.CompressionRatio) }},
+	{title: "train%", right: true, drop: 2, cell: func(r results.Row) string { return pct(r.TrainAcc) }},
+	{title: "test%", right: true, cell: func(r results.Row) string { return pct(r.TestAcc) }},
+	{title: "Δ pp", right: true, cell: func(r results.Row) string { return common.Signed(r.DeltaAccPP, 2) }},
+	{title: "gap pp", right: true, drop: 1, cell: func(r results.Row) string { return pct(r.GapPP) }},
+	{title: "µs b1", right: true, drop: 3, cell: func(r results.Row) string { return latency(r.LatencyUsB1) }},
+	{title: "µs b256", right: true, drop: 3, cell: func(r results.Row) string { return latency(r.LatencyUsB256) }},
 }
 
 func latency(us float64) string {
@@ -60,7 +60,7 @@ type Model struct {
 	height  int
 	focused bool
 
-	rows  []experiments.Row
+	rows  []results.Row
 	table table.Model
 }
 
@@ -101,7 +101,7 @@ func (m *Model) Reset() {
 }
 
 // Add appends a row and scrolls to it.
-func (m *Model) Add(r experiments.Row) {
+func (m *Model) Add(r results.Row) {
 	m.rows = append(m.rows, r)
 	m.relayout()
 	m.table.GotoBottom()
@@ -111,8 +111,8 @@ func (m *Model) Add(r experiments.Row) {
 func (m *Model) Len() int { return len(m.rows) }
 
 // Table returns a copy of the rows, ready to export.
-func (m *Model) Table() experiments.Table {
-	return append(experiments.Table(nil), m.rows...)
+func (m *Model) Table() results.Table {
+	return append(results.Table(nil), m.rows...)
 }
 
 // SetSize sets the pane's outer size, frame included.
