@@ -59,7 +59,7 @@ var benchForms = []string{"dense", "sparse90", "sparse95", "int8", "rank32"}
 //     an epoch and scales; train_epoch_fraction says which fraction);
 //   - infer_us_b1_F, infer_us_b256_F: microseconds per Forward(x, false) of
 //     LeNet-300-100 at batch 1 and 256 after PrepareInference, for F in
-//     dense, sparse90 and sparse95 (prune.Global), int8 (quant.UniformLayers
+//     dense, sparse90 and sparse95 (prune.Global), int8 (quant.QuantizeModel
 //     at 8 bits) and rank32 (lowrank.FactorizeModel of fc1 at rank 32). The
 //     weights are random: speed does not depend on their values;
 //   - infer_speedup_b1_F, infer_speedup_b256_F: the dense time over F's.
@@ -141,7 +141,7 @@ func benchModel(form string) (*nn.Sequential, error) {
 	case "sparse95":
 		err = prune.Global(m, 0.95, nil)
 	case "int8":
-		_, err = quant.UniformLayers(m, 8, nil)
+		_, err = quant.QuantizeModel(m, quant.Options{Bits: 8}, nil)
 	case "rank32":
 		err = lowrank.FactorizeModel(m, "fc1", 32)
 	default:

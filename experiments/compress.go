@@ -186,7 +186,7 @@ func (ms *modelState) requantize() error {
 // the factors of factorized ones), in model order.
 func weightLayerNames(m *nn.Sequential) []string {
 	var names []string
-	for _, d := range quant.WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		names = append(names, d.LayerName)
 	}
 	return names
@@ -496,7 +496,7 @@ func pruneChosen(m *nn.Sequential, st StepSpec, frac func(final float64) float64
 		}
 	}
 	byName := map[string]*nn.Dense{}
-	for _, d := range quant.WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		byName[d.LayerName] = d
 	}
 	var common []*nn.Dense

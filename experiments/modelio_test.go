@@ -25,7 +25,7 @@ func compressedMNISTModel(t *testing.T) *nn.Sequential {
 	if err := prune.Global(m, 0.8, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := quant.UniformLayers(m, 4, nil); err != nil {
+	if _, err := quant.QuantizeModel(m, quant.Options{Bits: 4}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return m

@@ -219,7 +219,7 @@ func requantize(m *nn.Sequential, bits int) error {
 		return nil
 	}
 	for _, d := range weightLayers(m) {
-		if _, err := quant.Uniform(d, bits); err != nil {
+		if _, err := quant.Quantize(d, quant.Options{Bits: bits}); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/prune"
 	"github.com/prunerlab/pruner-tui/core/quant"
 )
@@ -11,7 +12,7 @@ import (
 // benchModel is LeNet-300-100 pruned 95% and clustered to 32 centroids.
 func benchModel(b *testing.B) []byte {
 	m := mlp(60, 784, 300, 100, 10)
-	for _, d := range quant.WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		if err := prune.Magnitude(d, 0.95); err != nil {
 			b.Fatal(err)
 		}
@@ -53,7 +54,7 @@ func BenchmarkReadLeNetDeepCompression(b *testing.B) {
 // lightly pruned (5%) float32 LeNet-300-100.
 func BenchmarkSizeLeNetKnob(b *testing.B) {
 	m := mlp(60, 784, 300, 100, 10)
-	for _, d := range quant.WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		if err := prune.Magnitude(d, 0.05); err != nil {
 			b.Fatal(err)
 		}

@@ -47,7 +47,7 @@ func pruneGlobal(m *Sequential, ratio float64) {
 }
 
 // quantizeLayers snaps every Dense layer of m to bits per output channel the
-// way core/quant.Uniform does and sets Bits.
+// way core/quant.Quantize with Options{Bits: bits} does and sets Bits.
 func quantizeLayers(m *Sequential, bits int) {
 	qmax := float64(int(1)<<(bits-1) - 1)
 	for _, l := range m.Layers {

@@ -37,7 +37,7 @@ func BenchmarkKnobLeNet300(b *testing.B) {
 	}
 	pruned.PrepareInference()
 	quantized := m.Clone()
-	if _, err := quant.UniformLayers(quantized, 8, nil); err != nil {
+	if _, err := quant.QuantizeModel(quantized, quant.Options{Bits: 8}, nil); err != nil {
 		b.Fatal(err)
 	}
 	quantized.PrepareInference()
@@ -56,7 +56,7 @@ func BenchmarkKnobLeNet300(b *testing.B) {
 	})
 	b.Run("clone+uniform8", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := quant.UniformLayers(m.Clone(), 8, nil); err != nil {
+			if _, err := quant.QuantizeModel(m.Clone(), quant.Options{Bits: 8}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -94,7 +94,7 @@ func BenchmarkKnobLeNet300(b *testing.B) {
 	b.Run("whole/uniform8", func(b *testing.B) {
 		for b.Loop() {
 			c := m.Clone()
-			if _, err := quant.UniformLayers(c, 8, nil); err != nil {
+			if _, err := quant.QuantizeModel(c, quant.Options{Bits: 8}, nil); err != nil {
 				b.Fatal(err)
 			}
 			c.PrepareInference()
