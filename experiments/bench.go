@@ -59,7 +59,7 @@ var benchForms = []string{"dense", "sparse90", "sparse95", "int8", "rank32"}
 //     an epoch and scales; train_epoch_fraction says which fraction);
 //   - infer_us_b1_F, infer_us_b256_F: microseconds per Forward(x, false) of
 //     LeNet-300-100 at batch 1 and 256 after PrepareInference, for F in
-//     dense, sparse90 and sparse95 (prune.Global), int8 (quant.QuantizeModel
+//     dense, sparse90 and sparse95 (prune.Prune, ScopeGlobal), int8 (quant.QuantizeModel
 //     at 8 bits) and rank32 (lowrank.FactorizeModel of fc1 at rank 32). The
 //     weights are random: speed does not depend on their values;
 //   - infer_speedup_b1_F, infer_speedup_b256_F: the dense time over F's.
@@ -137,9 +137,9 @@ func benchModel(form string) (*nn.Sequential, error) {
 	switch form {
 	case "dense":
 	case "sparse90":
-		err = prune.Global(m, 0.90, nil)
+		err = prune.Prune(nn.WeightLayers(m), 0.90, prune.Options{Scope: prune.ScopeGlobal})
 	case "sparse95":
-		err = prune.Global(m, 0.95, nil)
+		err = prune.Prune(nn.WeightLayers(m), 0.95, prune.Options{Scope: prune.ScopeGlobal})
 	case "int8":
 		_, err = quant.QuantizeModel(m, quant.Options{Bits: 8}, nil)
 	case "rank32":

@@ -60,7 +60,7 @@ func TestWriteBenchTable(t *testing.T) {
 }
 
 // TestBenchModels checks the compressed forms Bench times: the sparsity
-// prune.Global leaves, and that PrepareInference picked the fast kernels
+// prune.Prune (ScopeGlobal) leaves, and that PrepareInference picked the fast kernels
 // for fc1 (the layer that dominates the time).
 func TestBenchModels(t *testing.T) {
 	zeroFraction := func(m *nn.Sequential) float64 {

@@ -508,17 +508,12 @@ func pruneChosen(m *nn.Sequential, st StepSpec, frac func(final float64) float64
 	random := st.Criterion == "random"
 	if s := frac(st.finalRatio()); len(common) > 0 && s > 0 {
 		if st.Scope == "global" {
-			// One ranking across the layers: a model of just them.
-			group := &nn.Sequential{}
-			for _, d := range common {
-				group.Layers = append(group.Layers, d)
-			}
+			// One ranking across the layers.
+			o := prune.Options{Scope: prune.ScopeGlobal, Rand: rng}
 			if random {
-				err = prune.RandomGlobal(group, s, nil, rng)
-			} else {
-				err = prune.Global(group, s, nil)
+				o.Criterion = prune.Random
 			}
-			if err != nil {
+			if err := prune.Prune(common, s, o); err != nil {
 				return err
 			}
 		} else {
@@ -540,8 +535,9 @@ func pruneChosen(m *nn.Sequential, st StepSpec, frac func(final float64) float64
 }
 
 func pruneLayer(d *nn.Dense, ratio float64, random bool, rng *rand.Rand) error {
+	o := prune.Options{Rand: rng}
 	if random {
-		return prune.Random(d, ratio, rng)
+		o.Criterion = prune.Random
 	}
-	return prune.Magnitude(d, ratio)
+	return prune.Prune([]*nn.Dense{d}, ratio, o)
 }

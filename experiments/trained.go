@@ -190,7 +190,7 @@ func applySetting(m *nn.Sequential, s Setting, dc *lowrank.Decomposition) error 
 	}
 	if s.PruneRatio > 0 {
 		for _, d := range weightLayers(m) {
-			if err := prune.Magnitude(d, s.PruneRatio); err != nil {
+			if err := prune.Prune([]*nn.Dense{d}, s.PruneRatio, prune.Options{}); err != nil {
 				return err
 			}
 		}

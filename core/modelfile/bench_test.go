@@ -13,7 +13,7 @@ import (
 func benchModel(b *testing.B) []byte {
 	m := mlp(60, 784, 300, 100, 10)
 	for _, d := range nn.WeightLayers(m) {
-		if err := prune.Magnitude(d, 0.95); err != nil {
+		if err := prune.Prune([]*nn.Dense{d}, 0.95, prune.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -55,7 +55,7 @@ func BenchmarkReadLeNetDeepCompression(b *testing.B) {
 func BenchmarkSizeLeNetKnob(b *testing.B) {
 	m := mlp(60, 784, 300, 100, 10)
 	for _, d := range nn.WeightLayers(m) {
-		if err := prune.Magnitude(d, 0.05); err != nil {
+		if err := prune.Prune([]*nn.Dense{d}, 0.05, prune.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

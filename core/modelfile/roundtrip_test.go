@@ -128,7 +128,7 @@ func sameModel(t *testing.T, what string, want, got *nn.Sequential) {
 func pruneAll(t *testing.T, m *nn.Sequential, ratio float64) {
 	t.Helper()
 	for _, d := range nn.WeightLayers(m) {
-		if err := prune.Magnitude(d, ratio); err != nil {
+		if err := prune.Prune([]*nn.Dense{d}, ratio, prune.Options{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,7 +179,7 @@ func TestRoundTripIsExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			l := m.Layers[0].(*lowrank.Layer)
-			if err := prune.Magnitude(l.First, 0.5); err != nil {
+			if err := prune.Prune([]*nn.Dense{l.First}, 0.5, prune.Options{}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := quant.Quantize(l.Second, quant.Options{Bits: 4, Asymmetric: true}); err != nil {

@@ -18,8 +18,8 @@ func lenet(rng *rand.Rand) *Sequential {
 }
 
 // pruneGlobal zeroes the fraction ratio of all Dense weights of m with the
-// smallest |w| under one threshold, as core/prune.Global does (that package
-// imports nn, so its tests here cannot use it).
+// smallest |w| under one threshold, as core/prune.Prune does with
+// ScopeGlobal (that package imports nn, so its tests here cannot use it).
 func pruneGlobal(m *Sequential, ratio float64) {
 	var mags []float64
 	for _, l := range m.Layers {

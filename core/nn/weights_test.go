@@ -112,3 +112,40 @@ func TestSelectWeightLayersErrors(t *testing.T) {
 		t.Errorf("a model without weight layers: err = %v", err)
 	}
 }
+
+// DenseLayers is SelectWeightLayers for Dense layers only (a factorized
+// layer is not one): pruning's sensitivity, budget and structured passes
+// choose their layers with it.
+func TestDenseLayers(t *testing.T) {
+	m := weightModel()
+	ds, err := m.DenseLayers(nil)
+	if err != nil || !slices.Equal(layerNames(ds), []string{"fc2", "fc3"}) {
+		t.Errorf("DenseLayers(nil) = %v, %v; want fc2, fc3", layerNames(ds), err)
+	}
+	ds, err = m.DenseLayers([]string{"fc3", "fc2"})
+	if err != nil || !slices.Equal(layerNames(ds), []string{"fc2", "fc3"}) {
+		t.Errorf("DenseLayers(fc3, fc2) = %v, %v; want fc2, fc3 in model order", layerNames(ds), err)
+	}
+	cases := []struct {
+		names []string
+		want  string // the whole message
+	}{
+		{[]string{"fc9"}, `layer "fc9" is not a Dense layer of the model; Dense layers are fc2, fc3`},
+		{[]string{"relu1"}, `layer "relu1" is not a Dense layer of the model; Dense layers are fc2, fc3`},
+		{[]string{"fc1"}, `layer "fc1" is not a Dense layer of the model; Dense layers are fc2, fc3`},
+		{[]string{"fc3", "fc3"}, `layer "fc3" is listed twice`},
+	}
+	for _, c := range cases {
+		ds, err := m.DenseLayers(c.names)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%q: err = %v, want %q", c.names, err, c.want)
+		}
+		if ds != nil {
+			t.Errorf("%q: returned layers %v with the error", c.names, layerNames(ds))
+		}
+	}
+	noDense := &Sequential{Layers: []Layer{NewReLU("relu")}}
+	if _, err := noDense.DenseLayers(nil); err == nil || err.Error() != "the model has no Dense layers" {
+		t.Errorf("a model without Dense layers: err = %v", err)
+	}
+}

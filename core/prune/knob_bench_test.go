@@ -32,7 +32,7 @@ func BenchmarkKnobLeNet300(b *testing.B) {
 	m := lenet300()
 	x, y := testImages()
 	pruned := m.Clone()
-	if err := Global(pruned, 0.9, nil); err != nil {
+	if err := Prune(nn.WeightLayers(pruned), 0.9, Options{Scope: ScopeGlobal}); err != nil {
 		b.Fatal(err)
 	}
 	pruned.PrepareInference()
@@ -49,7 +49,7 @@ func BenchmarkKnobLeNet300(b *testing.B) {
 	})
 	b.Run("clone+global90", func(b *testing.B) {
 		for b.Loop() {
-			if err := Global(m.Clone(), 0.9, nil); err != nil {
+			if err := Prune(nn.WeightLayers(m.Clone()), 0.9, Options{Scope: ScopeGlobal}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -84,7 +84,7 @@ func BenchmarkKnobLeNet300(b *testing.B) {
 	b.Run("whole/global90", func(b *testing.B) {
 		for b.Loop() {
 			c := m.Clone()
-			if err := Global(c, 0.9, nil); err != nil {
+			if err := Prune(nn.WeightLayers(c), 0.9, Options{Scope: ScopeGlobal}); err != nil {
 				b.Fatal(err)
 			}
 			c.PrepareInference()
