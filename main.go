@@ -19,6 +19,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"github.com/prunerlab/pruner-tui/core/bench"
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/tui"
@@ -281,7 +282,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r, err := experiments.Bench(ctx, experiments.BenchOptions{Quick: *quick, DataDir: *dataDir}, stderr)
+	r, err := bench.Run(ctx, bench.Options{Quick: *quick, DataDir: *dataDir}, stderr)
 	if err != nil {
 		return err
 	}
@@ -290,5 +291,5 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	return experiments.WriteBenchTable(stdout, r)
+	return bench.WriteTable(stdout, r)
 }
