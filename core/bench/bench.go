@@ -59,9 +59,10 @@ var forms = []string{"dense", "sparse90", "sparse95", "int8", "rank32"}
 //     an epoch and scales; train_epoch_fraction says which fraction);
 //   - infer_us_b1_F, infer_us_b256_F: microseconds per Forward(x, false) of
 //     LeNet-300-100 at batch 1 and 256 after PrepareInference, for F in
-//     dense, sparse90 and sparse95 (prune.Prune, ScopeGlobal), int8 (quant.QuantizeModel
-//     at 8 bits) and rank32 (lowrank.FactorizeModel of fc1 at rank 32). The
-//     weights are random: speed does not depend on their values;
+//     dense, sparse90 and sparse95 (prune.Prune with ScopeGlobal), int8
+//     (quant.QuantizeModel at 8 bits) and rank32 (lowrank.FactorizeModel of
+//     fc1 at rank 32). The weights are random: speed does not depend on
+//     their values;
 //   - infer_speedup_b1_F, infer_speedup_b256_F: the dense time over F's.
 //
 // Every timing is a median over rounds; the GEMMs and the inference forms
