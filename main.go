@@ -19,6 +19,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"github.com/prunerlab/pruner-tui/core/bench"
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
@@ -261,7 +262,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r, err := experiments.Bench(ctx, experiments.BenchOptions{Quick: *quick, DataDir: *dataDir}, stderr)
+	r, err := bench.Run(ctx, bench.Options{Quick: *quick, DataDir: *dataDir}, stderr)
 	if err != nil {
 		return err
 	}
@@ -270,5 +271,5 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	return experiments.WriteBenchTable(stdout, r)
+	return bench.WriteTable(stdout, r)
 }

@@ -186,7 +186,7 @@ func (ms *modelState) requantize() error {
 // the factors of factorized ones), in model order.
 func weightLayerNames(m *nn.Sequential) []string {
 	var names []string
-	for _, d := range quant.WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		names = append(names, d.LayerName)
 	}
 	return names
@@ -496,7 +496,7 @@ func pruneChosen(m *nn.Sequential, st StepSpec, frac func(final float64) float64
 		}
 	}
 	byName := map[string]*nn.Dense{}
-	for _, d := range quant.WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		byName[d.LayerName] = d
 	}
 	var common []*nn.Dense
@@ -508,17 +508,12 @@ func pruneChosen(m *nn.Sequential, st StepSpec, frac func(final float64) float64
 	random := st.Criterion == "random"
 	if s := frac(st.finalRatio()); len(common) > 0 && s > 0 {
 		if st.Scope == "global" {
-			// One ranking across the layers: a model of just them.
-			group := &nn.Sequential{}
-			for _, d := range common {
-				group.Layers = append(group.Layers, d)
-			}
+			// One ranking across the layers.
+			o := prune.Options{Scope: prune.ScopeGlobal, Rand: rng}
 			if random {
-				err = prune.RandomGlobal(group, s, nil, rng)
-			} else {
-				err = prune.Global(group, s, nil)
+				o.Criterion = prune.Random
 			}
-			if err != nil {
+			if err := prune.Prune(common, s, o); err != nil {
 				return err
 			}
 		} else {
@@ -540,8 +535,9 @@ func pruneChosen(m *nn.Sequential, st StepSpec, frac func(final float64) float64
 }
 
 func pruneLayer(d *nn.Dense, ratio float64, random bool, rng *rand.Rand) error {
+	o := prune.Options{Rand: rng}
 	if random {
-		return prune.Random(d, ratio, rng)
+		o.Criterion = prune.Random
 	}
-	return prune.Magnitude(d, ratio)
+	return prune.Prune([]*nn.Dense{d}, ratio, o)
 }

@@ -22,10 +22,10 @@ func compressedMNISTModel(t *testing.T) *nn.Sequential {
 	m := &nn.Sequential{Layers: []nn.Layer{
 		nn.NewDense("fc1", 784, 32, rng), nn.NewReLU("relu1"), nn.NewDense("fc2", 32, 10, rng),
 	}}
-	if err := prune.Global(m, 0.8, nil); err != nil {
+	if err := prune.Prune(nn.WeightLayers(m), 0.8, prune.Options{Scope: prune.ScopeGlobal}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := quant.UniformLayers(m, 4, nil); err != nil {
+	if _, err := quant.QuantizeModel(m, quant.Options{Bits: 4}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return m

@@ -100,20 +100,24 @@ func (p prunePlan) prune(m *nn.Sequential, frac func(final float64) float64) err
 		return p.pruneNeurons(m, frac)
 	}
 	if s := frac(p.ratio); len(p.common) > 0 && s > 0 {
-		var err error
+		o := prune.Options{Rand: p.rng}
 		switch {
 		case p.st.Criterion == "random" && p.st.Scope == "global":
-			err = prune.RandomGlobal(m, s, p.common, p.rng)
+			o.Criterion, o.Scope = prune.Random, prune.ScopeGlobal
 		case p.st.Criterion == "random":
-			err = prune.RandomLayers(m, s, p.common, p.rng)
+			o.Criterion = prune.Random
 		default:
 			scope, perr := prune.ParseScope(p.st.Scope)
 			if perr != nil {
 				return perr
 			}
-			err = prune.MagnitudeScope(m, s, scope, p.common)
+			o.Scope = scope
 		}
+		ds, err := m.DenseLayers(p.common)
 		if err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
+		if err := prune.Prune(ds, s, o); err != nil {
 			return err
 		}
 	}
@@ -126,12 +130,11 @@ func (p prunePlan) prune(m *nn.Sequential, frac func(final float64) float64) err
 		if err != nil {
 			return err
 		}
+		o := prune.Options{Rand: p.rng}
 		if p.st.Criterion == "random" {
-			err = prune.Random(ds[0], s, p.rng)
-		} else {
-			err = prune.Magnitude(ds[0], s)
+			o.Criterion = prune.Random
 		}
-		if err != nil {
+		if err := prune.Prune(ds, s, o); err != nil {
 			return fmt.Errorf("layer %s: %w", name, err)
 		}
 	}

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/prunerlab/pruner-tui/core/bench"
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/prune"
@@ -28,12 +28,8 @@ const (
 	quickTrainLimit = 10000
 	// stepEventInterval coalesces StepEvents to at most ~10 a second.
 	stepEventInterval = 100 * time.Millisecond
-	// Latency: the median of up to latencyMaxReps forward passes, stopping
-	// once latencyBudget is spent.
-	latencyBudget  = 200 * time.Millisecond
-	latencyMaxReps = 101
-	evalChunk      = 1024 // rows per cancellation check when evaluating
-	evalBatch      = 256
+	evalChunk         = 1024 // rows per cancellation check when evaluating
+	evalBatch         = 256
 )
 
 // Run runs spec: load data → build model → train the baseline → for each
@@ -488,40 +484,9 @@ func evaluate(ctx context.Context, m *nn.Sequential, s *data.Set, limit int) (lo
 	return sumLoss / float64(n), float64(correct) / float64(n), nil
 }
 
-// measureLatency returns the median time in microseconds of a forward pass
-// of m over a batch of 1 and a batch of 256 rows of test data, each median
-// over at most latencyMaxReps passes or latencyBudget of time.
+// measureLatency is bench.Latency over the test images.
 func measureLatency(ctx context.Context, m *nn.Sequential, test *data.Set) (b1, b256 float64, err error) {
-	if b1, err = medianForward(ctx, m, test.X, 1); err != nil {
-		return 0, 0, err
-	}
-	b256, err = medianForward(ctx, m, test.X, 256)
-	return b1, b256, err
-}
-
-func medianForward(ctx context.Context, m *nn.Sequential, x nn.Matrix, batch int) (float64, error) {
-	in := nn.NewMatrix(batch, x.Cols)
-	if x.Rows > 0 {
-		for i := range batch {
-			copy(in.Row(i), x.Row(i%x.Rows))
-		}
-	}
-	m.Forward(in, false) // warm-up: the layers allocate their buffers
-	var times []float64
-	start := time.Now()
-	for len(times) < latencyMaxReps {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		t0 := time.Now()
-		m.Forward(in, false)
-		times = append(times, float64(time.Since(t0).Nanoseconds())/1e3)
-		if time.Since(start) >= latencyBudget {
-			break
-		}
-	}
-	sort.Float64s(times)
-	return times[len(times)/2], nil
+	return bench.Latency(ctx, m, test.X)
 }
 
 // loadData loads the spec's dataset and applies its limits.

@@ -191,7 +191,7 @@ func applySetting(m *nn.Sequential, s Setting, dc *lowrank.Decomposition) error 
 	}
 	if s.PruneRatio > 0 {
 		for _, d := range weightLayers(m) {
-			if err := prune.Magnitude(d, s.PruneRatio); err != nil {
+			if err := prune.Prune([]*nn.Dense{d}, s.PruneRatio, prune.Options{}); err != nil {
 				return err
 			}
 		}
@@ -220,7 +220,7 @@ func requantize(m *nn.Sequential, bits int) error {
 		return nil
 	}
 	for _, d := range weightLayers(m) {
-		if _, err := quant.Uniform(d, bits); err != nil {
+		if _, err := quant.Quantize(d, quant.Options{Bits: bits}); err != nil {
 			return err
 		}
 	}

@@ -89,13 +89,27 @@ func (g gemmCase) String() string {
 		g.m, g.n, g.k, g.transA, g.transB, g.alpha, g.beta, g.pad)
 }
 
-// checkAgainstRef runs impl on g and compares with GemmRef. The bound is the
-// standard one for a float32 sum of k products in any order (with or without
-// FMA), plus the alpha and beta roundings: |err| ≤ (k+3)·u·(|alpha|·Σ|a||b| +
-// |beta·c|) with u = 2⁻²⁴. A wrong index or a lost term is off by the size of
-// a whole product, far beyond it. It also checks that the padding between
-// rows of C was not written.
+// gemmFunc is the signature of Gemm, GemmGo and GemmRef.
+type gemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+// checkAgainstRef runs impl on g and compares with GemmRef (see checkProduct).
 func checkAgainstRef(t *testing.T, rng *rand.Rand, impl int, g gemmCase) {
+	t.Helper()
+	checkProduct(t, rng, implNames[impl], func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		restore := useImpl(impl)
+		defer restore()
+		Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}, g)
+}
+
+// checkProduct runs gemm on g and compares with GemmRef, the plain triple
+// loop accumulating in float64. The bound is the standard one for a float32
+// sum of k products in any order (with or without FMA), plus the alpha and
+// beta roundings: |err| ≤ (k+3)·u·(|alpha|·Σ|a||b| + |beta·c|) with u =
+// 2⁻²⁴. A wrong index or a lost term is off by the size of a whole product,
+// far beyond it. It also checks that the padding between rows of C was not
+// written.
+func checkProduct(t *testing.T, rng *rand.Rand, name string, gemm gemmFunc, g gemmCase) {
 	t.Helper()
 	rowsA, colsA := g.m, g.k
 	if g.transA {
@@ -117,9 +131,7 @@ func checkAgainstRef(t *testing.T, rng *rand.Rand, impl int, g gemmCase) {
 	}
 	got := append([]float32(nil), c0...)
 	want := append([]float32(nil), c0...)
-	restore := useImpl(impl)
-	Gemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, got, ldc)
-	restore()
+	gemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, got, ldc)
 	GemmRef(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, want, ldc)
 
 	absA, absB, bound := abs(a), abs(b), abs(c0)
@@ -130,14 +142,14 @@ func checkAgainstRef(t *testing.T, rng *rand.Rand, impl int, g gemmCase) {
 			x := i*ldc + j
 			if j >= g.n {
 				if got[x] != sentinel {
-					t.Fatalf("%s %v: padding c[%d][%d] overwritten with %v", implNames[impl], g, i, j, got[x])
+					t.Fatalf("%s %v: padding c[%d][%d] overwritten with %v", name, g, i, j, got[x])
 				}
 				continue
 			}
 			tol := float64(g.k+3)*u*float64(bound[x]) + 1e-30
 			if d := math.Abs(float64(got[x]) - float64(want[x])); !(d <= tol) {
 				t.Fatalf("%s %v: c[%d][%d] = %v, want %v (|diff| %.3g > tolerance %.3g)",
-					implNames[impl], g, i, j, got[x], want[x], d, tol)
+					name, g, i, j, got[x], want[x], d, tol)
 			}
 		}
 	}
@@ -148,6 +160,17 @@ func checkAgainstRef(t *testing.T, rng *rand.Rand, impl int, g gemmCase) {
 // packed and padded rows.
 func TestGemmMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	cases := gemmCases()
+	for _, impl := range supportedImpls() {
+		for _, g := range cases {
+			checkAgainstRef(t, rng, impl, g)
+		}
+	}
+}
+
+// gemmCases are odd and typical shapes, all transposes, several alpha/beta
+// pairs, and packed and padded rows.
+func gemmCases() []gemmCase {
 	small := []int{1, 7, 13, 33}
 	var cases []gemmCase
 	trans := [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}}
@@ -172,11 +195,7 @@ func TestGemmMatchesReference(t *testing.T) {
 			i++
 		}
 	}
-	for _, impl := range supportedImpls() {
-		for _, g := range cases {
-			checkAgainstRef(t, rng, impl, g)
-		}
-	}
+	return cases
 }
 
 // TestGemmConcurrent runs A·Bᵀ (which borrows a packing buffer from a pool)
@@ -211,19 +230,13 @@ func TestGemmConcurrent(t *testing.T) {
 	}
 }
 
-func TestGemmGoMatchesGemmGeneric(t *testing.T) {
-	// GemmGo is the generic implementation whatever Gemm runs.
+// TestGemmGoMatchesReference checks GemmGo, the pure-Go GEMM on every CPU,
+// against GemmRef on the cases of TestGemmMatchesReference, with the same
+// tolerance (see checkProduct).
+func TestGemmGoMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	a, b := randSlice(rng, 7*9), randSlice(rng, 9*5)
-	got, want := make([]float32, 7*5), make([]float32, 7*5)
-	GemmGo(false, false, 7, 5, 9, 1, a, 9, b, 5, 0, got, 5)
-	restore := useImpl(implGeneric)
-	Gemm(false, false, 7, 5, 9, 1, a, 9, b, 5, 0, want, 5)
-	restore()
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("GemmGo c[%d] = %v, generic Gemm %v", i, got[i], want[i])
-		}
+	for _, g := range gemmCases() {
+		checkProduct(t, rng, "GemmGo", GemmGo, g)
 	}
 }
 

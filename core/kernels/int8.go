@@ -48,7 +48,7 @@ type Int8 struct {
 // NewInt8 quantizes w (in×out, row-major) at bits (1 to 8) per output
 // channel: Scale[j] = max_i |w[i][j]| / qmax and Q = round(w/Scale[j]),
 // ties away from zero. Weights that already sit on such a grid (as
-// core/quant.Uniform leaves them) get back exactly their codes. bias has out
+// core/quant.Quantize leaves them) get back exactly their codes. bias has out
 // values, or is nil for none.
 func NewInt8(w, bias []float32, in, out, bits int) (*Int8, error) {
 	switch {

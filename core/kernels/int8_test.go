@@ -54,8 +54,8 @@ func TestNewInt8Codes(t *testing.T) {
 }
 
 // TestNewInt8RecoversGridCodes snaps weights to a per-channel grid the way
-// core/quant.Uniform does (w = float32(q·max/qmax)) and checks that NewInt8
-// gets back exactly q.
+// core/quant.Quantize with Options{Bits: bits} does (w = float32(q·max/qmax))
+// and checks that NewInt8 gets back exactly q.
 func TestNewInt8RecoversGridCodes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	const in, out = 37, 5

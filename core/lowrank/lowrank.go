@@ -218,7 +218,8 @@ func noSavingsError(in, out, rank int) error {
 
 // Factors returns the two factors, A (In×Rank, no bias) then B (Rank×Out,
 // with the bias), so pruning and quantization can act on them as on any
-// Dense layer: prune.Magnitude(f, ratio) or quant.Quantize(f, o) for each f.
+// Dense layer: prune.Prune(l.Factors(), ratio, o) or quant.Quantize(f, o)
+// for each f.
 func (l *Layer) Factors() []*nn.Dense { return []*nn.Dense{l.First, l.Second} }
 
 // PrepareInference builds both factors' inference plans (see

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/prune"
 	"github.com/prunerlab/pruner-tui/core/quant"
 )
@@ -11,8 +12,8 @@ import (
 // benchModel is LeNet-300-100 pruned 95% and clustered to 32 centroids.
 func benchModel(b *testing.B) []byte {
 	m := mlp(60, 784, 300, 100, 10)
-	for _, d := range quant.WeightLayers(m) {
-		if err := prune.Magnitude(d, 0.95); err != nil {
+	for _, d := range nn.WeightLayers(m) {
+		if err := prune.Prune([]*nn.Dense{d}, 0.95, prune.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -53,8 +54,8 @@ func BenchmarkReadLeNetDeepCompression(b *testing.B) {
 // lightly pruned (5%) float32 LeNet-300-100.
 func BenchmarkSizeLeNetKnob(b *testing.B) {
 	m := mlp(60, 784, 300, 100, 10)
-	for _, d := range quant.WeightLayers(m) {
-		if err := prune.Magnitude(d, 0.05); err != nil {
+	for _, d := range nn.WeightLayers(m) {
+		if err := prune.Prune([]*nn.Dense{d}, 0.05, prune.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

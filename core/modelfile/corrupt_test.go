@@ -19,7 +19,7 @@ func smallFile(t testing.TB, huffman bool) []byte {
 	if err := lowrank.FactorizeModel(m, "fc2", 1); err != nil {
 		t.Fatal(err)
 	}
-	ws := quant.WeightLayers(m)
+	ws := nn.WeightLayers(m)
 	ws[0].W.Mask = make([]float32, len(ws[0].W.Value.Data))
 	for i := range ws[0].W.Mask {
 		ws[0].W.Mask[i] = float32(i % 2)
@@ -183,7 +183,7 @@ func FuzzRead(f *testing.F) {
 				continue
 			}
 			weights := 0
-			for _, d := range quant.WeightLayers(m) {
+			for _, d := range nn.WeightLayers(m) {
 				weights += d.In * d.Out
 			}
 			if weights > 1<<16 {

@@ -88,7 +88,7 @@ func sameModel(t *testing.T, what string, want, got *nn.Sequential) {
 			t.Fatalf("%s: layer %d is %s %q, want %s %q", what, i, gl.Stats().Kind, gl.Name(), wl.Stats().Kind, wl.Name())
 		}
 	}
-	wd, gd := quant.WeightLayers(want), quant.WeightLayers(got)
+	wd, gd := nn.WeightLayers(want), nn.WeightLayers(got)
 	if len(wd) != len(gd) {
 		t.Fatalf("%s: %d weight layers, want %d", what, len(gd), len(wd))
 	}
@@ -127,8 +127,8 @@ func sameModel(t *testing.T, what string, want, got *nn.Sequential) {
 
 func pruneAll(t *testing.T, m *nn.Sequential, ratio float64) {
 	t.Helper()
-	for _, d := range quant.WeightLayers(m) {
-		if err := prune.Magnitude(d, ratio); err != nil {
+	for _, d := range nn.WeightLayers(m) {
+		if err := prune.Prune([]*nn.Dense{d}, ratio, prune.Options{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,7 +179,7 @@ func TestRoundTripIsExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			l := m.Layers[0].(*lowrank.Layer)
-			if err := prune.Magnitude(l.First, 0.5); err != nil {
+			if err := prune.Prune([]*nn.Dense{l.First}, 0.5, prune.Options{}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := quant.Quantize(l.Second, quant.Options{Bits: 4, Asymmetric: true}); err != nil {
@@ -193,11 +193,14 @@ func TestRoundTripIsExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			pruneAll(t, m, 0.6)
-			ws := quant.WeightLayers(m)
+			ws := nn.WeightLayers(m)
 			if _, err := quant.Cluster(ws[0], 8, quant.InitLinear, 10); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := quant.QuantizeLayers(m, map[string]int{"fc2": 3, "fc3": 1}, quant.Options{}); err != nil {
+			if _, err := quant.QuantizeModel(m, quant.Options{Bits: 3}, []string{"fc2"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := quant.QuantizeModel(m, quant.Options{Bits: 1}, []string{"fc3"}); err != nil {
 				t.Fatal(err)
 			}
 			ranges, err := quant.CalibrateActivations(m, input(20, 12, 8), quant.ActivationOptions{})

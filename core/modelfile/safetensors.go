@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
@@ -46,7 +45,7 @@ func WriteSafetensors(w io.Writer, m *nn.Sequential) error {
 		data  []float32
 	}
 	var entries []entry
-	addDense := func(d *nn.Dense) {
+	for _, d := range nn.WeightLayers(m) {
 		t := make([]float32, 0, d.In*d.Out)
 		for j := 0; j < d.Out; j++ {
 			for i := 0; i < d.In; i++ {
@@ -56,15 +55,6 @@ func WriteSafetensors(w io.Writer, m *nn.Sequential) error {
 		entries = append(entries, entry{d.LayerName + ".weight", []int{d.Out, d.In}, t})
 		if d.HasBias() {
 			entries = append(entries, entry{d.LayerName + ".bias", []int{d.Out}, slices.Clone(d.B.Value.Data)})
-		}
-	}
-	for _, l := range m.Layers {
-		switch l := l.(type) {
-		case *nn.Dense:
-			addDense(l)
-		case *lowrank.Layer:
-			addDense(l.First)
-			addDense(l.Second)
 		}
 	}
 	seen := map[string]bool{}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/quant"
 )
 
@@ -50,7 +51,7 @@ func TestDeepCompressionLeNetSize(t *testing.T) {
 	var fixedBound, entropyBound float64
 	fixedBound = 16 + 4 + 128 // fixed header, checksum, a generous layer table
 	entropyBound = fixedBound
-	for _, d := range quant.WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		var gaps, idx []int
 		var centroids []float32
 		next := 0

@@ -18,8 +18,8 @@ func lenet(rng *rand.Rand) *Sequential {
 }
 
 // pruneGlobal zeroes the fraction ratio of all Dense weights of m with the
-// smallest |w| under one threshold, as core/prune.Global does (that package
-// imports nn, so its tests here cannot use it).
+// smallest |w| under one threshold, as core/prune.Prune does with
+// ScopeGlobal (that package imports nn, so its tests here cannot use it).
 func pruneGlobal(m *Sequential, ratio float64) {
 	var mags []float64
 	for _, l := range m.Layers {
@@ -47,7 +47,7 @@ func pruneGlobal(m *Sequential, ratio float64) {
 }
 
 // quantizeLayers snaps every Dense layer of m to bits per output channel the
-// way core/quant.Uniform does and sets Bits.
+// way core/quant.Quantize with Options{Bits: bits} does and sets Bits.
 func quantizeLayers(m *Sequential, bits int) {
 	qmax := float64(int(1)<<(bits-1) - 1)
 	for _, l := range m.Layers {

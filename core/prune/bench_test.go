@@ -20,7 +20,7 @@ func lenet300() *nn.Sequential {
 func BenchmarkGlobalLeNet300(b *testing.B) {
 	m := lenet300()
 	for b.Loop() {
-		if err := Global(m.Clone(), 0.9, nil); err != nil {
+		if err := Prune(nn.WeightLayers(m.Clone()), 0.9, Options{Scope: ScopeGlobal}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -34,12 +34,12 @@ func (b Budget) check() error {
 }
 
 // ToBudget prunes the chosen Dense layers (nil: every Dense layer) globally
-// by magnitude, as Global does, just far enough to meet the budget, and
+// by magnitude, as Prune with ScopeGlobal does, just far enough to meet the budget, and
 // returns the ratio it used: k/N when it removed k of the N chosen weights
 // (weights masked before the call count among the k), at most
 // MaxBudgetRatio. A model that already meets the budget gets no new zeros.
 //
-// It ranks the weights once, as Global would, and walks down the ranking
+// It ranks the weights once, as Prune would, and walks down the ranking
 // counting what each removal saves, so the answer is exact: one fewer
 // weight removed would miss the budget. Stored bytes are not monotone in
 // the ratio everywhere (a dense 1-bit layer needs a zero level once it has

@@ -120,8 +120,9 @@ func TestToBudgetBytes(t *testing.T) {
 	}
 }
 
-// The ratio is the least that meets the budget: Global at one weight fewer
-// misses it. Checked on a random MLP against Global itself.
+// The ratio is the least that meets the budget: global magnitude pruning
+// (Prune with ScopeGlobal) at one weight fewer misses it. Checked on a
+// random MLP against Prune itself.
 func TestToBudgetIsMinimal(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	base := &nn.Sequential{Layers: []nn.Layer{
@@ -142,14 +143,14 @@ func TestToBudgetIsMinimal(t *testing.T) {
 			t.Errorf("%+v: ratio %v leaves %d B, %d non-zero", b, ratio, got, nonZeroWeights(m))
 		}
 		same := base.Clone()
-		if err := Global(same, ratio, nil); err != nil {
+		if err := Prune(nn.WeightLayers(same), ratio, global); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(Snapshot(same), Snapshot(m)) {
-			t.Errorf("%+v: Global(%v) gives a different model", b, ratio)
+			t.Errorf("%+v: Prune(%v, ScopeGlobal) gives a different model", b, ratio)
 		}
 		less := base.Clone()
-		if err := Global(less, ratio-1.0/n, nil); err != nil {
+		if err := Prune(nn.WeightLayers(less), ratio-1.0/n, global); err != nil {
 			t.Fatal(err)
 		}
 		if (b.MaxBytes > 0 && less.Totals().SizeBytes <= b.MaxBytes) || (b.MaxNonZero > 0 && nonZeroWeights(less) <= b.MaxNonZero) {

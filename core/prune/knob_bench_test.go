@@ -32,12 +32,12 @@ func BenchmarkKnobLeNet300(b *testing.B) {
 	m := lenet300()
 	x, y := testImages()
 	pruned := m.Clone()
-	if err := Global(pruned, 0.9, nil); err != nil {
+	if err := Prune(nn.WeightLayers(pruned), 0.9, Options{Scope: ScopeGlobal}); err != nil {
 		b.Fatal(err)
 	}
 	pruned.PrepareInference()
 	quantized := m.Clone()
-	if _, err := quant.UniformLayers(quantized, 8, nil); err != nil {
+	if _, err := quant.QuantizeModel(quantized, quant.Options{Bits: 8}, nil); err != nil {
 		b.Fatal(err)
 	}
 	quantized.PrepareInference()
@@ -49,14 +49,14 @@ func BenchmarkKnobLeNet300(b *testing.B) {
 	})
 	b.Run("clone+global90", func(b *testing.B) {
 		for b.Loop() {
-			if err := Global(m.Clone(), 0.9, nil); err != nil {
+			if err := Prune(nn.WeightLayers(m.Clone()), 0.9, Options{Scope: ScopeGlobal}); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("clone+uniform8", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := quant.UniformLayers(m.Clone(), 8, nil); err != nil {
+			if _, err := quant.QuantizeModel(m.Clone(), quant.Options{Bits: 8}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -84,7 +84,7 @@ func BenchmarkKnobLeNet300(b *testing.B) {
 	b.Run("whole/global90", func(b *testing.B) {
 		for b.Loop() {
 			c := m.Clone()
-			if err := Global(c, 0.9, nil); err != nil {
+			if err := Prune(nn.WeightLayers(c), 0.9, Options{Scope: ScopeGlobal}); err != nil {
 				b.Fatal(err)
 			}
 			c.PrepareInference()
@@ -94,7 +94,7 @@ func BenchmarkKnobLeNet300(b *testing.B) {
 	b.Run("whole/uniform8", func(b *testing.B) {
 		for b.Loop() {
 			c := m.Clone()
-			if _, err := quant.UniformLayers(c, 8, nil); err != nil {
+			if _, err := quant.QuantizeModel(c, quant.Options{Bits: 8}, nil); err != nil {
 				b.Fatal(err)
 			}
 			c.PrepareInference()

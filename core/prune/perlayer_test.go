@@ -8,12 +8,19 @@ import (
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
-func TestMagnitudePerLayer(t *testing.T) {
+// Per-layer ratios are one Prune call per layer at its own ratio; layers
+// not named are left alone.
+func TestPerLayerRatios(t *testing.T) {
 	m := threeLayerModel() // fc1, fc2: 1…20; fc3: 1…8
-	if err := MagnitudePerLayer(m, map[string]float64{"fc1": 0.5, "fc3": 0.25}); err != nil {
-		t.Fatal(err)
-	}
 	fc1, fc2, fc3 := m.Layers[0].(*nn.Dense), m.Layers[2].(*nn.Dense), m.Layers[4].(*nn.Dense)
+	for _, c := range []struct {
+		d     *nn.Dense
+		ratio float64
+	}{{fc1, 0.5}, {fc3, 0.25}} {
+		if err := Prune(one(c.d), c.ratio, Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// fc1 loses 1…10, fc3 loses 1 and 2, fc2 is not named.
 	if removedCount(fc1.W) != 10 || fc1.W.Value.Data[9] != 0 || fc1.W.Value.Data[10] != 11 {
 		t.Errorf("fc1 W = %v, want 1…10 removed", fc1.W.Value.Data)
@@ -26,62 +33,57 @@ func TestMagnitudePerLayer(t *testing.T) {
 	}
 }
 
-func TestMagnitudePerLayerErrors(t *testing.T) {
-	cases := []struct {
-		ratios map[string]float64
-		want   []string
-	}{
-		{nil, []string{"no per-layer ratios"}},
-		{map[string]float64{"fc1": 0.5, "fc3": 1}, []string{`layer "fc3"`, "prune ratio 1 is out of range"}},
-		{map[string]float64{"fc1": 0.5, "fc9": 0.5}, []string{`"fc9"`, "fc1, fc2, fc3"}},
-		{map[string]float64{"relu1": 0.5}, []string{`"relu1"`, "not a Dense layer"}},
-	}
-	for _, c := range cases {
-		m := threeLayerModel()
-		err := MagnitudePerLayer(m, c.ratios)
-		if err == nil {
-			t.Errorf("%v: no error", c.ratios)
-			continue
-		}
-		for _, w := range c.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%v: error %q does not mention %q", c.ratios, err, w)
-			}
-		}
-		if m.Layers[0].(*nn.Dense).W.Mask != nil {
-			t.Errorf("%v: a rejected call pruned fc1", c.ratios)
-		}
-	}
-}
-
-func TestScopes(t *testing.T) {
+func TestScopesAndCriteria(t *testing.T) {
 	for _, s := range []Scope{ScopeLayer, ScopeGlobal} {
 		got, err := ParseScope(s.String())
 		if err != nil || got != s {
 			t.Errorf("ParseScope(%q) = %v, %v", s, got, err)
 		}
 	}
-	if _, err := ParseScope("row"); err == nil || !strings.Contains(err.Error(), "allowed layer, global") {
+	if _, err := ParseScope("row"); err == nil || err.Error() != `prune scope "row" is unknown: allowed layer, global` {
 		t.Errorf("ParseScope(row): err = %v", err)
+	}
+	if s := Scope(5).String(); s != "Scope(5)" {
+		t.Errorf("Scope(5).String() = %q", s)
+	}
+	for c, name := range map[Criterion]string{Magnitude: "magnitude", Random: "random"} {
+		if c.String() != name {
+			t.Errorf("%d.String() = %q, want %q", int(c), c.String(), name)
+		}
+		got, err := ParseCriterion(name)
+		if err != nil || got != c {
+			t.Errorf("ParseCriterion(%q) = %v, %v", name, got, err)
+		}
+	}
+	if _, err := ParseCriterion("gradient"); err == nil || err.Error() != `prune criterion "gradient" is unknown: allowed magnitude, random` {
+		t.Errorf("ParseCriterion(gradient): err = %v", err)
+	}
+	if s := Criterion(7).String(); s != "Criterion(7)" {
+		t.Errorf("Criterion(7).String() = %q", s)
+	}
+	if o := (Options{}); o.Criterion != Magnitude || o.Scope != ScopeLayer {
+		t.Errorf("zero Options = %+v, want magnitude, layer by layer", o)
 	}
 
 	// At 0.5, layer scope halves each layer; global scope empties fc1,
 	// whose weights are all below fc2's.
 	m := twoLayerModel()
-	if err := MagnitudeScope(m, 0.5, ScopeLayer, nil); err != nil {
+	fc1, fc2 := fc12(m)
+	if err := Prune([]*nn.Dense{fc1, fc2}, 0.5, Options{Scope: ScopeLayer}); err != nil {
 		t.Fatal(err)
 	}
-	if Sparsity(m.Layers[0].(*nn.Dense)) != 0.5 || Sparsity(m.Layers[2].(*nn.Dense)) != 0.5 {
-		t.Errorf("layer scope: sparsity %v %v, want 0.5 0.5", Sparsity(m.Layers[0].(*nn.Dense)), Sparsity(m.Layers[2].(*nn.Dense)))
+	if Sparsity(fc1) != 0.5 || Sparsity(fc2) != 0.5 {
+		t.Errorf("layer scope: sparsity %v %v, want 0.5 0.5", Sparsity(fc1), Sparsity(fc2))
 	}
 	m = twoLayerModel()
-	if err := MagnitudeScope(m, 0.5, ScopeGlobal, nil); err != nil {
+	fc1, fc2 = fc12(m)
+	if err := Prune([]*nn.Dense{fc1, fc2}, 0.5, global); err != nil {
 		t.Fatal(err)
 	}
-	if Sparsity(m.Layers[0].(*nn.Dense)) != 1 || Sparsity(m.Layers[2].(*nn.Dense)) != 0 {
-		t.Errorf("global scope: sparsity %v %v, want 1 0", Sparsity(m.Layers[0].(*nn.Dense)), Sparsity(m.Layers[2].(*nn.Dense)))
+	if Sparsity(fc1) != 1 || Sparsity(fc2) != 0 {
+		t.Errorf("global scope: sparsity %v %v, want 1 0", Sparsity(fc1), Sparsity(fc2))
 	}
-	if err := MagnitudeScope(twoLayerModel(), 0.5, Scope(5), nil); err == nil || !strings.Contains(err.Error(), "scope 5 is unknown") {
+	if err := Prune([]*nn.Dense{fc1}, 0.5, Options{Scope: 5}); err == nil || !strings.Contains(err.Error(), "scope 5 is unknown") {
 		t.Errorf("Scope(5): err = %v", err)
 	}
 }

@@ -3,91 +3,58 @@ package prune
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
-// Magnitude removes the fraction ratio (0 ≤ ratio < 1) of d's weights with
-// the smallest |w|: round(ratio·n) of its n weights. It sets d.W.Mask and
-// applies it; the bias is never pruned.
-//
-// Weights already masked out count as removed and stay removed, so pruning
-// an already sparser layer to a lower ratio changes nothing. Equal
-// magnitudes are removed lowest index first, so the result is deterministic.
-func Magnitude(d *nn.Dense, ratio float64) error {
-	if err := checkRatio(ratio); err != nil {
-		return err
+// Criterion is how unstructured pruning ranks the weights it removes.
+type Criterion int
+
+const (
+	// Magnitude removes the weights with the smallest |w| (Han et al.
+	// 2015); equal magnitudes go lowest index first, layers in the order
+	// given.
+	Magnitude Criterion = iota
+	// Random removes weights chosen uniformly at random: the control every
+	// pruning paper reports, since a criterion is only worth something if it
+	// beats chance at the same sparsity.
+	Random
+)
+
+// String is the criterion's name in experiment specs: "magnitude" or
+// "random".
+func (c Criterion) String() string {
+	switch c {
+	case Magnitude:
+		return "magnitude"
+	case Random:
+		return "random"
 	}
-	removeSmallest([]*nn.Dense{d}, ratio)
-	return nil
+	return fmt.Sprintf("Criterion(%d)", int(c))
 }
 
-// MagnitudeLayers runs Magnitude on each Dense layer of m named in layers
-// (nil or empty: every Dense layer), so each loses the same fraction.
-func MagnitudeLayers(m *nn.Sequential, ratio float64, layers []string) error {
-	if err := checkRatio(ratio); err != nil {
-		return err
+// ParseCriterion turns "magnitude" or "random" into a Criterion.
+func ParseCriterion(name string) (Criterion, error) {
+	switch name {
+	case "magnitude":
+		return Magnitude, nil
+	case "random":
+		return Random, nil
 	}
-	ds, err := m.DenseLayers(layers)
-	if err != nil {
-		return fmt.Errorf("prune: %w", err)
-	}
-	for _, d := range ds {
-		removeSmallest([]*nn.Dense{d}, ratio)
-	}
-	return nil
-}
-
-// Global removes round(ratio·N) of the N weights of the chosen Dense layers
-// (nil or empty: every Dense layer) under one magnitude threshold shared by
-// all of them, so layers with many small weights lose more than others.
-func Global(m *nn.Sequential, ratio float64, layers []string) error {
-	if err := checkRatio(ratio); err != nil {
-		return err
-	}
-	ds, err := m.DenseLayers(layers)
-	if err != nil {
-		return fmt.Errorf("prune: %w", err)
-	}
-	removeSmallest(ds, ratio)
-	return nil
-}
-
-// MagnitudePerLayer prunes each Dense layer named in ratios by magnitude at
-// its own ratio, as Magnitude does; layers not named are left alone. It is
-// how per-layer overrides are applied (e.g. a gentler ratio for the output
-// layer, which sensitivity analysis usually shows to be the most fragile).
-// Every name and ratio is checked before any layer is touched.
-func MagnitudePerLayer(m *nn.Sequential, ratios map[string]float64) error {
-	if len(ratios) == 0 {
-		return errors.New("prune: no per-layer ratios given: name at least one Dense layer")
-	}
-	names := slices.Sorted(maps.Keys(ratios))
-	for _, name := range names {
-		if err := checkRatio(ratios[name]); err != nil {
-			return fmt.Errorf("layer %q: %w", name, err)
-		}
-	}
-	ds, err := m.DenseLayers(names)
-	if err != nil {
-		return fmt.Errorf("prune: %w", err)
-	}
-	for _, d := range ds {
-		removeSmallest([]*nn.Dense{d}, ratios[d.LayerName])
-	}
-	return nil
+	return 0, fmt.Errorf("prune criterion %q is unknown: allowed magnitude, random", name)
 }
 
 // Scope says how one prune ratio is spread over the chosen layers.
 type Scope int
 
 const (
-	// ScopeLayer prunes every layer by the same fraction (MagnitudeLayers).
+	// ScopeLayer prunes every layer by the same fraction.
 	ScopeLayer Scope = iota
-	// ScopeGlobal uses one magnitude threshold across the layers (Global).
+	// ScopeGlobal ranks the weights of all the layers together: one
+	// magnitude threshold across them, or one random draw from their pool.
 	ScopeGlobal
 )
 
@@ -113,16 +80,71 @@ func ParseScope(name string) (Scope, error) {
 	return 0, fmt.Errorf("prune scope %q is unknown: allowed layer, global", name)
 }
 
-// MagnitudeScope prunes the chosen layers (nil: every Dense layer) to ratio
-// by magnitude, layer by layer or globally as scope says.
-func MagnitudeScope(m *nn.Sequential, ratio float64, scope Scope, layers []string) error {
-	switch scope {
-	case ScopeLayer:
-		return MagnitudeLayers(m, ratio, layers)
-	case ScopeGlobal:
-		return Global(m, ratio, layers)
+// Options choose how Prune ranks and spreads the weights it removes. The
+// zero value prunes by magnitude, layer by layer.
+type Options struct {
+	Criterion Criterion
+	// Scope is ScopeLayer (the default: each layer loses ratio of its
+	// weights) or ScopeGlobal (one ranking across all the layers, so layers
+	// with many small weights lose more than others).
+	Scope Scope
+	// Rand is the random source of the Random criterion (an error if nil);
+	// Magnitude does not use it.
+	Rand *rand.Rand
+}
+
+// Prune removes the fraction ratio (0 ≤ ratio < 1) of the weights of
+// layers, ranked by o.Criterion: round(ratio·n) of the n weights of each
+// layer (ScopeLayer, the layers in the order given, sharing o.Rand in that
+// order), or round(ratio·N) of all their N weights under one ranking
+// (ScopeGlobal; at random each layer loses about ratio of its weights, not
+// exactly). It sets and applies each layer's W.Mask; biases are never
+// pruned. A layer that loses nothing keeps a nil (dense) mask.
+//
+// Weights already masked out count as removed and stay removed (the extra
+// ones come from the survivors), so pruning an already sparser layer to a
+// lower ratio changes nothing. The result depends only on the weights, the
+// masks, the order of layers and, for Random, o.Rand's state: the same seed
+// gives the same masks. Bad options, a bad ratio or a layer listed twice
+// are errors, and then no layer is changed; no layers is nothing to do.
+func Prune(layers []*nn.Dense, ratio float64, o Options) error {
+	if err := checkRatio(ratio); err != nil {
+		return err
 	}
-	return fmt.Errorf("prune scope %d is unknown: allowed ScopeLayer, ScopeGlobal", int(scope))
+	switch o.Criterion {
+	case Magnitude:
+	case Random:
+		if o.Rand == nil {
+			return errors.New("random pruning needs a random source: Options.Rand is nil")
+		}
+	default:
+		return fmt.Errorf("prune criterion %d is unknown: allowed Magnitude, Random", int(o.Criterion))
+	}
+	if o.Scope != ScopeLayer && o.Scope != ScopeGlobal {
+		return fmt.Errorf("prune scope %d is unknown: allowed ScopeLayer, ScopeGlobal", int(o.Scope))
+	}
+	seen := make(map[*nn.Dense]bool, len(layers))
+	for _, d := range layers {
+		if seen[d] {
+			return fmt.Errorf("prune: layer %q is listed twice", d.LayerName)
+		}
+		seen[d] = true
+	}
+	remove := func(ds []*nn.Dense) {
+		if o.Criterion == Random {
+			removeRandom(ds, ratio, o.Rand)
+		} else {
+			removeSmallest(ds, ratio)
+		}
+	}
+	if o.Scope == ScopeGlobal {
+		remove(layers)
+		return nil
+	}
+	for _, d := range layers {
+		remove([]*nn.Dense{d})
+	}
+	return nil
 }
 
 // Sparsity is the fraction of d's weights (not biases) that are zero.

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/prunerlab/pruner-tui/core/nn"
@@ -22,9 +21,15 @@ func dense(name string, in, out int, w []float32) *nn.Dense {
 	return d
 }
 
+// one is the layer list of Prune for a single layer.
+func one(d *nn.Dense) []*nn.Dense { return []*nn.Dense{d} }
+
+// global is Options for magnitude pruning under one ranking.
+var global = Options{Scope: ScopeGlobal}
+
 func TestMagnitudeRemovesSmallest(t *testing.T) {
 	d := dense("fc", 2, 3, []float32{0.5, -0.1, 0.3, -0.7, 0.2, 0.05})
-	if err := Magnitude(d, 0.5); err != nil {
+	if err := Prune(one(d), 0.5, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// round(0.5·6) = 3 removed: 0.05, −0.1, 0.2.
@@ -57,7 +62,7 @@ func TestMagnitudeCountRoundsAndTiesBreakByIndex(t *testing.T) {
 	for _, c := range cases {
 		// Index 1 is the smallest; 0, 2 and 3 tie and go in index order.
 		d := dense("fc", 3, 2, []float32{0.2, 0.1, -0.2, 0.2, 0.9, -0.8})
-		if err := Magnitude(d, c.ratio); err != nil {
+		if err := Prune(one(d), c.ratio, Options{}); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(d.W.Mask, c.wantMask) {
@@ -68,7 +73,7 @@ func TestMagnitudeCountRoundsAndTiesBreakByIndex(t *testing.T) {
 
 func TestMagnitudeZeroRatioLeavesLayerDense(t *testing.T) {
 	d := dense("fc", 2, 2, []float32{1, 2, 3, 4})
-	if err := Magnitude(d, 0); err != nil {
+	if err := Prune(one(d), 0, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if d.W.Mask != nil || !slices.Equal(d.W.Value.Data, []float32{1, 2, 3, 4}) {
@@ -81,7 +86,7 @@ func TestMagnitudeCountsAlreadyMaskedAsRemoved(t *testing.T) {
 	// Index 3 (the largest) was removed earlier, e.g. by a first pruning round.
 	d.W.Mask = []float32{1, 1, 1, 0, 1, 1}
 	d.W.ApplyMask()
-	if err := Magnitude(d, 0.5); err != nil {
+	if err := Prune(one(d), 0.5, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// 3 removed in all: the masked one, then 0.05 and −0.1.
@@ -89,7 +94,7 @@ func TestMagnitudeCountsAlreadyMaskedAsRemoved(t *testing.T) {
 		t.Errorf("mask = %v, want %v", d.W.Mask, want)
 	}
 	// A lower ratio than the layer already has regrows nothing.
-	if err := Magnitude(d, 0.1); err != nil {
+	if err := Prune(one(d), 0.1, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if want := []float32{1, 0, 1, 0, 1, 0}; !slices.Equal(d.W.Mask, want) {
@@ -109,12 +114,17 @@ func twoLayerModel() *nn.Sequential {
 	}}
 }
 
-func TestMagnitudeLayersPrunesEachLayerAlike(t *testing.T) {
+// fc1 and fc2 of twoLayerModel.
+func fc12(m *nn.Sequential) (fc1, fc2 *nn.Dense) {
+	return m.Layers[0].(*nn.Dense), m.Layers[2].(*nn.Dense)
+}
+
+func TestScopeLayerPrunesEachLayerAlike(t *testing.T) {
 	m := twoLayerModel()
-	if err := MagnitudeLayers(m, 0.5, nil); err != nil {
+	fc1, fc2 := fc12(m)
+	if err := Prune([]*nn.Dense{fc1, fc2}, 0.5, Options{Scope: ScopeLayer}); err != nil {
 		t.Fatal(err)
 	}
-	fc1, fc2 := m.Layers[0].(*nn.Dense), m.Layers[2].(*nn.Dense)
 	if want := []float32{0, 0, 0.3, 0.4}; !slices.Equal(fc1.W.Value.Data, want) {
 		t.Errorf("fc1 W = %v, want %v", fc1.W.Value.Data, want)
 	}
@@ -123,13 +133,13 @@ func TestMagnitudeLayersPrunesEachLayerAlike(t *testing.T) {
 	}
 }
 
-func TestGlobalUsesOneThreshold(t *testing.T) {
+func TestScopeGlobalUsesOneThreshold(t *testing.T) {
 	m := twoLayerModel()
+	fc1, fc2 := fc12(m)
 	// round(0.5·8) = 4: all of fc1's weights are below every weight of fc2.
-	if err := Global(m, 0.5, nil); err != nil {
+	if err := Prune([]*nn.Dense{fc1, fc2}, 0.5, global); err != nil {
 		t.Fatal(err)
 	}
-	fc1, fc2 := m.Layers[0].(*nn.Dense), m.Layers[2].(*nn.Dense)
 	if Sparsity(fc1) != 1 || Sparsity(fc2) != 0 {
 		t.Errorf("sparsity fc1 %v fc2 %v, want 1 and 0", Sparsity(fc1), Sparsity(fc2))
 	}
@@ -139,100 +149,117 @@ func TestGlobalUsesOneThreshold(t *testing.T) {
 
 	// round(0.75·8) = 6: fc1's four, then fc2's 1 and 2.
 	m = twoLayerModel()
-	if err := Global(m, 0.75, nil); err != nil {
+	fc1, fc2 = fc12(m)
+	if err := Prune([]*nn.Dense{fc1, fc2}, 0.75, global); err != nil {
 		t.Fatal(err)
 	}
-	fc2 = m.Layers[2].(*nn.Dense)
 	if want := []float32{-5, 0, 0, 3}; !slices.Equal(fc2.W.Value.Data, want) {
 		t.Errorf("fc2 W = %v, want %v", fc2.W.Value.Data, want)
 	}
 }
 
-func TestGlobalTiesAcrossLayersBreakByLayerOrder(t *testing.T) {
-	m := &nn.Sequential{Layers: []nn.Layer{
-		dense("fc1", 1, 2, []float32{1, 2}),
-		dense("fc2", 1, 2, []float32{1, 2}),
-	}}
-	if err := Global(m, 0.25, nil); err != nil {
+// Ties across layers go to the layer given first.
+func TestScopeGlobalTiesAcrossLayersBreakByLayerOrder(t *testing.T) {
+	fc1, fc2 := dense("fc1", 1, 2, []float32{1, 2}), dense("fc2", 1, 2, []float32{1, 2})
+	if err := Prune([]*nn.Dense{fc1, fc2}, 0.25, global); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.Layers[0].(*nn.Dense).W.Value.Data; !slices.Equal(got, []float32{0, 2}) {
+	if got := fc1.W.Value.Data; !slices.Equal(got, []float32{0, 2}) {
 		t.Errorf("fc1 W = %v, want [0 2]", got)
 	}
-	if got := m.Layers[1].(*nn.Dense).W.Value.Data; !slices.Equal(got, []float32{1, 2}) {
+	if got := fc2.W.Value.Data; !slices.Equal(got, []float32{1, 2}) {
 		t.Errorf("fc2 W = %v, want [1 2]", got)
+	}
+
+	fc1, fc2 = dense("fc1", 1, 2, []float32{1, 2}), dense("fc2", 1, 2, []float32{1, 2})
+	if err := Prune([]*nn.Dense{fc2, fc1}, 0.25, global); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fc1.W.Value.Data, []float32{1, 2}) || !slices.Equal(fc2.W.Value.Data, []float32{0, 2}) {
+		t.Errorf("order fc2, fc1: fc1 W = %v, fc2 W = %v, want [1 2] and [0 2]", fc1.W.Value.Data, fc2.W.Value.Data)
 	}
 }
 
 func TestSelectedLayersOnly(t *testing.T) {
-	for name, prune := range map[string]func(*nn.Sequential, float64, []string) error{
-		"MagnitudeLayers": MagnitudeLayers, "Global": Global,
-	} {
+	for _, scope := range []Scope{ScopeLayer, ScopeGlobal} {
 		m := twoLayerModel()
-		if err := prune(m, 0.5, []string{"fc2"}); err != nil {
+		ds, err := nn.SelectWeightLayers(m, []string{"fc2"})
+		if err != nil {
 			t.Fatal(err)
 		}
-		fc1, fc2 := m.Layers[0].(*nn.Dense), m.Layers[2].(*nn.Dense)
+		if err := Prune(ds, 0.5, Options{Scope: scope}); err != nil {
+			t.Fatal(err)
+		}
+		fc1, fc2 := fc12(m)
 		if fc1.W.Mask != nil || Sparsity(fc1) != 0 {
-			t.Errorf("%s: fc1 was not selected but was pruned: %v", name, fc1.W.Value.Data)
+			t.Errorf("%s: fc1 was not selected but was pruned: %v", scope, fc1.W.Value.Data)
 		}
 		if want := []float32{-5, 0, 0, 3}; !slices.Equal(fc2.W.Value.Data, want) {
-			t.Errorf("%s: fc2 W = %v, want %v", name, fc2.W.Value.Data, want)
+			t.Errorf("%s: fc2 W = %v, want %v", scope, fc2.W.Value.Data, want)
+		}
+	}
+}
+
+// No layers is nothing to do, at any scope and criterion.
+func TestNoLayers(t *testing.T) {
+	for _, o := range []Options{{}, global, {Criterion: Random, Rand: rand.New(rand.NewPCG(1, 1))}} {
+		if err := Prune(nil, 0.5, o); err != nil {
+			t.Errorf("%+v: %v", o, err)
 		}
 	}
 }
 
 func TestErrors(t *testing.T) {
 	d := dense("fc", 2, 2, []float32{1, 2, 3, 4})
-	err := Magnitude(d, 1.2)
+	err := Prune(one(d), 1.2, Options{})
 	if err == nil || err.Error() != "prune ratio 1.2 is out of range: allowed 0 ≤ ratio < 1" {
 		t.Errorf("ratio 1.2: err = %v", err)
 	}
+	rng := rand.New(rand.NewPCG(1, 1))
 	for _, r := range []float64{-0.1, 1, math.NaN(), math.Inf(1)} {
-		if err := Magnitude(d, r); err == nil {
-			t.Errorf("ratio %v: no error", r)
+		for _, o := range []Options{{}, global, {Criterion: Random, Rand: rng}, {Criterion: Random, Scope: ScopeGlobal, Rand: rng}} {
+			if err := Prune(one(d), r, o); err == nil {
+				t.Errorf("%+v ratio %v: no error", o, r)
+			}
+			m := twoLayerModel()
+			fc1, fc2 := fc12(m)
+			if err := Prune([]*nn.Dense{fc1, fc2}, r, o); err == nil {
+				t.Errorf("%+v ratio %v on two layers: no error", o, r)
+			}
 		}
-		if err := Global(twoLayerModel(), r, nil); err == nil {
-			t.Errorf("Global ratio %v: no error", r)
-		}
-		if err := MagnitudeLayers(twoLayerModel(), r, nil); err == nil {
-			t.Errorf("MagnitudeLayers ratio %v: no error", r)
+	}
+
+	cases := []struct {
+		name string
+		o    Options
+		want string // the whole message
+	}{
+		{"criterion", Options{Criterion: 7}, "prune criterion 7 is unknown: allowed Magnitude, Random"},
+		{"scope", Options{Scope: 5}, "prune scope 5 is unknown: allowed ScopeLayer, ScopeGlobal"},
+		{"random scope", Options{Criterion: Random, Scope: 5, Rand: rng}, "prune scope 5 is unknown: allowed ScopeLayer, ScopeGlobal"},
+		{"nil rand", Options{Criterion: Random}, "random pruning needs a random source: Options.Rand is nil"},
+		{"nil rand global", Options{Criterion: Random, Scope: ScopeGlobal}, "random pruning needs a random source: Options.Rand is nil"},
+	}
+	for _, c := range cases {
+		if err := Prune(one(d), 0.5, c.o); err == nil || err.Error() != c.want {
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
 		}
 	}
 	if d.W.Mask != nil || !slices.Equal(d.W.Value.Data, []float32{1, 2, 3, 4}) {
 		t.Errorf("a rejected call changed the layer")
 	}
 
-	layerCases := []struct {
-		layers []string
-		want   []string
-	}{
-		{[]string{"fc9"}, []string{`"fc9"`, "fc1, fc2"}},
-		{[]string{"relu1"}, []string{`"relu1"`, "not a Dense layer", "fc1, fc2"}},
-		{[]string{"fc1", "fc1"}, []string{`"fc1"`, "twice"}},
-	}
-	for _, c := range layerCases {
-		for _, prune := range []func(*nn.Sequential, float64, []string) error{MagnitudeLayers, Global} {
-			m := twoLayerModel()
-			err := prune(m, 0.5, c.layers)
-			if err == nil {
-				t.Errorf("layers %v: no error", c.layers)
-				continue
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("layers %v: error %q does not mention %q", c.layers, err, w)
-				}
-			}
-			if m.Layers[0].(*nn.Dense).W.Mask != nil || m.Layers[2].(*nn.Dense).W.Mask != nil {
-				t.Errorf("layers %v: a rejected call pruned the model", c.layers)
-			}
+	// A layer listed twice is rejected before any layer is touched.
+	for _, o := range []Options{{}, global, {Criterion: Random, Rand: rng}} {
+		m := twoLayerModel()
+		fc1, fc2 := fc12(m)
+		err := Prune([]*nn.Dense{fc1, fc2, fc1}, 0.5, o)
+		if err == nil || err.Error() != `prune: layer "fc1" is listed twice` {
+			t.Errorf("%+v fc1, fc2, fc1: err = %v", o, err)
 		}
-	}
-
-	noDense := &nn.Sequential{Layers: []nn.Layer{nn.NewReLU("relu")}}
-	if err := Global(noDense, 0.5, nil); err == nil || !strings.Contains(err.Error(), "no Dense layers") {
-		t.Errorf("model without Dense layers: err = %v", err)
+		if fc1.W.Mask != nil || fc2.W.Mask != nil {
+			t.Errorf("%+v: a rejected call pruned the model", o)
+		}
 	}
 }
 
@@ -245,7 +272,7 @@ func TestMaskSurvivesAdamFineTuning(t *testing.T) {
 		nn.NewReLU("relu1"),
 		nn.NewDense("fc2", 6, 3, rng),
 	}}
-	if err := Global(m, 0.6, nil); err != nil {
+	if err := Prune(nn.WeightLayers(m), 0.6, global); err != nil {
 		t.Fatal(err)
 	}
 	fc1, fc2 := m.Layers[0].(*nn.Dense), m.Layers[2].(*nn.Dense)
@@ -304,7 +331,7 @@ func TestPrunedSizeBytes(t *testing.T) {
 	if got := d.Stats().SizeBytes; got != 176 {
 		t.Fatalf("dense SizeBytes = %d, want 176", got)
 	}
-	if err := Magnitude(d, 0.9); err != nil {
+	if err := Prune(one(d), 0.9, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// 4 weights left: 4·4 B values + 4·2 B indices + (4+1)·4 B row pointers
@@ -320,7 +347,7 @@ func TestPrunedSizeBytes(t *testing.T) {
 	// At half sparsity the sparse form (20·4 + 20·2 + 5·4 = 140 B) saves
 	// only 20 B on the dense 160 B.
 	d = dense("fc", 10, 4, w)
-	if err := Magnitude(d, 0.5); err != nil {
+	if err := Prune(one(d), 0.5, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := d.Stats().SizeBytes; got != 156 {
@@ -330,7 +357,7 @@ func TestPrunedSizeBytes(t *testing.T) {
 	// At 30% (28 left: 112 + 56 + 20 = 188 B) the dense form is smaller, so
 	// pruning saves nothing.
 	d = dense("fc", 10, 4, w)
-	if err := Magnitude(d, 0.3); err != nil {
+	if err := Prune(one(d), 0.3, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := d.Stats().SizeBytes; got != 176 {

@@ -1,10 +1,6 @@
 package prune
 
-import (
-	"fmt"
-
-	"github.com/prunerlab/pruner-tui/core/nn"
-)
+import "fmt"
 
 // Schedule is Zhu & Gupta's gradual pruning schedule ("To prune, or not to
 // prune", 2017): during training the sparsity rises from Initial to Final
@@ -19,7 +15,10 @@ import (
 //
 // Steps count optimizer steps over the whole run: nn.TrainEpoch's onStep
 // restarts at 0 each epoch, so a training loop passes epoch·stepsPerEpoch +
-// step.
+// step. After each optimizer step at which the schedule is Due, the loop
+// prunes to Sparsity(step) with Prune; weights removed at earlier steps
+// stay removed, so the sparsity follows the cubic, and the optimizer keeps
+// the new zeros from the next step on.
 type Schedule struct {
 	Initial, Final float64
 	Start, Steps   int
@@ -84,25 +83,4 @@ func (s Schedule) Updates() int {
 		n++
 	}
 	return n
-}
-
-// Prune is the schedule's hook for a training loop: when the schedule is
-// Due at step it prunes the chosen layers (nil: every Dense layer) by
-// magnitude to Sparsity(step) with the given scope, and reports true and
-// the sparsity it pruned to. Weights removed at earlier steps stay removed
-// (see Magnitude), so calling it after every optimizer step makes the
-// sparsity follow the cubic. Call it after opt.Step: the optimizer then
-// keeps the new zeros from the next step on.
-func (s Schedule) Prune(m *nn.Sequential, step int, scope Scope, layers []string) (pruned bool, sparsity float64, err error) {
-	if err := s.Validate(); err != nil {
-		return false, 0, err
-	}
-	if !s.Due(step) {
-		return false, 0, nil
-	}
-	sparsity = s.Sparsity(step)
-	if err := MagnitudeScope(m, sparsity, scope, layers); err != nil {
-		return false, 0, err
-	}
-	return true, sparsity, nil
 }

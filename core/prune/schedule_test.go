@@ -125,30 +125,30 @@ func TestScheduleValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: err = %v, want it to mention %q", s, err, c.want)
 		}
-		if _, _, err := s.Prune(twoLayerModel(), 0, ScopeLayer, nil); err == nil {
-			t.Errorf("%+v: Prune ran an invalid schedule", s)
-		}
 	}
 }
 
-// A training loop calls Prune after every step; the layer follows the
-// cubic at the update steps and is left alone between them.
-func TestSchedulePruneFromATrainingLoop(t *testing.T) {
+// A training loop prunes after every step at which the schedule is Due, to
+// its Sparsity; the layer follows the cubic at the update steps and is left
+// alone between them.
+func TestScheduleFromATrainingLoop(t *testing.T) {
+	afterStep := func(s Schedule, ds []*nn.Dense, step int, scope Scope) error {
+		if !s.Due(step) {
+			return nil
+		}
+		return Prune(ds, s.Sparsity(step), Options{Scope: scope})
+	}
 	d := dense("fc", 1, 10, seq(10)) // weights 1…10
-	m := &nn.Sequential{Layers: []nn.Layer{d}}
 	s := Schedule{Initial: 0, Final: 0.8, Start: 0, Steps: 4, Every: 2}
 	// Step 0: 0 → none; step 2: 0.8 − 0.8·0.5³ = 0.7 → 7; step 4: 0.8 → 8.
 	wantRemoved := []int{0, 0, 7, 7, 8, 8, 8}
+	wantDue := []bool{true, false, true, false, true, false, false}
 	for step, want := range wantRemoved {
-		pruned, sparsity, err := s.Prune(m, step, ScopeLayer, nil)
-		if err != nil {
+		if s.Due(step) != wantDue[step] {
+			t.Errorf("step %d: Due %v, want %v", step, s.Due(step), wantDue[step])
+		}
+		if err := afterStep(s, one(d), step, ScopeLayer); err != nil {
 			t.Fatal(err)
-		}
-		if pruned != s.Due(step) {
-			t.Errorf("step %d: pruned %v, Due %v", step, pruned, s.Due(step))
-		}
-		if pruned && math.Abs(sparsity-s.Sparsity(step)) > 0 {
-			t.Errorf("step %d: pruned to %v, schedule says %v", step, sparsity, s.Sparsity(step))
 		}
 		if got := removedCount(d.W); got != want {
 			t.Errorf("step %d: %d weights removed, want %d", step, got, want)
@@ -160,13 +160,13 @@ func TestSchedulePruneFromATrainingLoop(t *testing.T) {
 
 	// Global scope ranks both layers together: fc1's weights are all below
 	// fc2's, so at 0.5 fc1 goes entirely.
-	m = twoLayerModel()
+	m := twoLayerModel()
+	fc1, fc2 := fc12(m)
 	s = Schedule{Initial: 0, Final: 0.5, Start: 0, Steps: 0, Every: 1}
-	if _, _, err := s.Prune(m, 0, ScopeGlobal, nil); err != nil {
+	if err := afterStep(s, []*nn.Dense{fc1, fc2}, 0, ScopeGlobal); err != nil {
 		t.Fatal(err)
 	}
-	if Sparsity(m.Layers[0].(*nn.Dense)) != 1 || Sparsity(m.Layers[2].(*nn.Dense)) != 0 {
-		t.Errorf("global: sparsity fc1 %v fc2 %v, want 1 and 0",
-			Sparsity(m.Layers[0].(*nn.Dense)), Sparsity(m.Layers[2].(*nn.Dense)))
+	if Sparsity(fc1) != 1 || Sparsity(fc2) != 0 {
+		t.Errorf("global: sparsity fc1 %v fc2 %v, want 1 and 0", Sparsity(fc1), Sparsity(fc2))
 	}
 }

@@ -19,8 +19,8 @@ type SensitivityRow struct {
 // Sensitivity prunes each chosen Dense layer (nil: every Dense layer) alone,
 // by magnitude, at each ratio, on a clone of m, and records what eval says
 // of the clone (Han et al. 2015): the curves show which layers tolerate
-// pruning, to pick per-layer ratios for MagnitudePerLayer. m is not
-// changed. Rows come layer by layer in model order, ratios in the order
+// pruning, to pick per-layer ratios (each layer then pruned by Prune at
+// its own ratio). m is not changed. Rows come layer by layer in model order, ratios in the order
 // given. eval gets a fresh clone each time and may change it.
 func Sensitivity(m *nn.Sequential, layers []string, ratios []float64, eval func(*nn.Sequential) float64) ([]SensitivityRow, error) {
 	return SensitivityContext(context.Background(), m, layers, ratios, eval)

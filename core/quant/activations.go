@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
@@ -157,7 +158,7 @@ func CalibrateActivations(m *nn.Sequential, x nn.Matrix, o ActivationOptions) ([
 
 func isWeightLayer(l nn.Layer) bool {
 	switch l.(type) {
-	case *nn.Dense, factored:
+	case *nn.Dense, nn.Factored:
 		return true
 	}
 	return false
@@ -248,7 +249,7 @@ func WithActivationQuant(m *nn.Sequential, ranges []ActivationRange) (*nn.Sequen
 		out.Layers = append(out.Layers, l)
 	}
 	for name := range byLayer {
-		return nil, fmt.Errorf("activation range names layer %q, which is not a weight layer of the model; weight layers are %s", name, joinNames(names))
+		return nil, fmt.Errorf("activation range names layer %q, which is not a weight layer of the model; weight layers are %s", name, strings.Join(names, ", "))
 	}
 	return out, nil
 }

@@ -60,7 +60,7 @@ func twoByTwo() *nn.Sequential {
 }
 
 func zeroBias(m *nn.Sequential) {
-	for _, d := range WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		clear(d.B.Value.Data)
 	}
 }

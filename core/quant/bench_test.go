@@ -7,10 +7,10 @@ import (
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
-func BenchmarkUniform784x300(b *testing.B) {
+func BenchmarkQuantize784x300(b *testing.B) {
 	d := nn.NewDense("fc1", 784, 300, rand.New(rand.NewPCG(1, 1)))
 	for b.Loop() {
-		if _, err := Uniform(d.Clone().(*nn.Dense), 4); err != nil {
+		if _, err := Quantize(d.Clone().(*nn.Dense), Options{Bits: 4}); err != nil {
 			b.Fatal(err)
 		}
 	}

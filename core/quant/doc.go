@@ -1,12 +1,13 @@
 // Package quant quantizes the weights (and, for measurement, the
 // activations) of nn models:
 //
-//   - Uniform / Quantize: post-training uniform quantization at 1–8 bits,
-//     symmetric or asymmetric (zero point), one scale per output channel
-//     (column j of W) or per tensor, with the range from min–max or a
-//     percentile that clips outliers (Options);
-//   - QuantizeLayers, BitSensitivity, PickBits: mixed precision, a bit
-//     width per layer chosen from each layer's sensitivity curve;
+//   - Quantize / QuantizeModel: post-training uniform quantization at 1–8
+//     bits, symmetric or asymmetric (zero point), one scale per output
+//     channel (column j of W) or per tensor, with the range from min–max or
+//     a percentile that clips outliers (Options; Options{Bits: b} is the
+//     plain symmetric per-channel min–max quantizer);
+//   - BitSensitivity, PickBits: mixed precision, a bit width per layer
+//     chosen from each layer's sensitivity curve, applied with Quantize;
 //   - QAT: quantization-aware training, float shadow weights trained
 //     through the quantizer with a straight-through estimator, as an
 //     nn.Optimizer wrapping SGD or Adam;
@@ -26,6 +27,7 @@
 // stay float32.
 //
 // Functions that take a model reach every weight matrix: Dense layers and
-// the Dense factors of factorized layers (anything with a Factors method,
-// such as lowrank.Layer), named "fc1.A", "fc1.B", or "fc1" for both.
+// the Dense factors of factorized layers (nn.Factored, such as
+// lowrank.Layer), named "fc1.A", "fc1.B", or "fc1" for both (see
+// nn.WeightLayers and nn.SelectWeightLayers).
 package quant

@@ -267,7 +267,7 @@ func ClusterModel(m *nn.Sequential, k int, init Init, iters int, layers []string
 	if err := checkCluster(k, init, iters); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	ds, err := selectWeightLayers(m, layers)
+	ds, err := nn.SelectWeightLayers(m, layers)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}

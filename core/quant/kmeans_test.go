@@ -202,7 +202,7 @@ func TestCodebookTunerTrainsCentroids(t *testing.T) {
 	m := toyModel(2)
 	trainFloat(t, m, x, y, 15)
 	// Prune half of each layer by hand (the smallest |w|) so zeros exist.
-	for _, d := range WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		abs := make([]float64, len(d.W.Value.Data))
 		for i, w := range d.W.Value.Data {
 			abs[i] = math.Abs(float64(w))
@@ -222,7 +222,7 @@ func TestCodebookTunerTrainsCentroids(t *testing.T) {
 	}
 	nonZero := func() []bool {
 		var nz []bool
-		for _, d := range WeightLayers(m) {
+		for _, d := range nn.WeightLayers(m) {
 			for _, w := range d.W.Value.Data {
 				nz = append(nz, w != 0)
 			}

@@ -20,7 +20,7 @@ type BitSensitivityRow struct {
 // and factor) alone, at each bit width, with the other choices of o
 // (o.Bits is ignored), on a clone of m, and records what eval says of the
 // clone — the curves that show which layers tolerate few bits, to choose
-// the per-layer widths of QuantizeLayers (see PickBits). m is not changed.
+// per-layer widths (see PickBits). m is not changed.
 // Rows come layer by layer in model order, widths in the order given. eval
 // gets a fresh clone each time and may change it.
 func BitSensitivity(m *nn.Sequential, layers []string, bitWidths []int, o Options, eval func(*nn.Sequential) float64) ([]BitSensitivityRow, error) {
@@ -42,13 +42,13 @@ func BitSensitivityContext(ctx context.Context, m *nn.Sequential, layers []strin
 			return nil, fmt.Errorf("bit-width sensitivity: %w", err)
 		}
 	}
-	ds, err := selectWeightLayers(m, layers)
+	ds, err := nn.SelectWeightLayers(m, layers)
 	if err != nil {
 		return nil, fmt.Errorf("bit-width sensitivity: %w", err)
 	}
 	// Find each chosen layer in a clone by its position among the weight
 	// layers, not by name, so repeated names still work.
-	all := WeightLayers(m)
+	all := nn.WeightLayers(m)
 	var positions []int
 	for i, d := range all {
 		for _, c := range ds {
@@ -64,7 +64,7 @@ func BitSensitivityContext(ctx context.Context, m *nn.Sequential, layers []strin
 				return rows, err
 			}
 			c := m.Clone()
-			d := WeightLayers(c)[i]
+			d := nn.WeightLayers(c)[i]
 			o.Bits = b
 			if _, err := Quantize(d, o); err != nil {
 				return rows, err
@@ -77,8 +77,9 @@ func BitSensitivityContext(ctx context.Context, m *nn.Sequential, layers []strin
 
 // PickBits chooses each layer's bit width from sensitivity rows: the
 // smallest width whose accuracy is at least baseline − maxDrop, or 32
-// (float32) when no width tried is good enough. Use the result with
-// QuantizeLayers. Accuracies are in whatever unit eval returned.
+// (float32) when no width tried is good enough: quantize each layer with
+// Quantize at its width for mixed precision. Accuracies are in whatever
+// unit eval returned.
 func PickBits(rows []BitSensitivityRow, baseline, maxDrop float64) map[string]int {
 	bits := map[string]int{}
 	for _, r := range rows {

@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
 // Options choose a uniform post-training quantizer. The zero value is not
-// valid (Bits 0); Options{Bits: b} is Uniform(d, b): symmetric, one scale
-// per output channel, range from min–max.
+// valid (Bits 0); Options{Bits: b} is the plain quantizer: symmetric, one
+// scale per output channel, range from min–max (see QuantizeChannel).
 type Options struct {
 	// Bits is the bit width of a weight code: 1–8, or 32 for float32.
 	Bits int
@@ -269,78 +268,6 @@ func percentile(x []float64, p float64) float64 {
 	return s[max(0, min(len(s)-1, k-1))]
 }
 
-// factored is a layer made of Dense factors, such as a lowrank.Layer; its
-// factors are quantized like Dense layers, named by their own names.
-type factored interface {
-	Factors() []*nn.Dense
-}
-
-// WeightLayers lists the Dense layers of m and the Dense factors of its
-// factorized layers (anything with a Factors method, e.g. lowrank.Layer:
-// "fc1.A", "fc1.B"), in model order: every weight matrix of the model.
-func WeightLayers(m *nn.Sequential) []*nn.Dense {
-	var ds []*nn.Dense
-	for _, l := range m.Layers {
-		switch l := l.(type) {
-		case *nn.Dense:
-			ds = append(ds, l)
-		case factored:
-			ds = append(ds, l.Factors()...)
-		}
-	}
-	return ds
-}
-
-// selectWeightLayers returns the weight layers of m named in names (nil or
-// empty: all), in model order. A name is a Dense layer, a factor ("fc1.A")
-// or a factorized layer ("fc1", meaning both of its factors).
-func selectWeightLayers(m *nn.Sequential, names []string) ([]*nn.Dense, error) {
-	all := WeightLayers(m)
-	if len(all) == 0 {
-		return nil, fmt.Errorf("the model has no weight layers (Dense or factorized)")
-	}
-	if len(names) == 0 {
-		return all, nil
-	}
-	byName := map[string][]*nn.Dense{}
-	var known []string
-	for _, layer := range m.Layers {
-		switch l := layer.(type) {
-		case *nn.Dense:
-			byName[l.LayerName] = append(byName[l.LayerName], l)
-			known = append(known, l.LayerName)
-		case factored:
-			for _, f := range l.Factors() {
-				byName[layer.Name()] = append(byName[layer.Name()], f)
-				byName[f.LayerName] = append(byName[f.LayerName], f)
-				known = append(known, f.LayerName)
-			}
-		}
-	}
-	picked := map[*nn.Dense]bool{}
-	for _, name := range names {
-		ds := byName[name]
-		if ds == nil {
-			return nil, fmt.Errorf("layer %q is not a weight layer of the model; weight layers are %s", name, joinNames(known))
-		}
-		for _, d := range ds {
-			if picked[d] {
-				return nil, fmt.Errorf("layer %q is listed twice", d.LayerName)
-			}
-			picked[d] = true
-		}
-	}
-	var out []*nn.Dense
-	for _, d := range all {
-		if picked[d] {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-func joinNames(names []string) string { return strings.Join(names, ", ") }
-
 // QuantizeModel runs Quantize with o on each weight layer of m named in
 // layers (nil or empty: every Dense layer and factor), in model order. On an
 // error no layer is changed.
@@ -348,55 +275,12 @@ func QuantizeModel(m *nn.Sequential, o Options, layers []string) ([]Report, erro
 	if err := o.Check(); err != nil {
 		return nil, fmt.Errorf("quantize: %w", err)
 	}
-	ds, err := selectWeightLayers(m, layers)
+	ds, err := nn.SelectWeightLayers(m, layers)
 	if err != nil {
 		return nil, fmt.Errorf("quantize: %w", err)
 	}
 	reports := make([]Report, len(ds))
 	for i, d := range ds {
-		if reports[i], err = Quantize(d, o); err != nil {
-			return nil, err
-		}
-	}
-	return reports, nil
-}
-
-// QuantizeLayers quantizes each weight layer named in bits at its own bit
-// width (mixed precision), the other choices from o (o.Bits is ignored);
-// layers not named are left alone. A factorized layer's name covers both
-// factors. Every name and width is checked before any layer is touched.
-// Reports come in model order.
-func QuantizeLayers(m *nn.Sequential, bits map[string]int, o Options) ([]Report, error) {
-	if len(bits) == 0 {
-		return nil, fmt.Errorf("quantize: no per-layer bit widths given: name at least one weight layer")
-	}
-	names := make([]string, 0, len(bits))
-	for name, b := range bits {
-		o.Bits = b
-		if err := o.Check(); err != nil {
-			return nil, fmt.Errorf("quantize layer %q: %w", name, err)
-		}
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	ds, err := selectWeightLayers(m, names)
-	if err != nil {
-		return nil, fmt.Errorf("quantize: %w", err)
-	}
-	widthOf := func(d *nn.Dense) int {
-		if b, ok := bits[d.LayerName]; ok {
-			return b
-		}
-		for _, l := range m.Layers {
-			if f, ok := l.(factored); ok && slices.Contains(f.Factors(), d) {
-				return bits[l.Name()]
-			}
-		}
-		return 0 // unreachable: d was selected by one of the names
-	}
-	reports := make([]Report, len(ds))
-	for i, d := range ds {
-		o.Bits = widthOf(d)
 		if reports[i], err = Quantize(d, o); err != nil {
 			return nil, err
 		}

@@ -195,20 +195,77 @@ func TestQuantizeErrorBoundsOnRandomData(t *testing.T) {
 	}
 }
 
-// Options{Bits: b} is Uniform(d, b), bit for bit.
-func TestQuantizeDefaultIsUniform(t *testing.T) {
+// Options{Bits: b} follows the rule Quantize documents, bit for bit,
+// checked against that rule written out here in float64 on every column:
+// with r = max|w| and qmax = 2^(b−1) − 1, code c = clamp(round(w·qmax/r),
+// ±qmax) and w ← float32(c·s), s = r/qmax; for b = 1, c = sign(w) and s =
+// the mean |w| of the column's non-zero weights. Levels counts the distinct
+// codes over the layer, MaxAbsError is exact, RMSError is equal up to the
+// order of the sum (relative 1e-12).
+func TestQuantizeBitsOnlyMatchesTheRule(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	w := make([]float32, 30*4)
+	const rows, cols = 30, 4
+	w := make([]float32, rows*cols)
 	for i := range w {
-		w[i] = float32(rng.NormFloat64())
+		if rng.IntN(6) > 0 { // some pruned zeros
+			w[i] = float32(rng.NormFloat64())
+		}
 	}
 	for bits := 1; bits <= 8; bits++ {
-		a, b := dense("fc", 30, 4, w), dense("fc", 30, 4, w)
-		ra, _ := Uniform(a, bits)
-		rb, _ := Quantize(b, Options{Bits: bits})
-		// The RMS sums in another order: equal up to rounding.
-		if !slices.Equal(a.W.Value.Data, b.W.Value.Data) || ra.Levels != rb.Levels || ra.MaxAbsError != rb.MaxAbsError || !near(ra.RMSError, rb.RMSError, 1e-12) {
-			t.Errorf("bits %d: Quantize differs from Uniform", bits)
+		want := slices.Clone(w)
+		codes := map[int]bool{}
+		for j := 0; j < cols; j++ {
+			var r, sumAbs float64
+			nonZero := 0
+			for i := 0; i < rows; i++ {
+				a := math.Abs(float64(w[i*cols+j]))
+				r = max(r, a)
+				if a != 0 {
+					sumAbs += a
+					nonZero++
+				}
+			}
+			qmax := float64(int(1)<<(bits-1) - 1)
+			step := r / qmax
+			if bits == 1 {
+				step = sumAbs / float64(nonZero)
+			}
+			for i := 0; i < rows; i++ {
+				x := float64(w[i*cols+j])
+				c := math.Max(-qmax, math.Min(qmax, math.Round(x*qmax/r)))
+				if bits == 1 {
+					c = 0
+					if x > 0 {
+						c = 1
+					} else if x < 0 {
+						c = -1
+					}
+				}
+				codes[int(c)] = true
+				want[i*cols+j] = float32(c * step)
+			}
+		}
+		var maxAbs, sumSq float64
+		for i := range w {
+			e := math.Abs(float64(w[i]) - float64(want[i]))
+			maxAbs = max(maxAbs, e)
+			sumSq += e * e
+		}
+		rms := math.Sqrt(sumSq / float64(len(w)))
+
+		d := dense("fc", rows, cols, w)
+		r, err := Quantize(d, Options{Bits: bits})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if math.Float32bits(d.W.Value.Data[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("bits %d: W[%d] = %v, the rule gives %v", bits, i, d.W.Value.Data[i], want[i])
+			}
+		}
+		if r.Levels != len(codes) || r.MaxAbsError != maxAbs || !near(r.RMSError, rms, 1e-12*rms) || d.Bits != bits {
+			t.Errorf("bits %d: report %+v Bits %d, want %d levels, max error %v, RMS %v, Bits %d",
+				bits, r, d.Bits, len(codes), maxAbs, rms, bits)
 		}
 	}
 }
@@ -267,10 +324,10 @@ func factoredModel() *nn.Sequential {
 	}}
 }
 
-func TestWeightLayersReachFactors(t *testing.T) {
+func TestQuantizeModelReachesFactors(t *testing.T) {
 	m := factoredModel()
 	var names []string
-	for _, d := range WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		names = append(names, d.LayerName)
 	}
 	if !slices.Equal(names, []string{"fc1.A", "fc1.B", "fc2"}) {
@@ -283,7 +340,7 @@ func TestWeightLayersReachFactors(t *testing.T) {
 	if len(reports) != 2 || reports[0].Layer != "fc1.A" || reports[1].Layer != "fc1.B" {
 		t.Errorf("quantizing fc1 reported %+v, want both factors", reports)
 	}
-	if WeightLayers(m)[2].Bits != 0 {
+	if nn.WeightLayers(m)[2].Bits != 0 {
 		t.Error("fc2 was quantized but not named")
 	}
 	_, err = QuantizeModel(m, Options{Bits: 2}, []string{"relu1"})
@@ -296,33 +353,46 @@ func TestWeightLayersReachFactors(t *testing.T) {
 	}
 }
 
-func TestQuantizeLayersMixedPrecision(t *testing.T) {
+// Mixed precision is QuantizeModel (or Quantize) once per layer at its own
+// width: the other layers keep theirs, a factorized layer's name covers
+// both factors, and a rejected call changes nothing.
+func TestQuantizeModelMixedPrecision(t *testing.T) {
 	m := factoredModel()
-	reports, err := QuantizeLayers(m, map[string]int{"fc2": 4, "fc1.B": 2}, Options{Asymmetric: true})
-	if err != nil {
-		t.Fatal(err)
+	var reports []Report
+	for _, layer := range []struct {
+		name string
+		bits int
+	}{{"fc1.B", 2}, {"fc2", 4}} {
+		r, err := QuantizeModel(m, Options{Bits: layer.bits, Asymmetric: true}, []string{layer.name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports = append(reports, r...)
 	}
 	if len(reports) != 2 || reports[0].Layer != "fc1.B" || reports[0].Bits != 2 || reports[1].Layer != "fc2" || reports[1].Bits != 4 {
 		t.Errorf("reports %+v", reports)
 	}
-	ws := WeightLayers(m)
+	ws := nn.WeightLayers(m)
 	if ws[0].Bits != 0 || ws[1].Bits != 2 || ws[2].Bits != 4 {
 		t.Errorf("Bits = %d %d %d, want 0 2 4", ws[0].Bits, ws[1].Bits, ws[2].Bits)
 	}
 	m = factoredModel()
-	if _, err := QuantizeLayers(m, map[string]int{"fc1": 3}, Options{}); err != nil {
+	if _, err := QuantizeModel(m, Options{Bits: 3}, []string{"fc1"}); err != nil {
 		t.Fatal(err)
 	}
-	if ws := WeightLayers(m); ws[0].Bits != 3 || ws[1].Bits != 3 {
-		t.Errorf("a factorized layer's name quantizes both factors: Bits %d %d", ws[0].Bits, ws[1].Bits)
+	if ws := nn.WeightLayers(m); ws[0].Bits != 3 || ws[1].Bits != 3 || ws[2].Bits != 0 {
+		t.Errorf("a factorized layer's name quantizes both factors: Bits %d %d %d, want 3 3 0", ws[0].Bits, ws[1].Bits, ws[2].Bits)
 	}
 	m = factoredModel()
-	for _, bad := range []map[string]int{nil, {"fc2": 4, "fc1.A": 12}, {"fc9": 4}} {
-		if _, err := QuantizeLayers(m, bad, Options{}); err == nil {
-			t.Errorf("%v: no error", bad)
+	for _, bad := range []struct {
+		bits   int
+		layers []string
+	}{{12, []string{"fc1.A"}}, {4, []string{"fc9"}}, {4, []string{"fc2", "fc1.A", "fc2"}}} {
+		if _, err := QuantizeModel(m, Options{Bits: bad.bits}, bad.layers); err == nil {
+			t.Errorf("%+v: no error", bad)
 		}
 	}
-	for _, d := range WeightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		if d.Bits != 0 {
 			t.Errorf("a rejected call quantized %s", d.LayerName)
 		}
@@ -331,13 +401,13 @@ func TestQuantizeLayersMixedPrecision(t *testing.T) {
 
 func TestBitSensitivityAndPickBits(t *testing.T) {
 	m := factoredModel()
-	before := slices.Clone(WeightLayers(m)[2].W.Value.Data)
+	before := slices.Clone(nn.WeightLayers(m)[2].W.Value.Data)
 	// eval: minus the total absolute change of the weights, so fewer bits
 	// score lower; it sees only the layer under test changed.
 	eval := func(c *nn.Sequential) float64 {
 		var diff float64
-		for i, d := range WeightLayers(c) {
-			ref := WeightLayers(factoredModel())[i]
+		for i, d := range nn.WeightLayers(c) {
+			ref := nn.WeightLayers(factoredModel())[i]
 			for j := range d.W.Value.Data {
 				diff += math.Abs(float64(d.W.Value.Data[j] - ref.W.Value.Data[j]))
 			}
@@ -353,7 +423,7 @@ func TestBitSensitivityAndPickBits(t *testing.T) {
 	if len(rows) != 2 || rows[0].Layer != "fc2" || rows[0].Bits != 2 || !near(rows[0].Accuracy, -0.4, 1e-6) || rows[1].Bits != 8 {
 		t.Errorf("rows %+v", rows)
 	}
-	if !slices.Equal(WeightLayers(m)[2].W.Value.Data, before) {
+	if !slices.Equal(nn.WeightLayers(m)[2].W.Value.Data, before) {
 		t.Error("BitSensitivity changed the model")
 	}
 	picked := PickBits([]BitSensitivityRow{

@@ -61,7 +61,7 @@ func NewQAT(m *nn.Sequential, inner nn.Optimizer, o QATOptions) (*QAT, error) {
 	if inner == nil {
 		return nil, fmt.Errorf("quantization-aware training needs an optimizer for the shadow weights: inner is nil")
 	}
-	ds, err := selectWeightLayers(m, o.Layers)
+	ds, err := nn.SelectWeightLayers(m, o.Layers)
 	if err != nil {
 		return nil, fmt.Errorf("quantization-aware training: %w", err)
 	}

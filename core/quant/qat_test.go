@@ -177,7 +177,7 @@ func TestQATBeatsPTQAtTwoBits(t *testing.T) {
 	if !(qatAcc > ptqAcc+0.2) || qatAcc < floatAcc-0.05 {
 		t.Errorf("2-bit QAT %.3f vs PTQ %.3f (float %.3f): want QAT ≥ PTQ + 20 pp and within 5 pp of float", qatAcc, ptqAcc, floatAcc)
 	}
-	for _, d := range WeightLayers(qm) {
+	for _, d := range nn.WeightLayers(qm) {
 		if d.Bits != 2 {
 			t.Errorf("%s: Bits %d after Finalize", d.LayerName, d.Bits)
 		}

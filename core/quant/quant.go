@@ -3,8 +3,6 @@ package quant
 import (
 	"fmt"
 	"math"
-
-	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
 // Float32Bits is the bit width that means "leave the weights as float32".
@@ -28,8 +26,8 @@ type Report struct {
 	Clipped int
 }
 
-// CheckBits returns an error unless bits is a width Uniform accepts: 1 to 8,
-// or 32 for float32.
+// CheckBits returns an error unless bits is a width Quantize accepts: 1 to
+// 8, or 32 for float32.
 func CheckBits(bits int) error {
 	if (bits < 1 || bits > 8) && bits != Float32Bits {
 		return fmt.Errorf("bit width %d is out of range: allowed 1–8, or 32 for float32", bits)
@@ -37,76 +35,16 @@ func CheckBits(bits int) error {
 	return nil
 }
 
-// Uniform quantizes d's weights to bits bits, one scale per output channel
-// (column j of W), and sets d.Bits:
-//
-//	bits ≥ 2: qmax = 2^(bits−1) − 1,  scale_j = max|W[:,j]| / qmax,
-//	          w ← clamp(round(w/scale_j), −qmax, qmax)·scale_j
-//	bits = 1: w ← sign(w)·mean|W[:,j]|, the mean over the channel's non-zero weights
-//
-// Zero (pruned) weights stay exactly zero. bits = 32 leaves the layer
-// untouched, as float32.
-func Uniform(d *nn.Dense, bits int) (Report, error) {
-	if err := CheckBits(bits); err != nil {
-		return Report{}, fmt.Errorf("quantize layer %s: %w", d.LayerName, err)
-	}
-	r := Report{Layer: d.LayerName, Bits: bits}
-	if bits == Float32Bits {
-		return r, nil
-	}
-	w := d.W.Value
-	channel := make([]float32, w.Rows)
-	codes := make([]int8, w.Rows)
-	var used [256]bool // by code, offset so −128 is index 0
-	var sumSq float64
-	for j := 0; j < w.Cols; j++ {
-		for i := range channel {
-			channel[i] = w.At(i, j)
-		}
-		quantizeChannel(channel, bits, codes)
-		for i, q := range channel {
-			e := math.Abs(float64(w.At(i, j)) - float64(q))
-			r.MaxAbsError = max(r.MaxAbsError, e)
-			sumSq += e * e
-			used[int(codes[i])+128] = true
-			w.Set(i, j, q)
-		}
-	}
-	if n := len(w.Data); n > 0 {
-		r.RMSError = math.Sqrt(sumSq / float64(n))
-	}
-	for _, u := range used {
-		if u {
-			r.Levels++
-		}
-	}
-	d.Bits = bits
-	return r, nil
-}
-
-// UniformLayers runs Uniform on each Dense layer of m named in layers (nil or
-// empty: every Dense layer), in model order. On an error no layer is changed.
-func UniformLayers(m *nn.Sequential, bits int, layers []string) ([]Report, error) {
-	if err := CheckBits(bits); err != nil {
-		return nil, err
-	}
-	ds, err := m.DenseLayers(layers)
-	if err != nil {
-		return nil, fmt.Errorf("quantize: %w", err)
-	}
-	reports := make([]Report, len(ds))
-	for i, d := range ds {
-		if reports[i], err = Uniform(d, bits); err != nil {
-			return nil, err
-		}
-	}
-	return reports, nil
-}
-
 // QuantizeChannel quantizes the weights of one channel in place by the rule
-// of Uniform and returns the channel's scale (0 for an all-zero channel): each
-// value becomes code·scale with an integer code in [−qmax, qmax], or ±1 for
-// binary. bits must be 1 to 8; callers check user input with CheckBits.
+// of Quantize with Options{Bits: bits} (symmetric, min–max) and returns the
+// channel's scale (0 for an all-zero channel):
+//
+//	bits ≥ 2: qmax = 2^(bits−1) − 1,  scale = max|v| / qmax,
+//	          v ← clamp(round(v/scale), −qmax, qmax)·scale
+//	bits = 1: v ← sign(v)·mean|v|, the mean over the channel's non-zero values
+//
+// Zero (pruned) values stay exactly zero. bits must be 1 to 8; callers
+// check user input with CheckBits.
 func QuantizeChannel(v []float32, bits int) (scale float32) {
 	return quantizeChannel(v, bits, nil)
 }

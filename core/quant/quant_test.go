@@ -107,12 +107,15 @@ func TestQuantizeChannelBoundsOnRandomData(t *testing.T) {
 	}
 }
 
-func TestUniformByHand(t *testing.T) {
+// bitsOnly is the plain quantizer: symmetric, per channel, min–max.
+func bitsOnly(bits int) Options { return Options{Bits: bits} }
+
+func TestQuantizeBitsOnlyByHand(t *testing.T) {
 	// 2 bits: qmax = 1. Column 0 = [1, 0.25], scale 1 → [1, 0];
 	// column 1 = [−0.5, 2], scale 2 → [0, 2] (−0.25 rounds to 0).
 	d := dense("fc", 2, 2, []float32{1, -0.5, 0.25, 2})
 	bias := slices.Clone(d.B.Value.Data)
-	r, err := Uniform(d, 2)
+	r, err := Quantize(d, bitsOnly(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +138,7 @@ func TestUniformByHand(t *testing.T) {
 
 // Each column has its own scale: multiplying column 1 by 10 leaves column 0's
 // result bit for bit and multiplies column 1's by 10.
-func TestUniformIsPerChannel(t *testing.T) {
+func TestQuantizeBitsOnlyIsPerChannel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	w := make([]float32, 6*2)
 	for i := range w {
@@ -148,7 +151,7 @@ func TestUniformIsPerChannel(t *testing.T) {
 	}
 	b := dense("fc", 6, 2, scaled)
 	for _, d := range []*nn.Dense{a, b} {
-		if _, err := Uniform(d, 4); err != nil {
+		if _, err := Quantize(d, bitsOnly(4)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -162,11 +165,11 @@ func TestUniformIsPerChannel(t *testing.T) {
 	}
 }
 
-func TestUniformKeepsPrunedZerosAndMask(t *testing.T) {
+func TestQuantizeBitsOnlyKeepsPrunedZerosAndMask(t *testing.T) {
 	d := dense("fc", 3, 2, []float32{0.7, 0, -0.2, 0.9, 0, -0.4})
 	d.W.Mask = []float32{1, 0, 1, 1, 0, 1}
 	for _, bits := range []int{1, 2, 4} {
-		if _, err := Uniform(d, bits); err != nil {
+		if _, err := Quantize(d, bitsOnly(bits)); err != nil {
 			t.Fatal(err)
 		}
 		if d.W.Value.Data[1] != 0 || d.W.Value.Data[4] != 0 {
@@ -178,10 +181,10 @@ func TestUniformKeepsPrunedZerosAndMask(t *testing.T) {
 	}
 }
 
-func TestUniformFloat32IsNoOp(t *testing.T) {
+func TestQuantizeFloat32IsNoOp(t *testing.T) {
 	w := []float32{0.123, -4.56, 7.89, 0.001}
 	d := dense("fc", 2, 2, w)
-	r, err := Uniform(d, 32)
+	r, err := Quantize(d, bitsOnly(32))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +198,7 @@ func TestUniformFloat32IsNoOp(t *testing.T) {
 
 // The quantized layer's stored size is what nn.WeightBytes says at its bit
 // width: 4-bit codes plus one float32 scale per channel, biases in float32.
-func TestUniformSizeBytes(t *testing.T) {
+func TestQuantizeSizeBytes(t *testing.T) {
 	w := make([]float32, 40)
 	for i := range w {
 		w[i] = 0.5 + float32(i)/80 // 0.5 … 0.9875: no weight rounds to zero
@@ -204,7 +207,7 @@ func TestUniformSizeBytes(t *testing.T) {
 	if got := d.Stats().SizeBytes; got != 176 { // 40·4 + 4·4
 		t.Fatalf("float32 SizeBytes = %d, want 176", got)
 	}
-	if _, err := Uniform(d, 4); err != nil {
+	if _, err := Quantize(d, bitsOnly(4)); err != nil {
 		t.Fatal(err)
 	}
 	// 40 codes · 4 bits = 20 B, 4 scales · 4 B = 16 B, biases 16 B.
@@ -224,9 +227,9 @@ func twoLayerModel() *nn.Sequential {
 	}}
 }
 
-func TestUniformLayers(t *testing.T) {
+func TestQuantizeModelLayers(t *testing.T) {
 	m := twoLayerModel()
-	reports, err := UniformLayers(m, 2, []string{"fc1"})
+	reports, err := QuantizeModel(m, bitsOnly(2), []string{"fc1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +245,7 @@ func TestUniformLayers(t *testing.T) {
 	}
 
 	m = twoLayerModel()
-	reports, err = UniformLayers(m, 8, nil)
+	reports, err = QuantizeModel(m, bitsOnly(8), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +257,7 @@ func TestUniformLayers(t *testing.T) {
 func TestErrors(t *testing.T) {
 	d := dense("fc", 2, 2, []float32{1, 2, 3, 4})
 	for _, bits := range []int{-1, 0, 9, 12, 16, 31, 64} {
-		_, err := Uniform(d, bits)
+		_, err := Quantize(d, bitsOnly(bits))
 		if err == nil {
 			t.Errorf("bits %d: no error", bits)
 			continue
@@ -262,8 +265,8 @@ func TestErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), "allowed 1–8, or 32 for float32") {
 			t.Errorf("bits %d: error %q does not say what is allowed", bits, err)
 		}
-		if _, err := UniformLayers(twoLayerModel(), bits, nil); err == nil {
-			t.Errorf("UniformLayers bits %d: no error", bits)
+		if _, err := QuantizeModel(twoLayerModel(), bitsOnly(bits), nil); err == nil {
+			t.Errorf("QuantizeModel bits %d: no error", bits)
 		}
 	}
 	if err := CheckBits(12); err == nil || err.Error() != "bit width 12 is out of range: allowed 1–8, or 32 for float32" {
@@ -275,7 +278,7 @@ func TestErrors(t *testing.T) {
 
 	for _, layers := range [][]string{{"fc9"}, {"relu1"}, {"fc2", "fc2"}} {
 		m := twoLayerModel()
-		_, err := UniformLayers(m, 4, layers)
+		_, err := QuantizeModel(m, bitsOnly(4), layers)
 		if err == nil {
 			t.Errorf("layers %v: no error", layers)
 			continue
@@ -287,8 +290,8 @@ func TestErrors(t *testing.T) {
 			t.Errorf("layers %v: a rejected call quantized the model", layers)
 		}
 	}
-	_, err := UniformLayers(twoLayerModel(), 4, []string{"fc9"})
+	_, err := QuantizeModel(twoLayerModel(), bitsOnly(4), []string{"fc9"})
 	if err == nil || !strings.Contains(err.Error(), "fc1, fc2") {
-		t.Errorf("unknown layer: error %v does not list the Dense layers", err)
+		t.Errorf("unknown layer: error %v does not list the weight layers", err)
 	}
 }

@@ -1,4 +1,4 @@
-package experiments
+package bench
 
 import (
 	"context"
@@ -21,8 +21,8 @@ import (
 	"github.com/prunerlab/pruner-tui/core/quant"
 )
 
-// BenchOptions configures Bench.
-type BenchOptions struct {
+// Options configures Run.
+type Options struct {
 	// Quick times shorter rounds and a fraction of each training epoch
 	// (scaled up to a whole epoch), to finish in well under a minute.
 	Quick bool
@@ -31,23 +31,23 @@ type BenchOptions struct {
 	DataDir string
 }
 
-// Bench result keys besides the per-shape and per-form ones.
+// Result keys besides the per-shape and per-form ones.
 const (
-	// BenchKeyEpochFraction is the fraction of an epoch the training times
+	// KeyEpochFraction is the fraction of an epoch the training times
 	// were measured on before scaling to a whole epoch (1 = whole epochs).
-	BenchKeyEpochFraction = "train_epoch_fraction"
-	// BenchKeyQuick is 1 when the results come from a quick run.
-	BenchKeyQuick = "quick"
+	KeyEpochFraction = "train_epoch_fraction"
+	// KeyQuick is 1 when the results come from a quick run.
+	KeyQuick = "quick"
 )
 
-// benchGemmShapes are the products one training step of LeNet-300-100
+// gemmShapes are the products one training step of LeNet-300-100
 // runs: m×k times k×n.
-var benchGemmShapes = [][3]int{{64, 784, 300}, {256, 784, 300}, {64, 300, 100}}
+var gemmShapes = [][3]int{{64, 784, 300}, {256, 784, 300}, {64, 300, 100}}
 
-// benchForms are the compressed forms of LeNet-300-100 Bench times.
-var benchForms = []string{"dense", "sparse90", "sparse95", "int8", "rank32"}
+// forms are the compressed forms of LeNet-300-100 Run times.
+var forms = []string{"dense", "sparse90", "sparse95", "int8", "rank32"}
 
-// Bench measures the speed of the numerics on this machine and returns a
+// Run measures the speed of the numerics on this machine and returns a
 // flat map of medians:
 //
 //   - gemm_gflops_MxKxN and gonum_gemm_gflops_MxKxN: kernels.Gemm and
@@ -59,9 +59,10 @@ var benchForms = []string{"dense", "sparse90", "sparse95", "int8", "rank32"}
 //     an epoch and scales; train_epoch_fraction says which fraction);
 //   - infer_us_b1_F, infer_us_b256_F: microseconds per Forward(x, false) of
 //     LeNet-300-100 at batch 1 and 256 after PrepareInference, for F in
-//     dense, sparse90 and sparse95 (prune.Global), int8 (quant.UniformLayers
-//     at 8 bits) and rank32 (lowrank.FactorizeModel of fc1 at rank 32). The
-//     weights are random: speed does not depend on their values;
+//     dense, sparse90 and sparse95 (prune.Prune with ScopeGlobal), int8
+//     (quant.QuantizeModel at 8 bits) and rank32 (lowrank.FactorizeModel of
+//     fc1 at rank 32). The weights are random: speed does not depend on
+//     their values;
 //   - infer_speedup_b1_F, infer_speedup_b256_F: the dense time over F's.
 //
 // Every timing is a median over rounds; the GEMMs and the inference forms
@@ -69,13 +70,13 @@ var benchForms = []string{"dense", "sparse90", "sparse95", "int8", "rank32"}
 // load from other processes on shared cores slows them alike and the
 // speedups compare within one run. Progress lines go to progress (nil:
 // none). A cancelled ctx stops it.
-func Bench(ctx context.Context, opts BenchOptions, progress io.Writer) (map[string]float64, error) {
+func Run(ctx context.Context, opts Options, progress io.Writer) (map[string]float64, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	r := map[string]float64{BenchKeyQuick: 0}
+	r := map[string]float64{KeyQuick: 0}
 	if opts.Quick {
-		r[BenchKeyQuick] = 1
+		r[KeyQuick] = 1
 	}
 	// One timing round of each measured call; results are medians over
 	// rounds.
@@ -86,18 +87,18 @@ func Bench(ctx context.Context, opts BenchOptions, progress io.Writer) (map[stri
 	fmt.Fprintf(progress, "bench: kernels %s (gemm), %s (sparse), %s (int8)\n", kernels.Impl(), kernels.SparseImpl(), kernels.Int8Impl())
 
 	rng := rand.New(rand.NewPCG(2024, 11))
-	for _, sh := range benchGemmShapes {
+	for _, sh := range gemmShapes {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		m, k, n := sh[0], sh[1], sh[2]
-		a, b, c := benchRandom(rng, m*k), benchRandom(rng, k*n), make([]float32, m*n)
+		a, b, c := normals(rng, m*k), normals(rng, k*n), make([]float32, m*n)
 		flops := 2 * float64(m) * float64(k) * float64(n)
 		name := fmt.Sprintf("gemm_gflops_%dx%dx%d", m, k, n)
 		A := blas32.General{Rows: m, Cols: k, Stride: k, Data: a}
 		B := blas32.General{Rows: k, Cols: n, Stride: n, Data: b}
 		C := blas32.General{Rows: m, Cols: n, Stride: n, Data: c}
-		t, err := benchInterleaved(ctx, round, rounds, []func(){
+		t, err := interleaved(ctx, round, rounds, []func(){
 			func() { kernels.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) },
 			func() { blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, A, B, 0, C) },
 		})
@@ -109,18 +110,18 @@ func Bench(ctx context.Context, opts BenchOptions, progress io.Writer) (map[stri
 		fmt.Fprintf(progress, "bench: %s %.1f GFLOP/s (gonum %.1f)\n", name, r[name], r["gonum_"+name])
 	}
 
-	if err := benchInference(ctx, r, round, rounds, progress); err != nil {
+	if err := inference(ctx, r, round, rounds, progress); err != nil {
 		return nil, err
 	}
-	if err := benchTraining(ctx, r, opts, progress); err != nil {
+	if err := training(ctx, r, opts, progress); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// benchLeNet returns LeNet-300-100 (784-300-100-10, ReLU) with He-normal
+// leNet returns LeNet-300-100 (784-300-100-10, ReLU) with He-normal
 // weights from seed.
-func benchLeNet(seed uint64) *nn.Sequential {
+func leNet(seed uint64) *nn.Sequential {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	return &nn.Sequential{Layers: []nn.Layer{
 		nn.NewDense("fc1", 784, 300, rng), nn.NewReLU("relu1"),
@@ -129,19 +130,19 @@ func benchLeNet(seed uint64) *nn.Sequential {
 	}}
 }
 
-// benchModel returns LeNet-300-100 compressed to form, with its inference
+// model returns LeNet-300-100 compressed to form, with its inference
 // plan prepared.
-func benchModel(form string) (*nn.Sequential, error) {
-	m := benchLeNet(7)
+func model(form string) (*nn.Sequential, error) {
+	m := leNet(7)
 	var err error
 	switch form {
 	case "dense":
 	case "sparse90":
-		err = prune.Global(m, 0.90, nil)
+		err = prune.Prune(nn.WeightLayers(m), 0.90, prune.Options{Scope: prune.ScopeGlobal})
 	case "sparse95":
-		err = prune.Global(m, 0.95, nil)
+		err = prune.Prune(nn.WeightLayers(m), 0.95, prune.Options{Scope: prune.ScopeGlobal})
 	case "int8":
-		_, err = quant.UniformLayers(m, 8, nil)
+		_, err = quant.QuantizeModel(m, quant.Options{Bits: 8}, nil)
 	case "rank32":
 		err = lowrank.FactorizeModel(m, "fc1", 32)
 	default:
@@ -154,11 +155,11 @@ func benchModel(form string) (*nn.Sequential, error) {
 	return m, nil
 }
 
-func benchInference(ctx context.Context, r map[string]float64, round time.Duration, rounds int, progress io.Writer) error {
+func inference(ctx context.Context, r map[string]float64, round time.Duration, rounds int, progress io.Writer) error {
 	rng := rand.New(rand.NewPCG(5, 5))
-	models := make([]*nn.Sequential, len(benchForms))
-	for i, form := range benchForms {
-		m, err := benchModel(form)
+	models := make([]*nn.Sequential, len(forms))
+	for i, form := range forms {
+		m, err := model(form)
 		if err != nil {
 			return err
 		}
@@ -166,22 +167,22 @@ func benchInference(ctx context.Context, r map[string]float64, round time.Durati
 	}
 	for _, batch := range []int{1, 256} {
 		x := nn.NewMatrix(batch, 784)
-		copy(x.Data, benchRandom(rng, len(x.Data)))
+		copy(x.Data, normals(rng, len(x.Data)))
 		calls := make([]func(), len(models))
 		for i, m := range models {
 			calls[i] = func() { m.Forward(x, false) }
 		}
-		times, err := benchInterleaved(ctx, round, rounds, calls)
+		times, err := interleaved(ctx, round, rounds, calls)
 		if err != nil {
 			return err
 		}
-		for i, form := range benchForms {
+		for i, form := range forms {
 			key := fmt.Sprintf("infer_us_b%d_%s", batch, form)
 			r[key] = float64(times[i].Nanoseconds()) / 1e3
 			fmt.Fprintf(progress, "bench: %s %.1f µs\n", key, r[key])
 		}
 	}
-	for _, form := range benchForms[1:] {
+	for _, form := range forms[1:] {
 		for _, batch := range []int{1, 256} {
 			dense := r[fmt.Sprintf("infer_us_b%d_dense", batch)]
 			r[fmt.Sprintf("infer_speedup_b%d_%s", batch, form)] = dense / r[fmt.Sprintf("infer_us_b%d_%s", batch, form)]
@@ -190,10 +191,10 @@ func benchInference(ctx context.Context, r map[string]float64, round time.Durati
 	return nil
 }
 
-// benchTraining times epochs of LeNet-300-100 with Adam on MNIST at batch
+// training times epochs of LeNet-300-100 with Adam on MNIST at batch
 // 64 and 256: the median of 3 epochs, or with Quick of 3 runs over 5% of an
 // epoch each, scaled to the whole epoch.
-func benchTraining(ctx context.Context, r map[string]float64, opts BenchOptions, progress io.Writer) error {
+func training(ctx context.Context, r map[string]float64, opts Options, progress io.Writer) error {
 	dir, err := data.FindMNIST(opts.DataDir)
 	if err != nil {
 		return fmt.Errorf("bench training: %w", err)
@@ -208,7 +209,7 @@ func benchTraining(ctx context.Context, r map[string]float64, opts BenchOptions,
 	}
 	rows := int(fraction * float64(train.Len()))
 	for _, batch := range []int{64, 256} {
-		m := benchLeNet(11)
+		m := leNet(11)
 		opt := nn.NewAdam(1e-3)
 		rng := rand.New(rand.NewPCG(3, uint64(batch)))
 		// One warm-up step so buffers exist before the clock starts.
@@ -230,15 +231,15 @@ func benchTraining(ctx context.Context, r map[string]float64, opts BenchOptions,
 		r[key] = times[1]
 		fmt.Fprintf(progress, "bench: %s %.2f s (median of 3, each timed on %d of %d images)\n", key, r[key], rows, train.Len())
 	}
-	r[BenchKeyEpochFraction] = fraction
+	r[KeyEpochFraction] = fraction
 	return nil
 }
 
-// benchInterleaved returns, for each call, the median over rounds of its
+// interleaved returns, for each call, the median over rounds of its
 // time per call. Each round runs every call in turn, as many times as take
 // about round, so a burst of load from other processes on the shared cores
 // slows all of them alike and ratios between them stay fair.
-func benchInterleaved(ctx context.Context, round time.Duration, rounds int, calls []func()) ([]time.Duration, error) {
+func interleaved(ctx context.Context, round time.Duration, rounds int, calls []func()) ([]time.Duration, error) {
 	reps := make([]int, len(calls))
 	for i, f := range calls {
 		f() // warm-up: buffers, caches
@@ -277,7 +278,7 @@ func benchInterleaved(ctx context.Context, round time.Duration, rounds int, call
 	return med, nil
 }
 
-func benchRandom(rng *rand.Rand, n int) []float32 {
+func normals(rng *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
 	for i := range s {
 		s[i] = float32(rng.NormFloat64())
@@ -285,10 +286,10 @@ func benchRandom(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-// benchTargets are the speedups the compressed forms should reach over
+// targets are the speedups the compressed forms should reach over
 // dense: sparse (95%) ≥ 5× at batch 1 and ≥ 3× at 256, sparse (90%) ≥ 3×
 // and ≥ 2×, int8 ≥ 2× at 256 and no slower at batch 1.
-var benchTargets = map[string]float64{
+var targets = map[string]float64{
 	"infer_speedup_b1_sparse95":   5,
 	"infer_speedup_b256_sparse95": 3,
 	"infer_speedup_b1_sparse90":   3,
@@ -297,10 +298,10 @@ var benchTargets = map[string]float64{
 	"infer_speedup_b1_int8":       1,
 }
 
-// WriteBenchTable writes the results of Bench as a table: key, value, unit,
+// WriteTable writes the results of Run as a table: key, value, unit,
 // and for the speedups their target and whether it was met. Keys are sorted
 // by kind (GEMM, training, inference times, speedups), then by name.
-func WriteBenchTable(w io.Writer, r map[string]float64) error {
+func WriteTable(w io.Writer, r map[string]float64) error {
 	keys := make([]string, 0, len(r))
 	for k := range r {
 		keys = append(keys, k)
@@ -324,19 +325,19 @@ func WriteBenchTable(w io.Writer, r map[string]float64) error {
 	for _, k := range keys {
 		v := r[k]
 		target := ""
-		if t, ok := benchTargets[k]; ok {
+		if t, ok := targets[k]; ok {
 			verdict := "met"
 			if v < t {
 				verdict = "MISSED"
 			}
 			target = fmt.Sprintf("≥ %g× %s", t, verdict)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k, benchFormat(v), benchUnit(k), target)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k, format(v), unit(k), target)
 	}
 	return tw.Flush()
 }
 
-func benchUnit(key string) string {
+func unit(key string) string {
 	switch {
 	case strings.Contains(key, "gflops"):
 		return "GFLOP/s"
@@ -350,7 +351,7 @@ func benchUnit(key string) string {
 	return ""
 }
 
-func benchFormat(v float64) string {
+func format(v float64) string {
 	switch {
 	case v == float64(int64(v)) && v < 1e6:
 		return fmt.Sprintf("%d", int64(v))

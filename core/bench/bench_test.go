@@ -1,4 +1,4 @@
-package experiments
+package bench
 
 import (
 	"bytes"
@@ -12,17 +12,17 @@ import (
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
-func TestWriteBenchTable(t *testing.T) {
+func TestWriteTable(t *testing.T) {
 	r := map[string]float64{
 		"infer_speedup_b1_sparse95":   4.2,
 		"infer_speedup_b256_sparse95": 6,
 		"infer_us_b1_dense":           15.25,
 		"gemm_gflops_64x784x300":      150.4,
 		"train_epoch_s_b64":           3.5,
-		BenchKeyEpochFraction:         0.1,
+		KeyEpochFraction:              0.1,
 	}
 	var buf bytes.Buffer
-	if err := WriteBenchTable(&buf, r); err != nil {
+	if err := WriteTable(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -30,7 +30,7 @@ func TestWriteBenchTable(t *testing.T) {
 		t.Fatalf("got %d lines, want a header and %d rows:\n%s", len(lines), len(r), buf.String())
 	}
 	// GEMM first, then training, inference times, speedups.
-	wantOrder := []string{"gemm_gflops_64x784x300", BenchKeyEpochFraction, "train_epoch_s_b64", "infer_us_b1_dense",
+	wantOrder := []string{"gemm_gflops_64x784x300", KeyEpochFraction, "train_epoch_s_b64", "infer_us_b1_dense",
 		"infer_speedup_b1_sparse95", "infer_speedup_b256_sparse95"}
 	for i, key := range wantOrder {
 		if f := strings.Fields(lines[i+1]); f[0] != key {
@@ -59,10 +59,10 @@ func TestWriteBenchTable(t *testing.T) {
 	}
 }
 
-// TestBenchModels checks the compressed forms Bench times: the sparsity
-// prune.Global leaves, and that PrepareInference picked the fast kernels
+// TestModels checks the compressed forms Run times: the sparsity
+// prune.Prune (ScopeGlobal) leaves, and that PrepareInference picked the fast kernels
 // for fc1 (the layer that dominates the time).
-func TestBenchModels(t *testing.T) {
+func TestModels(t *testing.T) {
 	zeroFraction := func(m *nn.Sequential) float64 {
 		var zero, all int
 		for _, p := range m.Params() {
@@ -82,7 +82,7 @@ func TestBenchModels(t *testing.T) {
 		{"sparse95", "sparse", "sparse", 0.95},
 		{"int8", "int8", "int8", -1}, // rounding zeroes some weights
 	} {
-		m, err := benchModel(c.form)
+		m, err := model(c.form)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,45 +94,45 @@ func TestBenchModels(t *testing.T) {
 			t.Errorf("%s: fc1 runs %s at batch 1 and %s at 256, want %s and %s", c.form, got1, got256, c.fc1b1, c.fc1b256)
 		}
 	}
-	m, err := benchModel("rank32")
+	m, err := model("rank32")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if l, ok := m.Layers[0].(*lowrank.Layer); !ok || l.Rank != 32 {
 		t.Fatalf("rank32: first layer is %T, want a rank-32 lowrank.Layer", m.Layers[0])
 	}
-	if _, err := benchModel("sparse99"); err == nil || !strings.Contains(err.Error(), "sparse99") {
+	if _, err := model("sparse99"); err == nil || !strings.Contains(err.Error(), "sparse99") {
 		t.Fatalf("unknown form: error %v, want one naming it", err)
 	}
 }
 
-func TestBenchCancelled(t *testing.T) {
+func TestRunCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Bench(ctx, BenchOptions{Quick: true}, nil); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Bench with a cancelled context: %v, want context.Canceled", err)
+	if _, err := Run(ctx, Options{Quick: true}, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run with a cancelled context: %v, want context.Canceled", err)
 	}
 }
 
-// TestBenchRun runs the whole benchmark when PRUNER_TUI_BENCH is set
+// TestRunWhole runs the whole benchmark when PRUNER_TUI_BENCH is set
 // (quick: a few seconds; full: about 15 s) and checks that every documented
 // key is there and positive. It logs the table.
 //
-//	PRUNER_TUI_BENCH=quick go test -run BenchRun -v ./experiments/
-func TestBenchRun(t *testing.T) {
+//	PRUNER_TUI_BENCH=quick go test -run RunWhole -v ./core/bench/
+func TestRunWhole(t *testing.T) {
 	mode := os.Getenv("PRUNER_TUI_BENCH")
 	if mode != "quick" && mode != "full" {
 		t.Skip("set PRUNER_TUI_BENCH=quick or full to run the benchmark")
 	}
 	var progress bytes.Buffer
-	r, err := Bench(context.Background(), BenchOptions{Quick: mode == "quick"}, &progress)
+	r, err := Run(context.Background(), Options{Quick: mode == "quick"}, &progress)
 	if err != nil {
 		t.Fatal(err)
 	}
 	keys := []string{"gemm_gflops_64x784x300", "gemm_gflops_256x784x300", "gemm_gflops_64x300x100",
 		"gonum_gemm_gflops_64x784x300", "gonum_gemm_gflops_256x784x300", "gonum_gemm_gflops_64x300x100",
 		"train_epoch_s_b64", "train_epoch_s_b256"}
-	for _, f := range benchForms {
+	for _, f := range forms {
 		keys = append(keys, "infer_us_b1_"+f, "infer_us_b256_"+f)
 		if f != "dense" {
 			keys = append(keys, "infer_speedup_b1_"+f, "infer_speedup_b256_"+f)
@@ -144,7 +144,7 @@ func TestBenchRun(t *testing.T) {
 		}
 	}
 	var table bytes.Buffer
-	if err := WriteBenchTable(&table, r); err != nil {
+	if err := WriteTable(&table, r); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("\n" + progress.String() + table.String())
