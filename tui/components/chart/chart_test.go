@@ -9,6 +9,7 @@ import (
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/experiments"
@@ -325,4 +326,23 @@ func TestSensitivityView(t *testing.T) {
 	if m.HasSensitivity() || m.ShowsSensitivity() {
 		t.Error("Reset kept the sensitivity analysis")
 	}
+}
+
+// TestGoldenCurves pins the pane at 80×18 three epochs into a ten-epoch
+// baseline.
+func TestGoldenCurves(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(80, 18)
+	feed(m, BaselinePhase, 3, 10)
+	golden.RequireEqual(t, []byte(m.View()))
+}
+
+// TestGoldenSensitivity pins the pane at 80×18 on a finished pruning
+// sensitivity analysis of two layers, after the baseline's training.
+func TestGoldenSensitivity(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(80, 18)
+	feed(m, BaselinePhase, 2, 2)
+	m.SetSensitivity(sensitivityEvent(8, true))
+	golden.RequireEqual(t, []byte(m.View()))
 }

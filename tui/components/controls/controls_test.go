@@ -10,6 +10,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/core/data"
@@ -363,4 +364,27 @@ func TestResetDropsLateAnswers(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "waiting for the baseline…") {
 		t.Errorf("view after Reset and a late answer:\n%s", v)
 	}
+}
+
+// TestGoldenKnobs pins the pane with the baseline trained, the prune ratio
+// at 0.50 and the bit-width knob at 4 bits, and the preview of that setting
+// sized.
+func TestGoldenKnobs(t *testing.T) {
+	m := newReady(t)
+	for range 10 {
+		press(m, "right")
+	}
+	press(m, "down")
+	for range 5 {
+		press(m, "right")
+	}
+	s := m.Setting()
+	ev := experiments.Evaluation{Setting: s, Row: results.Row{Experiment: "tiny", Technique: "prune+quantize", Setting: s.String(),
+		ParamsTotal: 67, ParamsNonzero: 38, SizeBytes: 96, CompressionRatio: 2.79, TrainAcc: 39.06, TestAcc: 35.94, DeltaAccPP: -1.56, GapPP: 3.12}}
+	_, sized := m.Update(EvalResultMsg{Gen: m.Generation(), Eval: ev, Sized: func() (experiments.Evaluation, error) { return ev, nil }})
+	if sized == nil {
+		t.Fatal("the accuracies started no sizing")
+	}
+	m.Update(sized())
+	golden.RequireEqual(t, []byte(m.View()))
 }
