@@ -225,17 +225,14 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		m.status.SetElapsed(time.Since(m.activeSince))
 		return m.tick()
 
-	case controls.EvalStartMsg, controls.EvalResultMsg, controls.SizeResultMsg:
-		_, cmd := m.controls.Update(msg)
-		if r, ok := msg.(controls.SizeResultMsg); ok && r.Gen == m.controls.Generation() && r.Err == nil {
-			m.layers.SetLayers("preview: "+r.Eval.Setting.String(), r.Eval.Layers)
-		}
-		if r, ok := msg.(controls.EvalResultMsg); ok && r.Gen == m.controls.Generation() && r.Err == nil {
-			m.layers.SetLayers("preview: "+r.Eval.Setting.String(), r.Eval.Layers)
-			if len(r.Eval.Histograms) > 0 {
-				m.histogram.SetData(r.Eval.Setting.String(), r.Eval.Histograms)
+	case controls.EvalResultMsg, controls.SizeResultMsg:
+		if ev, ok := m.controls.Current(msg); ok {
+			m.layers.SetLayers("preview: "+ev.Setting.String(), ev.Layers)
+			if len(ev.Histograms) > 0 {
+				m.histogram.SetData(ev.Setting.String(), ev.Histograms)
 			}
 		}
+		_, cmd := m.controls.Update(msg)
 		return cmd
 	case spectrumMsg:
 		if msg.Gen == m.specGen {

@@ -36,7 +36,6 @@ var testSpec = experiments.Spec{Name: "mnist-mlp", Description: "A 784-128-10 ML
 func newTestModel(t *testing.T, w, h int) (m *model, cancelled *bool) {
 	t.Helper()
 	m = New(Config{Spec: testSpec, Export: filepath.Join(t.TempDir(), "results")}).(*model)
-	m.controls.Debounce = 0
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	var c bool
 	m.lastJob++
@@ -335,7 +334,7 @@ func TestRealEvaluationThroughRoot(t *testing.T) {
 	m, _ := newTestModel(t, 120, 40)
 	m.feed(experiments.BaselineEvent{Trained: tinyTrained()})
 	cmd := m.press("right")
-	for cmd != nil { // debounce → Apply → answer
+	for cmd != nil { // accuracies → exact size
 		_, cmd = m.Update(cmd())
 	}
 	v := m.View()

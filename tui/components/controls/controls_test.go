@@ -63,7 +63,6 @@ func keyMsg(s string) tea.KeyMsg {
 func newReady(t *testing.T) *Model {
 	t.Helper()
 	m := New(common.New())
-	m.Debounce = 0
 	m.SetSize(48, 26)
 	m.Focus()
 	m.SetTrained(tinyTrained())
@@ -149,38 +148,6 @@ func TestBitWidthSteps(t *testing.T) {
 	}
 }
 
-func TestNextRank(t *testing.T) {
-	// fullRank 128: coarse step 8.
-	cases := []struct {
-		rank, dir int
-		fine      bool
-		want      int
-	}{
-		{0, +1, false, 128}, // off → full rank
-		{128, +1, false, 120},
-		{120, +1, false, 112},
-		{13, +1, false, 8}, // snaps to a multiple of the step
-		{8, +1, false, 1},
-		{1, +1, false, 1},
-		{1, -1, false, 8},
-		{120, -1, false, 128},
-		{128, -1, false, 0}, // past full rank → off
-		{0, -1, false, 0},
-		{5, +1, true, 4},
-		{1, +1, true, 1},
-		{127, -1, true, 128},
-		{128, -1, true, 0},
-	}
-	for _, c := range cases {
-		if got := nextRank(c.rank, 128, c.dir, c.fine); got != c.want {
-			t.Errorf("nextRank(%d, 128, %+d, fine=%v) = %d, want %d", c.rank, c.dir, c.fine, got, c.want)
-		}
-	}
-	if got := nextRank(0, 0, +1, false); got != 0 {
-		t.Errorf("rank knob without a dense layer moved to %d", got)
-	}
-}
-
 func TestRankKnobUsesLargestLayer(t *testing.T) {
 	m := newReady(t)
 	press(m, "down")
@@ -194,7 +161,7 @@ func TestRankKnobUsesLargestLayer(t *testing.T) {
 }
 
 // run executes cmd and feeds its message back, following the chain
-// (debounce → evaluation) to the end.
+// (accuracies → exact size) to the end.
 func run(t *testing.T, m *Model, cmd tea.Cmd) {
 	t.Helper()
 	for cmd != nil {
@@ -205,17 +172,10 @@ func run(t *testing.T, m *Model, cmd tea.Cmd) {
 
 func TestEvaluationShowsPreview(t *testing.T) {
 	m := newReady(t)
-	m.Debounce = 0
 	cmd := press(m, "right")
 	gen := m.Generation()
-	msg := cmd()
-	start, ok := msg.(EvalStartMsg)
-	if !ok || start.Gen != gen {
-		t.Fatalf("knob change gave %#v, want EvalStartMsg{%d}", msg, gen)
-	}
-	_, cmd = m.Update(start)
 	if cmd == nil {
-		t.Fatal("EvalStartMsg of the current generation started no evaluation")
+		t.Fatal("a knob change started no evaluation")
 	}
 	res, ok := cmd().(EvalResultMsg)
 	if !ok || res.Gen != gen || res.Err != nil {
@@ -275,9 +235,13 @@ func TestStaleEvaluationDropped(t *testing.T) {
 	if v := m.View(); strings.Contains(v, "11.11%") {
 		t.Errorf("stale answer shown:\n%s", v)
 	}
-	// A stale debounce tick starts nothing.
-	if _, cmd := m.Update(EvalStartMsg{Gen: old}); cmd != nil {
-		t.Error("a stale EvalStartMsg started an evaluation")
+	// Nor does its size answer, nor does it start sizing.
+	if _, cmd := m.Update(EvalResultMsg{Gen: old, Sized: func() (experiments.Evaluation, error) { return experiments.Evaluation{}, nil }}); cmd != nil {
+		t.Error("a stale answer started sizing its model file")
+	}
+	m.Update(SizeResultMsg{Gen: old, Eval: experiments.Evaluation{Row: results.Row{SizeBytes: 12345}}})
+	if v := m.View(); strings.Contains(v, "12.1 KiB") {
+		t.Errorf("stale size shown:\n%s", v)
 	}
 
 	current := EvalResultMsg{Gen: cur, Eval: experiments.Evaluation{
@@ -315,9 +279,8 @@ func TestEvaluationErrorShown(t *testing.T) {
 
 func TestChangeCancelsEvaluationInFlight(t *testing.T) {
 	m := newReady(t)
-	cmd := press(m, "right")
-	_, evalCmd := m.Update(cmd())
-	if m.cancel == nil {
+	evalCmd := press(m, "right")
+	if m.eval.cancel == nil {
 		t.Fatal("no cancel func kept for the evaluation in flight")
 	}
 	press(m, "right") // cancels the first evaluation's context
