@@ -139,7 +139,7 @@ compress:
 	if !final.chart.HasSensitivity() || final.chart.ShowsSensitivity() {
 		t.Errorf("sensitivity kept %v, shown %v; want kept, with the curves back on screen", final.chart.HasSensitivity(), final.chart.ShowsSensitivity())
 	}
-	if s, _ := final.sensitivity.Of(results.Pruning); len(s.Points) != 2*3 {
+	if s, _ := final.session.sensitivity.Of(results.Pruning); len(s.Points) != 2*3 {
 		got := len(s.Points)
 		t.Errorf("%d sensitivity rows kept for export, want 2 layers × 3 ratios", got)
 	}

@@ -38,16 +38,16 @@ func newTestModel(t *testing.T, w, h int) (m *model, cancelled *bool) {
 	m = New(Config{Spec: testSpec, Export: filepath.Join(t.TempDir(), "results")}).(*model)
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	var c bool
-	m.lastJob++
-	m.runJob = m.lastJob
-	m.jobs[m.runJob] = &job{kind: jobRun, events: make(chan tea.Msg), cancel: func() { c = true }}
-	m.running = true
+	m.session.lastJob++
+	m.session.runJob = m.session.lastJob
+	m.session.jobs[m.session.runJob] = &job{kind: jobRun, events: make(chan tea.Msg), cancel: func() { c = true }}
+	m.session.running = true
 	return m, &c
 }
 
 func (m *model) feed(events ...experiments.Event) {
 	for _, e := range events {
-		m.Update(jobEventMsg{Job: m.runJob, Event: e})
+		m.Update(jobEventMsg{Job: m.session.runJob, Event: e})
 	}
 }
 
@@ -156,7 +156,7 @@ func TestEventsReachPanes(t *testing.T) {
 
 func TestRunFailureShown(t *testing.T) {
 	m, _ := newTestModel(t, 100, 30)
-	m.Update(jobEndMsg{Job: m.runJob, Err: os.ErrNotExist})
+	m.Update(jobEndMsg{Job: m.session.runJob, Err: os.ErrNotExist})
 	v := m.View()
 	if !strings.Contains(v, "✗ failed") || !strings.Contains(v, "error: file does not exist") {
 		t.Errorf("failure not shown:\n%s", v)
@@ -165,10 +165,10 @@ func TestRunFailureShown(t *testing.T) {
 
 func TestStaleJobIgnored(t *testing.T) {
 	m, _ := newTestModel(t, 100, 30)
-	old := m.runJob
-	m.lastJob++
-	m.runJob = m.lastJob // as if a new run had started
-	m.jobs[m.runJob] = &job{kind: jobRun, events: make(chan tea.Msg), cancel: func() {}}
+	old := m.session.runJob
+	m.session.lastJob++
+	m.session.runJob = m.session.lastJob // as if a new run had started
+	m.session.jobs[m.session.runJob] = &job{kind: jobRun, events: make(chan tea.Msg), cancel: func() {}}
 	m.Update(jobEventMsg{Job: old, Event: experiments.ResultEvent{Row: row("prune", "ratio=0.33", 1000, 90, -7)}})
 	m.Update(jobEventMsg{Job: old, Event: experiments.StageEvent{Stage: experiments.StageDone}})
 	if v := m.View(); strings.Contains(v, "ratio=0.33") || strings.Contains(v, "done") {
@@ -183,7 +183,7 @@ func TestStaleJobIgnored(t *testing.T) {
 		t.Error("stopped listening to a stale job before its channel closed")
 	}
 	m.Update(jobClosedMsg{Job: old})
-	if _, ok := m.jobs[old]; ok {
+	if _, ok := m.session.jobs[old]; ok {
 		t.Error("closed job still tracked")
 	}
 }
@@ -416,21 +416,21 @@ func TestPicker(t *testing.T) {
 func TestPickerRunsChosenSpec(t *testing.T) {
 	m, cancelled := newTestModel(t, 120, 40)
 	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)})
-	old := m.runJob
+	old := m.session.runJob
 	// A spec that fails validation at once: the run ends without numerics.
 	bad := experiments.Spec{Name: "broken", Description: "no layers"}
 	_, cmd := m.Update(picker.ChosenMsg{Item: picker.Item{Name: "broken", Spec: &bad}})
 	if !*cancelled {
 		t.Error("choosing a preset did not cancel the current run")
 	}
-	if m.runJob == old || m.results.Len() != 0 {
-		t.Errorf("panes not reset for the new run (job %d, %d rows)", m.runJob, m.results.Len())
+	if m.session.runJob == old || m.results.Len() != 0 {
+		t.Errorf("panes not reset for the new run (job %d, %d rows)", m.session.runJob, m.results.Len())
 	}
 	if v := m.View(); !strings.Contains(v, "broken — no layers") {
 		t.Errorf("header does not show the new experiment:\n%s", v)
 	}
 	// Drain the new run's channel: it must end with an error, not hang.
-	events := m.jobs[m.runJob].events
+	events := m.session.jobs[m.session.runJob].events
 	deadline := time.After(30 * time.Second)
 	for done := false; !done; {
 		select {
@@ -485,12 +485,12 @@ func TestFineTuneEndAddsRow(t *testing.T) {
 	m.feed(experiments.BaselineEvent{Trained: tinyTrained()})
 	// Stand in for a fine-tune job: the real FineTune is covered by the
 	// whole-program test.
-	m.lastJob++
-	id := m.lastJob
+	m.session.lastJob++
+	id := m.session.lastJob
 	s := experiments.Setting{PruneRatio: 0.5}
-	m.jobs[id] = &job{kind: jobFineTune, events: make(chan tea.Msg), cancel: func() {}, setting: s}
-	m.ftJob, m.ftText = id, "ratio=0.50 (2 epochs)"
-	m.refreshStatus()
+	m.session.jobs[id] = &job{kind: jobFineTune, events: make(chan tea.Msg), cancel: func() {}, setting: s}
+	m.session.ftJob, m.session.ftText = id, "ratio=0.50 (2 epochs)"
+	m.session.refreshStatus()
 	m.Update(jobEventMsg{Job: id, Event: experiments.StageEvent{Stage: experiments.StageFineTuning, Detail: "prune ratio=0.50 finetune=2: epoch 1/2"}})
 	m.Update(jobEventMsg{Job: id, Event: experiments.StepEvent{Phase: "prune ratio=0.50 finetune=2", Epoch: 1, Epochs: 2, Step: 5, Steps: 10, Loss: 0.3}})
 	v := m.View()
