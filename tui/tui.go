@@ -208,11 +208,7 @@ func (m *model) handleKey(k tea.KeyMsg) tea.Cmd {
 		m.addPreviewRow()
 		return nil
 	case key.Matches(k, keys.View):
-		if !m.chart.HasSensitivity() {
-			m.status.SetNote("no sensitivity analysis in this experiment: the chart shows the training curves")
-			return nil
-		}
-		m.chart.ToggleView()
+		m.nextChartView()
 		return nil
 	case keys.TurnsKnob(k):
 		_, cmd := m.controls.Update(k)
@@ -223,6 +219,18 @@ func (m *model) handleKey(k tea.KeyMsg) tea.Cmd {
 		cmd = tea.Batch(cmd, m.charts.request(m.controls))
 	}
 	return cmd
+}
+
+// nextChartView cycles the chart pane through the training curves and
+// each kind of sensitivity analysis the run has, and says what v shows
+// next.
+func (m *model) nextChartView() {
+	if !m.chart.HasSensitivity() {
+		m.status.SetNote("no sensitivity analysis in this experiment: the chart shows the training curves")
+		return
+	}
+	m.chart.NextView()
+	m.status.SetNote("the chart shows the " + m.chart.ViewName() + "; v shows the " + m.chart.NextViewName() + " next")
 }
 
 // knobChart is what takes the curves' place, nil for the curves.

@@ -604,7 +604,7 @@ func TestPickerExtras(t *testing.T) {
 
 func TestSensitivityThroughRoot(t *testing.T) {
 	m, _ := newTestModel(t, 120, 40)
-	if v := m.View(); strings.Contains(v, "curves/sensitivity") {
+	if v := m.View(); strings.Contains(v, "sensitivity") || strings.Contains(v, "v curves") {
 		t.Errorf("help offers the sensitivity view before any analysis:\n%s", v)
 	}
 	m.press("v")
@@ -616,7 +616,7 @@ func TestSensitivityThroughRoot(t *testing.T) {
 		Table: results.Sensitivity{Points: []results.Point{{Layer: "fc1", Value: 0, TestAcc: 97.5}}}}
 	m.feed(experiments.StageEvent{Stage: experiments.StageSensitivity, Detail: e.Phase}, e)
 	v := m.View()
-	for _, want := range []string{"Sensitivity", "1 of 4 points", "─fc1", "─fc2", "curves/sensitivity"} {
+	for _, want := range []string{"Sensitivity", "1 of 4 points", "─fc1", "─fc2", "v curves"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
 		}
@@ -628,6 +628,12 @@ func TestSensitivityThroughRoot(t *testing.T) {
 	m.press("v")
 	if m.chart.ShowsSensitivity() {
 		t.Error("v did not switch back to the curves")
+	}
+	v = m.View()
+	for _, want := range []string{"the chart shows the curves; v shows the pruning sensitivity next", "v pruning sensitivity"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("after v to the curves, the view lacks %q:\n%s", want, v)
+		}
 	}
 	m.press("v")
 	if !m.chart.ShowsSensitivity() {
@@ -667,5 +673,72 @@ func TestGradualPruningMovesLayersAndChart(t *testing.T) {
 	}
 	if v := m.View(); !strings.Contains(v, "·sparsity 90.0%") {
 		t.Errorf("the chart does not show the sparsity schedule:\n%s", v)
+	}
+}
+
+// TestBitSensitivityThroughRoot: a run with only a bit-width analysis (as
+// ptq-sweep) gets its curves with v, skipping pruning; with both kinds v
+// cycles curves → pruning → bit width; export writes both tables.
+func TestBitSensitivityThroughRoot(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	m.feed(experiments.StepEvent{Phase: "baseline", Epoch: 1, Epochs: 1, Step: 1, Steps: 1, Loss: 0.3},
+		experiments.EpochEvent{Phase: "baseline", Epoch: 1, Epochs: 1, TrainAcc: 0.98, TestAcc: 0.975})
+	bits := experiments.SensitivityEvent{Phase: "bit-sensitivity bits=8,2", Layers: []string{"fc1", "fc2"},
+		Values: []float64{8, 2}, BaseTestAcc: 97.5, Done: true,
+		Table: results.Sensitivity{Kind: results.Bits, Points: []results.Point{
+			{Layer: "fc1", Value: 8, TestAcc: 97.5}, {Layer: "fc1", Value: 2, TestAcc: 61.25},
+			{Layer: "fc2", Value: 8, TestAcc: 97.5}, {Layer: "fc2", Value: 2, TestAcc: 88}}}}
+	m.feed(experiments.StageEvent{Stage: experiments.StageSensitivity, Detail: bits.Phase}, bits)
+	v := m.View()
+	for _, want := range []string{"each layer quantized alone", "by the layer's bit width", "v curves"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("bit-width analysis: view lacks %q:\n%s", want, v)
+		}
+	}
+	m.press("v")
+	if m.chart.ShowsSensitivity() {
+		t.Fatal("v did not switch to the curves")
+	}
+	v = m.View()
+	for _, want := range []string{"v shows the bit-width sensitivity next", "v bit-width sensitivity"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("curves: view lacks %q:\n%s", want, v)
+		}
+	}
+	m.press("v")
+	if k, ok := m.chart.ShownKind(); !ok || k != results.Bits {
+		t.Fatalf("v from the curves shows %v %v, want the bit widths (the run has no pruning analysis)", k, ok)
+	}
+
+	// A pruning analysis as well: v goes through both.
+	prune := experiments.SensitivityEvent{Phase: "sensitivity ratios=0.00-0.90 (2)", Layers: []string{"fc1"},
+		Values: []float64{0, 0.9}, BaseTestAcc: 97.5, Done: true,
+		Table: results.Sensitivity{Points: []results.Point{{Layer: "fc1", Value: 0, TestAcc: 97.5}, {Layer: "fc1", Value: 0.9, TestAcc: 91}}}}
+	m.feed(prune)
+	var seen []string
+	for range 3 {
+		m.press("v")
+		seen = append(seen, m.chart.ViewName())
+	}
+	if got, want := strings.Join(seen, ", "), "curves, pruning sensitivity, bit-width sensitivity"; got != want {
+		t.Errorf("v cycles %s, want %s", got, want)
+	}
+
+	// Export writes the bit-width table beside the results.
+	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)})
+	m.Update(m.press("e")())
+	b, err := os.ReadFile(m.cfg.Export + "-bit-sensitivity.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "layer,bits,test_acc\nfc1,8,97.50\nfc1,2,61.25\nfc2,8,97.50\nfc2,2,88.00\n"; string(b) != want {
+		t.Errorf("bit-width sensitivity export:\n%s\nwant:\n%s", b, want)
+	}
+	if _, err := os.Stat(m.cfg.Export + "-sensitivity.csv"); err != nil {
+		t.Errorf("the pruning table was not exported beside it: %v", err)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 400, Height: 40}) // room for every path
+	if v := m.View(); !strings.Contains(v, "the bit-width sensitivity table (4 rows) to "+m.cfg.Export+"-bit-sensitivity.csv") {
+		t.Errorf("status does not say where the bit-width table went:\n%s", v)
 	}
 }

@@ -132,6 +132,10 @@ func (m *model) helpView() string {
 	} else {
 		m.common.Keys.Help.SetHelp("?", "help")
 	}
+	// v says what it shows next: the curves or a kind of sensitivity.
+	if next := m.chart.NextViewName(); next != "" {
+		m.common.Keys.View.SetHelp("v", next)
+	}
 	return m.help.View(helpKeys{m})
 }
 
