@@ -51,11 +51,11 @@ func TestKnobChartsThroughRoot(t *testing.T) {
 		t.Errorf("the curves still show:\n%s", v)
 	}
 	m.settle(m.press("right")) // 8 bits
-	if got := m.histogram.Summary(); got != "fc1: 8 bits, 255 levels; 32 weights, 0 zero" {
+	if got := m.charts.histogram.Summary(); got != "fc1: 8 bits, 255 levels; 32 weights, 0 zero" {
 		t.Errorf("after 8 bits: %q", got)
 	}
 	m.settle(m.press("right", "right", "right", "right", "right", "right")) // 2 bits
-	if got := m.histogram.Summary(); got != "fc1: 2 bits, 3 levels; 32 weights, 0 zero" {
+	if got := m.charts.histogram.Summary(); got != "fc1: 2 bits, 3 levels; 32 weights, 0 zero" {
 		t.Errorf("after 2 bits: %q", got)
 	}
 	if v := m.View(); !strings.Contains(v, "▲ 3 levels of channel") {
@@ -70,14 +70,14 @@ func TestKnobChartsThroughRoot(t *testing.T) {
 		}
 	}
 	m.settle(m.press("right")) // full rank 4: saves nothing
-	if got := m.spectrum.Summary(); !strings.HasPrefix(got, "fc1 4×8: rank 4 keeps 100.0% of the energy") {
+	if got := m.charts.spectrum.Summary(); !strings.HasPrefix(got, "fc1 4×8: rank 4 keeps 100.0% of the energy") {
 		t.Errorf("rank 4: %q", got)
 	}
 	if v := m.View(); !strings.Contains(v, "saves no bytes") {
 		t.Errorf("rank 4 not flagged:\n%s", v)
 	}
 	m.settle(m.press("right", "right")) // rank 2
-	if s := m.spectrum.Spectrum(); s == nil || s.Rank != 2 || !(s.EnergyKept > 0 && s.EnergyKept < 1) {
+	if s := m.charts.spectrum.Spectrum(); s == nil || s.Rank != 2 || !(s.EnergyKept > 0 && s.EnergyKept < 1) {
 		t.Errorf("rank 2: spectrum %+v", s)
 	}
 
@@ -88,11 +88,11 @@ func TestKnobChartsThroughRoot(t *testing.T) {
 		t.Fatalf("focus %v, want the chart pane", m.focus)
 	}
 	// The preview factorized fc1 at rank 2: its layers are fc1.A, fc1.B, fc2.
-	if h, _ := m.histogram.Shown(); h.Layer != "fc1.A" {
+	if h, _ := m.charts.histogram.Shown(); h.Layer != "fc1.A" {
 		t.Errorf("histogram shows %q, want fc1.A", h.Layer)
 	}
 	m.press("down")
-	if h, _ := m.histogram.Shown(); h.Layer != "fc1.B" {
+	if h, _ := m.charts.histogram.Shown(); h.Layer != "fc1.B" {
 		t.Errorf("down in the histogram: %q, want fc1.B", h.Layer)
 	}
 	m.press("tab")

@@ -139,7 +139,7 @@ compress:
 	if !final.chart.HasSensitivity() || final.chart.ShowsSensitivity() {
 		t.Errorf("sensitivity kept %v, shown %v; want kept, with the curves back on screen", final.chart.HasSensitivity(), final.chart.ShowsSensitivity())
 	}
-	if s, _ := final.sensitivity.Of(results.Pruning); len(s.Points) != 2*3 {
+	if s, _ := final.session.sensitivity.Of(results.Pruning); len(s.Points) != 2*3 {
 		got := len(s.Points)
 		t.Errorf("%d sensitivity rows kept for export, want 2 layers × 3 ratios", got)
 	}
@@ -153,5 +153,50 @@ compress:
 	rows := final.results.Table()
 	if len(rows) != 2 || rows[1].Technique != "prune-gradual" {
 		t.Errorf("rows %+v, want dense and prune-gradual", rows)
+	}
+}
+
+// TestProgramBitSensitivity runs a bit-width sensitivity step and mixed
+// precision from it (what ptq-sweep does, on synthetic data) through the
+// whole program: the chart shows the bit-width curves, v reaches the
+// training curves and comes back, and the table is kept for export.
+func TestProgramBitSensitivity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	spec, err := experiments.ParseSpec("bits.yaml", []byte(`name: bits
+dataset: {name: spirals, classes: 3, noise: 0.05, samples: 600}
+model:
+  layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 3}]
+train: {optimizer: adam, lr: 0.01, epochs: 2, batch: 32}
+compress:
+  - {technique: bit-sensitivity, bit_widths: [8, 4, 2]}
+  - {technique: quantize, bits_from: sensitivity, max_loss_pp: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := teatest.NewTestModel(t, New(Config{Spec: spec, Export: t.TempDir() + "/bits"}), teatest.WithInitialTermSize(120, 40))
+	wait := func(subs ...string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), contains(subs...),
+			teatest.WithDuration(programTimeout), teatest.WithCheckInterval(100*time.Millisecond))
+	}
+	wait("✓ done", "each layer quantized alone")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("v")})
+	wait("v shows the bit-width sensitivity next")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("v")})
+	wait("v shows the curves next")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(programTimeout)).(*model)
+
+	if k, ok := final.chart.ShownKind(); !ok || k != results.Bits {
+		t.Errorf("chart shows %v %v at the end, want the bit-width sensitivity", k, ok)
+	}
+	if s, _ := final.session.sensitivity.Of(results.Bits); len(s.Points) != 2*3 {
+		t.Errorf("%d bit-width sensitivity rows kept for export, want 2 layers × 3 widths", len(s.Points))
+	}
+	if _, ok := final.session.sensitivity.Of(results.Pruning); ok {
+		t.Error("a pruning table kept from a run without a pruning analysis")
 	}
 }

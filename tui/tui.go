@@ -1,26 +1,18 @@
 package tui
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/prunerlab/pruner-tui/experiments"
-	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/common"
 	"github.com/prunerlab/pruner-tui/tui/components/chart"
 	"github.com/prunerlab/pruner-tui/tui/components/controls"
-	"github.com/prunerlab/pruner-tui/tui/components/histogram"
 	"github.com/prunerlab/pruner-tui/tui/components/layers"
 	"github.com/prunerlab/pruner-tui/tui/components/picker"
-	"github.com/prunerlab/pruner-tui/tui/components/spectrum"
 	"github.com/prunerlab/pruner-tui/tui/components/statusbar"
 	"github.com/prunerlab/pruner-tui/tui/components/table"
 )
@@ -64,39 +56,9 @@ const (
 	paneCount
 )
 
-// Messages of the root model (job messages are in bridge.go; knob
-// evaluation messages in the controls package).
-type (
-	// tickMsg advances the elapsed-time clock once a second.
-	tickMsg struct{ Gen int }
-	// specLoadedMsg carries a preset loaded by name from the picker.
-	specLoadedMsg struct {
-		Spec experiments.Spec
-		Err  error
-	}
-	// exportedMsg says how writing the result table (and the sensitivity
-	// tables beside it, when there are some) went.
-	exportedMsg struct {
-		Written []results.Written // absolute paths
-		Err     error
-	}
-	// spectrumMsg carries the rank knob's spectrum for request Gen.
-	spectrumMsg struct {
-		Gen      int
-		Spectrum experiments.Spectrum
-		Err      error
-	}
-	// histogramsMsg carries the weight histograms of the knob setting of
-	// controls generation Gen, before any knob has turned.
-	histogramsMsg struct {
-		Gen        int
-		Label      string
-		Histograms []experiments.WeightHistogram
-		Err        error
-	}
-)
-
 // model is the root: it owns the panes, routes messages and lays out.
+// The session (session.go) owns the run and the fine-tunes; the knob
+// charts (knobcharts.go) what takes the curves' place.
 type model struct {
 	cfg    Config
 	common *common.Common
@@ -106,35 +68,14 @@ type model struct {
 	width  int
 	height int
 
-	spec    experiments.Spec
-	jobs    map[int]*job
-	lastJob int
-	runJob  int // the run whose events the panes show; 0 for none
-	ftJob   int // the fine-tune in progress; 0 for none
-
-	// Status of the run and of a fine-tune, combined into the status line.
-	runStage    experiments.Stage
-	runDetail   string
-	runEpoch    string // "epoch 3/10" from the latest step event
-	ftText      string
-	running     bool
-	activeSince time.Time // start of the run or fine-tune the clock counts
-	tickGen     int
-
-	sensitivity results.Report // the run's finished sensitivity analyses (no rows), exported beside the table
-
+	session  *session
 	chart    *chart.Model
+	charts   *knobCharts
 	controls *controls.Model
-	// The knob charts take the curves' place while the bit-width or rank
-	// knob is selected.
-	histogram *histogram.Model
-	spectrum  *spectrum.Model
-	specGen   int    // the latest spectrum request
-	specKey   string // "layer@rank" of the spectrum shown or asked for
-	layers    *layers.Model
-	results   *table.Model
-	status    *statusbar.Model
-	picker    *picker.Model
+	layers   *layers.Model
+	results  *table.Model
+	status   *statusbar.Model
+	picker   *picker.Model
 }
 
 // New returns the root model; Init starts cfg.Spec.
@@ -146,20 +87,19 @@ func New(cfg Config) tea.Model {
 	h.Styles.ShortSeparator, h.Styles.FullSeparator = c.Styles.HelpSep, c.Styles.HelpSep
 	h.Styles.Ellipsis = c.Styles.HelpSep
 	m := &model{
-		cfg:       cfg,
-		common:    c,
-		help:      h,
-		spec:      cfg.Spec,
-		jobs:      map[int]*job{},
-		chart:     chart.New(c),
-		controls:  controls.New(c),
-		histogram: histogram.New(c),
-		spectrum:  spectrum.New(c),
-		layers:    layers.New(c),
-		results:   table.New(c),
-		status:    statusbar.New(c),
-		picker:    picker.New(c, experiments.ListPresets(), pickerExtras(cfg)),
+		cfg:      cfg,
+		common:   c,
+		help:     h,
+		chart:    chart.New(c),
+		charts:   newKnobCharts(c),
+		controls: controls.New(c),
+		layers:   layers.New(c),
+		results:  table.New(c),
+		status:   statusbar.New(c),
+		picker:   picker.New(c, presets(), pickerExtras(cfg)),
 	}
+	m.session = newSession(cfg, runPanes{status: m.status, chart: m.chart, layers: m.layers,
+		results: m.results, knobs: m.controls, charts: m.charts})
 	m.setFocus(paneControls)
 	return m
 }
@@ -180,7 +120,7 @@ func pickerExtras(cfg Config) []experiments.Spec {
 
 // Init starts the first experiment.
 func (m *model) Init() tea.Cmd {
-	return m.startRun(m.spec)
+	return m.session.start(m.cfg.Spec)
 }
 
 // Update handles global keys first, then hands the message to whoever
@@ -199,96 +139,41 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyMsg:
 		return m.handleKey(msg)
-
-	case jobEventMsg:
-		j, ok := m.jobs[msg.Job]
-		if !ok {
-			return nil
-		}
-		cmd := m.handleEvent(msg.Job, j, msg.Event)
-		return tea.Batch(cmd, listen(msg.Job, j.events))
-	case jobEndMsg:
-		j, ok := m.jobs[msg.Job]
-		if !ok {
-			return nil
-		}
-		m.handleEnd(msg.Job, j, msg)
-		return listen(msg.Job, j.events)
-	case jobClosedMsg:
-		delete(m.jobs, msg.Job)
+	case jobEventMsg, jobEndMsg, jobClosedMsg, tickMsg, specLoadedMsg, exportedMsg:
+		return m.session.update(msg)
+	case controls.EvalResultMsg, controls.SizeResultMsg:
+		return m.preview(msg)
+	case spectrumMsg, histogramsMsg:
+		m.charts.update(msg, m.controls)
 		return nil
-
-	case tickMsg:
-		if msg.Gen != m.tickGen || !m.busy() {
-			return nil
-		}
-		m.status.SetElapsed(time.Since(m.activeSince))
-		return m.tick()
-
-	case controls.EvalStartMsg, controls.EvalResultMsg, controls.SizeResultMsg:
-		_, cmd := m.controls.Update(msg)
-		if r, ok := msg.(controls.SizeResultMsg); ok && r.Gen == m.controls.Generation() && r.Err == nil {
-			m.layers.SetLayers("preview: "+r.Eval.Setting.String(), r.Eval.Layers)
-		}
-		if r, ok := msg.(controls.EvalResultMsg); ok && r.Gen == m.controls.Generation() && r.Err == nil {
-			m.layers.SetLayers("preview: "+r.Eval.Setting.String(), r.Eval.Layers)
-			if len(r.Eval.Histograms) > 0 {
-				m.histogram.SetData(r.Eval.Setting.String(), r.Eval.Histograms)
-			}
-		}
-		return cmd
-	case spectrumMsg:
-		if msg.Gen == m.specGen {
-			m.spectrum.SetData(msg.Spectrum, msg.Err)
-		}
-		return nil
-	case histogramsMsg:
-		if msg.Gen == m.controls.Generation() && msg.Err == nil && !m.histogram.HasData() {
-			m.histogram.SetData(msg.Label, msg.Histograms)
-		}
-		return nil
-
 	case picker.ChosenMsg:
 		m.state = stateMain
 		if msg.Item.Spec != nil {
-			return m.startRun(*msg.Item.Spec)
+			return m.session.start(*msg.Item.Spec)
 		}
-		m.status.SetNote("loading " + msg.Item.Name + "…")
-		name := msg.Item.Name
-		return func() tea.Msg {
-			s, err := experiments.LoadSpec(name)
-			return specLoadedMsg{Spec: s, Err: err}
-		}
+		return m.session.load(msg.Item.Name)
 	case picker.ClosedMsg:
 		m.state = stateMain
 		return nil
-	case specLoadedMsg:
-		if msg.Err != nil {
-			m.status.SetError(msg.Err)
-			return nil
-		}
-		return m.startRun(msg.Spec)
-
-	case exportedMsg:
-		if msg.Err != nil {
-			m.status.SetError(msg.Err)
-			return nil
-		}
-		m.status.SetError(nil)
-		var parts []string
-		for _, w := range msg.Written {
-			parts = append(parts, "the "+w.What+" to "+w.Path)
-		}
-		m.status.SetNote("exported " + strings.Join(parts, " and "))
-		return nil
 	}
-
 	// Anything else (the list's own messages) goes to the active screen.
 	if m.state == statePicker {
 		_, cmd := m.picker.Update(msg)
 		return cmd
 	}
 	return nil
+}
+
+// preview hands a knob evaluation's answer to the knobs; an answer for
+// the knobs on screen also shows its layers and weight histograms. (A
+// preview row's setting column is its Setting in words.)
+func (m *model) preview(msg tea.Msg) tea.Cmd {
+	if ev, ok := m.controls.Current(msg); ok {
+		m.layers.SetLayers("preview: "+ev.Row.Setting, ev.Layers)
+		m.charts.preview(ev)
+	}
+	_, cmd := m.controls.Update(msg)
+	return cmd
 }
 
 func (m *model) handleKey(k tea.KeyMsg) tea.Cmd {
@@ -313,84 +198,44 @@ func (m *model) handleKey(k tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, keys.Presets):
 		m.state = statePicker
-		m.picker.Select(m.spec.Name)
+		m.picker.Select(m.session.spec.Name)
 		return nil
 	case key.Matches(k, keys.Export):
-		return m.export()
+		return m.session.export()
 	case key.Matches(k, keys.FineTune):
-		return m.fineTune()
+		return m.session.fineTune()
 	case key.Matches(k, keys.AddRow):
 		m.addPreviewRow()
 		return nil
 	case key.Matches(k, keys.View):
-		if !m.chart.HasSensitivity() {
-			m.status.SetNote("no sensitivity analysis in this experiment: the chart shows the training curves")
-			return nil
-		}
-		m.chart.ToggleView()
+		m.nextChartView()
 		return nil
 	case keys.TurnsKnob(k):
 		_, cmd := m.controls.Update(k)
-		return tea.Batch(cmd, m.knobChartCmd())
+		return tea.Batch(cmd, m.charts.request(m.controls))
 	}
 	_, cmd := m.focused().Update(k)
 	if m.focus == paneControls {
-		cmd = tea.Batch(cmd, m.knobChartCmd())
+		cmd = tea.Batch(cmd, m.charts.request(m.controls))
 	}
 	return cmd
 }
 
-// knobChart is what takes the curves' place: the weight histogram while
-// the bit-width knob is selected, the spectrum while the rank knob is, nil
-// otherwise (and while a fine-tune runs, whose curves matter more).
-func (m *model) knobChart() common.Component {
-	if !m.controls.Ready() || m.ftJob != 0 {
-		return nil
+// nextChartView cycles the chart pane through the training curves and
+// each kind of sensitivity analysis the run has, and says what v shows
+// next.
+func (m *model) nextChartView() {
+	if !m.chart.HasSensitivity() {
+		m.status.SetNote("no sensitivity analysis in this experiment: the chart shows the training curves")
+		return
 	}
-	switch m.controls.Selected() {
-	case controls.KnobBitWidth:
-		return m.histogram
-	case controls.KnobRank:
-		if m.controls.RankLayer() != "" {
-			return m.spectrum
-		}
-	}
-	return nil
+	m.chart.NextView()
+	m.status.SetNote("the chart shows the " + m.chart.ViewName() + "; v shows the " + m.chart.NextViewName() + " next")
 }
 
-// knobChartCmd fetches what the knob chart needs off the UI goroutine: the
-// spectrum at the rank knob's cut (cached SVD, so cheap), or, before any
-// preview, the histograms of the current setting.
-func (m *model) knobChartCmd() tea.Cmd {
-	t := m.controls.Trained()
-	if t == nil {
-		return nil
-	}
-	switch m.controls.Selected() {
-	case controls.KnobRank:
-		layer, rank := m.controls.RankLayer(), m.controls.Rank()
-		key := fmt.Sprintf("%s@%d", layer, rank)
-		if layer == "" || key == m.specKey {
-			return nil
-		}
-		m.specGen++
-		m.specKey = key
-		gen := m.specGen
-		return func() tea.Msg {
-			s, err := t.Spectrum(layer, rank)
-			return spectrumMsg{Gen: gen, Spectrum: s, Err: err}
-		}
-	case controls.KnobBitWidth:
-		if m.histogram.HasData() {
-			return nil
-		}
-		gen, s := m.controls.Generation(), m.controls.Setting()
-		return func() tea.Msg {
-			hs, err := t.Histograms(s)
-			return histogramsMsg{Gen: gen, Label: s.String(), Histograms: hs, Err: err}
-		}
-	}
-	return nil
+// knobChart is what takes the curves' place, nil for the curves.
+func (m *model) knobChart() common.Component {
+	return m.charts.shown(m.controls, m.session.fineTuning())
 }
 
 // focused is the pane keys go to.
@@ -416,8 +261,7 @@ func (m *model) setFocus(p pane) {
 	m.results.Blur()
 	m.layers.Blur()
 	m.chart.Blur()
-	m.histogram.Blur()
-	m.spectrum.Blur()
+	m.charts.focus(false)
 	switch p {
 	case paneResults:
 		m.results.Focus()
@@ -426,8 +270,7 @@ func (m *model) setFocus(p pane) {
 	case paneChart:
 		// The knob charts share the curves' place and its focus.
 		m.chart.Focus()
-		m.histogram.Focus()
-		m.spectrum.Focus()
+		m.charts.focus(true)
 	default:
 		m.controls.Focus()
 	}
@@ -435,69 +278,9 @@ func (m *model) setFocus(p pane) {
 
 // quit cancels every job and evaluation and ends the program.
 func (m *model) quit() tea.Cmd {
-	for _, j := range m.jobs {
-		j.cancel()
-	}
+	m.session.stop()
 	m.controls.Cancel()
 	return tea.Quit
-}
-
-// startRun cancels whatever runs, clears the panes and runs spec.
-func (m *model) startRun(spec experiments.Spec) tea.Cmd {
-	for _, j := range m.jobs {
-		j.cancel() // their channels drain until closed; their messages are ignored
-	}
-	m.runJob, m.ftJob = 0, 0
-	m.controls.Reset()
-	m.chart.Reset()
-	m.histogram.Reset()
-	m.spectrum.Reset()
-	m.specKey = ""
-	m.layers.Reset()
-	m.results.Reset()
-	m.status.Reset()
-	m.sensitivity = results.Report{}
-	m.spec = spec
-	m.runStage, m.runDetail, m.runEpoch, m.ftText = "", "", "", ""
-	m.running = true
-	m.refreshStatus()
-
-	m.lastJob++
-	id := m.lastJob
-	opts := m.cfg.Opts
-	events, cancel := startJob(id, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
-		report, err := experiments.Run(ctx, spec, opts, sink)
-		return jobEndMsg{Table: report.Rows, Err: err}
-	})
-	m.jobs[id] = &job{kind: jobRun, events: events, cancel: cancel}
-	m.runJob = id
-	return tea.Batch(listen(id, events), m.restartClock())
-}
-
-// fineTune fine-tunes the knob setting for controls.FineTuneEpochs epochs.
-func (m *model) fineTune() tea.Cmd {
-	switch {
-	case !m.controls.Ready():
-		m.status.SetNote("fine-tuning needs the trained baseline: wait for it")
-		return nil
-	case m.ftJob != 0:
-		m.status.SetNote("a fine-tune is already running")
-		return nil
-	}
-	t, s := m.controls.Trained(), m.controls.Setting()
-	m.lastJob++
-	id := m.lastJob
-	events, cancel := startJob(id, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
-		ev, err := t.FineTune(ctx, s, controls.FineTuneEpochs, sink)
-		return jobEndMsg{Eval: ev, Err: err}
-	})
-	m.jobs[id] = &job{kind: jobFineTune, events: events, cancel: cancel, setting: s}
-	m.ftJob = id
-	m.ftText = fmt.Sprintf("%s (%d epochs)", s.String(), controls.FineTuneEpochs)
-	m.controls.SetBusy("fine-tuning… watch the curves")
-	m.status.SetError(nil)
-	m.refreshStatus()
-	return tea.Batch(listen(id, events), m.restartClock())
 }
 
 // addPreviewRow appends the knob preview to the results without
@@ -515,193 +298,4 @@ func (m *model) addPreviewRow() {
 		m.results.Add(row)
 		m.status.SetNote("added " + row.Setting + " to the results")
 	}
-}
-
-// ExportPath is where the export key writes: prefix (or the experiment
-// name) with ".csv" added unless it already names a format.
-func ExportPath(prefix, experiment string) string {
-	if prefix == "" {
-		prefix = strings.Map(func(r rune) rune {
-			if r == '/' || r == '\\' || r == ' ' {
-				return '-'
-			}
-			return r
-		}, experiment)
-		if prefix == "" {
-			prefix = "results"
-		}
-	}
-	if _, err := results.FormatFor(prefix); err == nil {
-		return prefix
-	}
-	return prefix + ".csv"
-}
-
-// export writes the result table in a tea.Cmd.
-func (m *model) export() tea.Cmd {
-	table := m.results.Table()
-	if len(table) == 0 {
-		m.status.SetNote("nothing to export yet: no result rows")
-		return nil
-	}
-	path := ExportPath(m.cfg.Export, m.spec.Name)
-	report := m.sensitivity.Clone()
-	report.Rows = table
-	return func() tea.Msg {
-		written, err := report.Export(path)
-		for i, w := range written {
-			if abs, err := filepath.Abs(w.Path); err == nil {
-				written[i].Path = abs
-			}
-		}
-		return exportedMsg{Written: written, Err: err}
-	}
-}
-
-// handleEvent applies one event of a job to the panes.
-func (m *model) handleEvent(id int, j *job, ev experiments.Event) tea.Cmd {
-	current := id == m.runJob || id == m.ftJob
-	if !current {
-		return nil
-	}
-	switch e := ev.(type) {
-	case experiments.StageEvent:
-		if j.kind == jobRun {
-			m.runStage, m.runDetail, m.runEpoch = e.Stage, e.Detail, ""
-		} else {
-			m.ftText = e.Detail
-		}
-		m.refreshStatus()
-	case experiments.StepEvent:
-		m.chart.AddStep(e)
-		if j.kind == jobRun {
-			m.runEpoch = fmt.Sprintf("epoch %d/%d", e.Epoch, e.Epochs)
-			m.refreshStatus()
-		}
-	case experiments.EpochEvent:
-		m.chart.AddEpoch(e)
-	case experiments.LayersEvent:
-		label := e.Phase
-		if j.kind == jobFineTune {
-			label = "fine-tuning " + j.setting.String()
-		}
-		m.layers.SetLayers(label, e.Layers)
-	case experiments.ResultEvent:
-		m.results.Add(e.Row)
-		j.gotResult = true
-	case experiments.BaselineEvent:
-		if j.kind == jobRun && e.Trained != nil {
-			m.controls.SetTrained(e.Trained)
-			m.histogram.Reset()
-			m.specKey = ""
-			m.status.SetNote("baseline trained: turn the knobs (←/→) to compress it")
-			return m.knobChartCmd()
-		}
-	case experiments.SensitivityEvent:
-		if j.kind == jobRun {
-			m.chart.SetSensitivity(e)
-			if e.Done {
-				m.sensitivity.Add(e.Table.Kind, e.Table.Points...)
-			}
-		}
-	case experiments.LogEvent:
-		m.status.SetLog(e.Text)
-	case experiments.DoneEvent:
-		if j.kind == jobRun {
-			m.finishRun(e.Report.Rows, e.Err, e.Elapsed)
-		}
-	}
-	return nil
-}
-
-// handleEnd takes in a job's return value.
-func (m *model) handleEnd(id int, j *job, end jobEndMsg) {
-	switch {
-	case id == m.runJob && j.kind == jobRun:
-		m.finishRun(end.Table, end.Err, 0)
-	case id == m.ftJob && j.kind == jobFineTune:
-		m.ftJob, m.ftText = 0, ""
-		m.controls.SetBusy("")
-		switch {
-		case end.Err == nil:
-			if !j.gotResult {
-				m.results.Add(end.Eval.Row)
-			}
-			if len(end.Eval.Layers) > 0 {
-				m.layers.SetLayers("fine-tuned "+j.setting.String(), end.Eval.Layers)
-			}
-			r := end.Eval.Row
-			m.status.SetNote(fmt.Sprintf("fine-tuned %s: test %.2f%% (Δ %s pp), added to the results",
-				j.setting.String(), r.TestAcc, common.Signed(r.DeltaAccPP, 2)))
-		case errors.Is(end.Err, context.Canceled):
-			m.status.SetNote("fine-tune cancelled")
-		default:
-			m.status.SetError(fmt.Errorf("fine-tune %s: %w", j.setting.String(), end.Err))
-		}
-		m.refreshStatus()
-	}
-}
-
-// finishRun marks the run ended; the runner's DoneEvent and its return
-// both come here, so it must be idempotent.
-func (m *model) finishRun(table results.Table, err error, elapsed time.Duration) {
-	if !m.running {
-		return
-	}
-	m.running = false
-	if elapsed > 0 {
-		m.status.SetElapsed(elapsed)
-	} else {
-		m.status.SetElapsed(time.Since(m.activeSince))
-	}
-	if m.results.Len() == 0 {
-		for _, r := range table {
-			m.results.Add(r)
-		}
-	}
-	m.runEpoch = ""
-	// The runner's last StageEvent already says how it ended ("done", "6
-	// rows"); only fill in when it did not get to send one.
-	switch {
-	case err == nil:
-		if m.runStage != experiments.StageDone {
-			m.runStage, m.runDetail = experiments.StageDone, fmt.Sprintf("%d rows", len(table))
-		}
-		m.status.SetNote("finished: turn the knobs to try your own settings, e exports the table")
-	case errors.Is(err, context.Canceled):
-		m.runStage = experiments.StageCancelled
-	default:
-		m.runStage, m.runDetail = experiments.StageFailed, ""
-		m.status.SetError(err)
-	}
-	m.refreshStatus()
-}
-
-// refreshStatus shows the fine-tune while one runs, else the run's stage.
-func (m *model) refreshStatus() {
-	if m.ftJob != 0 {
-		m.status.SetStage(experiments.StageFineTuning, m.ftText)
-		return
-	}
-	detail := m.runDetail
-	if m.runEpoch != "" && !strings.Contains(detail, "epoch") {
-		detail = strings.TrimSpace(detail + " " + m.runEpoch)
-	}
-	m.status.SetStage(m.runStage, detail)
-}
-
-// busy reports whether a run or fine-tune is in progress.
-func (m *model) busy() bool { return m.running || m.ftJob != 0 }
-
-// restartClock starts counting from now with a fresh tick loop.
-func (m *model) restartClock() tea.Cmd {
-	m.activeSince = time.Now()
-	m.status.SetElapsed(0)
-	m.tickGen++
-	return m.tick()
-}
-
-func (m *model) tick() tea.Cmd {
-	gen := m.tickGen
-	return tea.Tick(time.Second, func(time.Time) tea.Msg { return tickMsg{Gen: gen} })
 }

@@ -36,19 +36,18 @@ var testSpec = experiments.Spec{Name: "mnist-mlp", Description: "A 784-128-10 ML
 func newTestModel(t *testing.T, w, h int) (m *model, cancelled *bool) {
 	t.Helper()
 	m = New(Config{Spec: testSpec, Export: filepath.Join(t.TempDir(), "results")}).(*model)
-	m.controls.Debounce = 0
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	var c bool
-	m.lastJob++
-	m.runJob = m.lastJob
-	m.jobs[m.runJob] = &job{kind: jobRun, events: make(chan tea.Msg), cancel: func() { c = true }}
-	m.running = true
+	m.session.lastJob++
+	m.session.runJob = m.session.lastJob
+	m.session.jobs[m.session.runJob] = &job{kind: jobRun, events: make(chan tea.Msg), cancel: func() { c = true }}
+	m.session.running = true
 	return m, &c
 }
 
 func (m *model) feed(events ...experiments.Event) {
 	for _, e := range events {
-		m.Update(jobEventMsg{Job: m.runJob, Event: e})
+		m.Update(jobEventMsg{Job: m.session.runJob, Event: e})
 	}
 }
 
@@ -157,7 +156,7 @@ func TestEventsReachPanes(t *testing.T) {
 
 func TestRunFailureShown(t *testing.T) {
 	m, _ := newTestModel(t, 100, 30)
-	m.Update(jobEndMsg{Job: m.runJob, Err: os.ErrNotExist})
+	m.Update(jobEndMsg{Job: m.session.runJob, Err: os.ErrNotExist})
 	v := m.View()
 	if !strings.Contains(v, "✗ failed") || !strings.Contains(v, "error: file does not exist") {
 		t.Errorf("failure not shown:\n%s", v)
@@ -166,10 +165,10 @@ func TestRunFailureShown(t *testing.T) {
 
 func TestStaleJobIgnored(t *testing.T) {
 	m, _ := newTestModel(t, 100, 30)
-	old := m.runJob
-	m.lastJob++
-	m.runJob = m.lastJob // as if a new run had started
-	m.jobs[m.runJob] = &job{kind: jobRun, events: make(chan tea.Msg), cancel: func() {}}
+	old := m.session.runJob
+	m.session.lastJob++
+	m.session.runJob = m.session.lastJob // as if a new run had started
+	m.session.jobs[m.session.runJob] = &job{kind: jobRun, events: make(chan tea.Msg), cancel: func() {}}
 	m.Update(jobEventMsg{Job: old, Event: experiments.ResultEvent{Row: row("prune", "ratio=0.33", 1000, 90, -7)}})
 	m.Update(jobEventMsg{Job: old, Event: experiments.StageEvent{Stage: experiments.StageDone}})
 	if v := m.View(); strings.Contains(v, "ratio=0.33") || strings.Contains(v, "done") {
@@ -184,7 +183,7 @@ func TestStaleJobIgnored(t *testing.T) {
 		t.Error("stopped listening to a stale job before its channel closed")
 	}
 	m.Update(jobClosedMsg{Job: old})
-	if _, ok := m.jobs[old]; ok {
+	if _, ok := m.session.jobs[old]; ok {
 		t.Error("closed job still tracked")
 	}
 }
@@ -335,7 +334,7 @@ func TestRealEvaluationThroughRoot(t *testing.T) {
 	m, _ := newTestModel(t, 120, 40)
 	m.feed(experiments.BaselineEvent{Trained: tinyTrained()})
 	cmd := m.press("right")
-	for cmd != nil { // debounce → Apply → answer
+	for cmd != nil { // accuracies → exact size
 		_, cmd = m.Update(cmd())
 	}
 	v := m.View()
@@ -417,21 +416,21 @@ func TestPicker(t *testing.T) {
 func TestPickerRunsChosenSpec(t *testing.T) {
 	m, cancelled := newTestModel(t, 120, 40)
 	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)})
-	old := m.runJob
+	old := m.session.runJob
 	// A spec that fails validation at once: the run ends without numerics.
 	bad := experiments.Spec{Name: "broken", Description: "no layers"}
 	_, cmd := m.Update(picker.ChosenMsg{Item: picker.Item{Name: "broken", Spec: &bad}})
 	if !*cancelled {
 		t.Error("choosing a preset did not cancel the current run")
 	}
-	if m.runJob == old || m.results.Len() != 0 {
-		t.Errorf("panes not reset for the new run (job %d, %d rows)", m.runJob, m.results.Len())
+	if m.session.runJob == old || m.results.Len() != 0 {
+		t.Errorf("panes not reset for the new run (job %d, %d rows)", m.session.runJob, m.results.Len())
 	}
 	if v := m.View(); !strings.Contains(v, "broken — no layers") {
 		t.Errorf("header does not show the new experiment:\n%s", v)
 	}
 	// Drain the new run's channel: it must end with an error, not hang.
-	events := m.jobs[m.runJob].events
+	events := m.session.jobs[m.session.runJob].events
 	deadline := time.After(30 * time.Second)
 	for done := false; !done; {
 		select {
@@ -486,12 +485,12 @@ func TestFineTuneEndAddsRow(t *testing.T) {
 	m.feed(experiments.BaselineEvent{Trained: tinyTrained()})
 	// Stand in for a fine-tune job: the real FineTune is covered by the
 	// whole-program test.
-	m.lastJob++
-	id := m.lastJob
+	m.session.lastJob++
+	id := m.session.lastJob
 	s := experiments.Setting{PruneRatio: 0.5}
-	m.jobs[id] = &job{kind: jobFineTune, events: make(chan tea.Msg), cancel: func() {}, setting: s}
-	m.ftJob, m.ftText = id, "ratio=0.50 (2 epochs)"
-	m.refreshStatus()
+	m.session.jobs[id] = &job{kind: jobFineTune, events: make(chan tea.Msg), cancel: func() {}, setting: s}
+	m.session.ftJob, m.session.ftText = id, "ratio=0.50 (2 epochs)"
+	m.session.refreshStatus()
 	m.Update(jobEventMsg{Job: id, Event: experiments.StageEvent{Stage: experiments.StageFineTuning, Detail: "prune ratio=0.50 finetune=2: epoch 1/2"}})
 	m.Update(jobEventMsg{Job: id, Event: experiments.StepEvent{Phase: "prune ratio=0.50 finetune=2", Epoch: 1, Epochs: 2, Step: 5, Steps: 10, Loss: 0.3}})
 	v := m.View()
@@ -605,7 +604,7 @@ func TestPickerExtras(t *testing.T) {
 
 func TestSensitivityThroughRoot(t *testing.T) {
 	m, _ := newTestModel(t, 120, 40)
-	if v := m.View(); strings.Contains(v, "curves/sensitivity") {
+	if v := m.View(); strings.Contains(v, "sensitivity") || strings.Contains(v, "v curves") {
 		t.Errorf("help offers the sensitivity view before any analysis:\n%s", v)
 	}
 	m.press("v")
@@ -617,7 +616,7 @@ func TestSensitivityThroughRoot(t *testing.T) {
 		Table: results.Sensitivity{Points: []results.Point{{Layer: "fc1", Value: 0, TestAcc: 97.5}}}}
 	m.feed(experiments.StageEvent{Stage: experiments.StageSensitivity, Detail: e.Phase}, e)
 	v := m.View()
-	for _, want := range []string{"Sensitivity", "1 of 4 points", "─fc1", "─fc2", "curves/sensitivity"} {
+	for _, want := range []string{"Sensitivity", "1 of 4 points", "─fc1", "─fc2", "v curves"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
 		}
@@ -629,6 +628,12 @@ func TestSensitivityThroughRoot(t *testing.T) {
 	m.press("v")
 	if m.chart.ShowsSensitivity() {
 		t.Error("v did not switch back to the curves")
+	}
+	v = m.View()
+	for _, want := range []string{"the chart shows the curves; v shows the pruning sensitivity next", "v pruning sensitivity"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("after v to the curves, the view lacks %q:\n%s", want, v)
+		}
 	}
 	m.press("v")
 	if !m.chart.ShowsSensitivity() {
@@ -668,5 +673,72 @@ func TestGradualPruningMovesLayersAndChart(t *testing.T) {
 	}
 	if v := m.View(); !strings.Contains(v, "·sparsity 90.0%") {
 		t.Errorf("the chart does not show the sparsity schedule:\n%s", v)
+	}
+}
+
+// TestBitSensitivityThroughRoot: a run with only a bit-width analysis (as
+// ptq-sweep) gets its curves with v, skipping pruning; with both kinds v
+// cycles curves → pruning → bit width; export writes both tables.
+func TestBitSensitivityThroughRoot(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	m.feed(experiments.StepEvent{Phase: "baseline", Epoch: 1, Epochs: 1, Step: 1, Steps: 1, Loss: 0.3},
+		experiments.EpochEvent{Phase: "baseline", Epoch: 1, Epochs: 1, TrainAcc: 0.98, TestAcc: 0.975})
+	bits := experiments.SensitivityEvent{Phase: "bit-sensitivity bits=8,2", Layers: []string{"fc1", "fc2"},
+		Values: []float64{8, 2}, BaseTestAcc: 97.5, Done: true,
+		Table: results.Sensitivity{Kind: results.Bits, Points: []results.Point{
+			{Layer: "fc1", Value: 8, TestAcc: 97.5}, {Layer: "fc1", Value: 2, TestAcc: 61.25},
+			{Layer: "fc2", Value: 8, TestAcc: 97.5}, {Layer: "fc2", Value: 2, TestAcc: 88}}}}
+	m.feed(experiments.StageEvent{Stage: experiments.StageSensitivity, Detail: bits.Phase}, bits)
+	v := m.View()
+	for _, want := range []string{"each layer quantized alone", "by the layer's bit width", "v curves"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("bit-width analysis: view lacks %q:\n%s", want, v)
+		}
+	}
+	m.press("v")
+	if m.chart.ShowsSensitivity() {
+		t.Fatal("v did not switch to the curves")
+	}
+	v = m.View()
+	for _, want := range []string{"v shows the bit-width sensitivity next", "v bit-width sensitivity"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("curves: view lacks %q:\n%s", want, v)
+		}
+	}
+	m.press("v")
+	if k, ok := m.chart.ShownKind(); !ok || k != results.Bits {
+		t.Fatalf("v from the curves shows %v %v, want the bit widths (the run has no pruning analysis)", k, ok)
+	}
+
+	// A pruning analysis as well: v goes through both.
+	prune := experiments.SensitivityEvent{Phase: "sensitivity ratios=0.00-0.90 (2)", Layers: []string{"fc1"},
+		Values: []float64{0, 0.9}, BaseTestAcc: 97.5, Done: true,
+		Table: results.Sensitivity{Points: []results.Point{{Layer: "fc1", Value: 0, TestAcc: 97.5}, {Layer: "fc1", Value: 0.9, TestAcc: 91}}}}
+	m.feed(prune)
+	var seen []string
+	for range 3 {
+		m.press("v")
+		seen = append(seen, m.chart.ViewName())
+	}
+	if got, want := strings.Join(seen, ", "), "curves, pruning sensitivity, bit-width sensitivity"; got != want {
+		t.Errorf("v cycles %s, want %s", got, want)
+	}
+
+	// Export writes the bit-width table beside the results.
+	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)})
+	m.Update(m.press("e")())
+	b, err := os.ReadFile(m.cfg.Export + "-bit-sensitivity.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "layer,bits,test_acc\nfc1,8,97.50\nfc1,2,61.25\nfc2,8,97.50\nfc2,2,88.00\n"; string(b) != want {
+		t.Errorf("bit-width sensitivity export:\n%s\nwant:\n%s", b, want)
+	}
+	if _, err := os.Stat(m.cfg.Export + "-sensitivity.csv"); err != nil {
+		t.Errorf("the pruning table was not exported beside it: %v", err)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 400, Height: 40}) // room for every path
+	if v := m.View(); !strings.Contains(v, "the bit-width sensitivity table (4 rows) to "+m.cfg.Export+"-bit-sensitivity.csv") {
+		t.Errorf("status does not say where the bit-width table went:\n%s", v)
 	}
 }

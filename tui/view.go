@@ -59,8 +59,7 @@ func (m *model) layout() {
 		chartH = bodyH - layersH - resultsH
 	}
 	m.chart.SetSize(leftW, chartH)
-	m.histogram.SetSize(leftW, chartH)
-	m.spectrum.SetSize(leftW, chartH)
+	m.charts.setSize(leftW, chartH)
 	m.layers.SetSize(leftW, layersH)
 	m.controls.SetSize(knobsW, chartH+layersH)
 	m.results.SetSize(w, resultsH)
@@ -110,12 +109,13 @@ func (m *model) tooSmallView() string {
 // headerView is the app name, the experiment and what it is about.
 func (m *model) headerView() string {
 	st := m.common.Styles
-	name := m.spec.Name
+	spec := m.session.spec
+	name := spec.Name
 	if name == "" {
 		name = "(unnamed experiment)"
 	}
 	line := st.AppName.Render(" pruner-tui ") + st.Header.Render("│ ") + st.Experiment.Render(name)
-	if d := strings.TrimSpace(m.spec.Description); d != "" {
+	if d := strings.TrimSpace(spec.Description); d != "" {
 		line += st.Description.Render(" — " + strings.Join(strings.Fields(d), " "))
 	}
 	line = common.Truncate(line, m.width)
@@ -131,6 +131,10 @@ func (m *model) helpView() string {
 		m.common.Keys.Help.SetHelp("?", "close help")
 	} else {
 		m.common.Keys.Help.SetHelp("?", "help")
+	}
+	// v says what it shows next: the curves or a kind of sensitivity.
+	if next := m.chart.NextViewName(); next != "" {
+		m.common.Keys.View.SetHelp("v", next)
 	}
 	return m.help.View(helpKeys{m})
 }

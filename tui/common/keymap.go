@@ -43,7 +43,7 @@ type KeyMap struct {
 	PrevCurve key.Binding
 	NextCurve key.Binding
 	Curves    key.Binding // help only: "↑/↓ curves"
-	View      key.Binding // the chart pane: training curves or sensitivity curves
+	View      key.Binding // the chart pane: training curves, then each kind of sensitivity analysis; the root sets its help to what v shows next
 
 	// Weight histogram (the bit-width knob's chart).
 	PrevLayer key.Binding

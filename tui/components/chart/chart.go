@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -61,9 +62,9 @@ type Model struct {
 	shown  int  // index into phases
 	follow bool // show the newest phase as it appears
 
-	sens   *experiments.SensitivityEvent // the latest sensitivity analysis, nil before one
-	view   view                          // what the pane draws
-	chosen bool                          // the user picked the view: stop switching it
+	sens   map[results.Kind]*experiments.SensitivityEvent // the latest sensitivity analysis of each kind
+	view   view                                           // what the pane draws
+	chosen bool                                           // the user picked the view: stop switching it
 
 	cache string // rendered pane; "" when stale
 }
@@ -114,7 +115,7 @@ func (m *Model) phase(name string, epochs int) *curves {
 		m.shown = len(m.phases) - 1
 	}
 	// Training after a finished sensitivity analysis: back to the curves.
-	if m.view == viewSensitivity && !m.chosen && m.sens != nil && m.sens.Done {
+	if s := m.analysis(); s != nil && s.Done && !m.chosen {
 		m.view = viewCurves
 	}
 	return c
@@ -207,8 +208,8 @@ func (m *Model) render() string {
 			note = fmt.Sprintf("%d of %d · ", m.shown+1, len(m.phases)) + note
 		}
 	}
-	if m.sens != nil {
-		note = "v: sensitivity · " + note
+	if next := m.NextViewName(); next != "" {
+		note = "v: " + next + " · " + note
 	}
 	innerW, innerH := m.width-2, m.height-2
 	if innerW < 10 || innerH < 3 {

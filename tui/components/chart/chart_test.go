@@ -9,6 +9,7 @@ import (
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/experiments"
@@ -276,9 +277,9 @@ func TestSensitivityView(t *testing.T) {
 	if m.HasSensitivity() || m.ShowsSensitivity() {
 		t.Fatal("sensitivity before any analysis")
 	}
-	m.ToggleView() // nothing to toggle to yet
-	if m.ShowsSensitivity() {
-		t.Fatal("ToggleView switched to an empty sensitivity view")
+	m.NextView() // nothing to switch to yet
+	if m.ShowsSensitivity() || m.NextViewName() != "" {
+		t.Fatal("NextView switched to an empty sensitivity view")
 	}
 
 	m.SetSensitivity(sensitivityEvent(3, false))
@@ -296,7 +297,7 @@ func TestSensitivityView(t *testing.T) {
 	if !strings.Contains(v, "each layer pruned alone") || !strings.Contains(v, "v: curves") {
 		t.Errorf("finished analysis:\n%s", v)
 	}
-	if got, want := m.SensitivitySummary(), "fc1 90%→90.00%, fc2 90%→96.00%"; got != want {
+	if got, want := m.SensitivitySummary(results.Pruning), "fc1 90%→90.00%, fc2 90%→96.00%"; got != want {
 		t.Errorf("SensitivitySummary() = %q, want %q", got, want)
 	}
 	// The accuracy axis reaches down to fc1's 90% at 90% pruned.
@@ -309,12 +310,12 @@ func TestSensitivityView(t *testing.T) {
 	if m.ShowsSensitivity() {
 		t.Error("still on the sensitivity view once training started")
 	}
-	if v := m.View(); !strings.Contains(v, "v: sensitivity") {
+	if v := m.View(); !strings.Contains(v, "v: pruning sensitivity") {
 		t.Errorf("curves view does not offer the sensitivity view:\n%s", v)
 	}
-	m.ToggleView()
+	m.NextView()
 	if !m.ShowsSensitivity() {
-		t.Fatal("ToggleView did not switch to sensitivity")
+		t.Fatal("NextView did not switch to sensitivity")
 	}
 	// Chosen by the user: new training no longer switches it.
 	feed(m, "prune ratio=0.80", 1, 1)
@@ -325,4 +326,133 @@ func TestSensitivityView(t *testing.T) {
 	if m.HasSensitivity() || m.ShowsSensitivity() {
 		t.Error("Reset kept the sensitivity analysis")
 	}
+}
+
+// TestGoldenCurves pins the pane at 80×18 three epochs into a ten-epoch
+// baseline.
+func TestGoldenCurves(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(80, 18)
+	feed(m, BaselinePhase, 3, 10)
+	golden.RequireEqual(t, []byte(m.View()))
+}
+
+// TestGoldenSensitivity pins the pane at 80×18 on a finished pruning
+// sensitivity analysis of two layers, after the baseline's training.
+func TestGoldenSensitivity(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(80, 18)
+	feed(m, BaselinePhase, 2, 2)
+	m.SetSensitivity(sensitivityEvent(8, true))
+	golden.RequireEqual(t, []byte(m.View()))
+}
+
+// bitSensitivityEvent is a finished bit-width sensitivity analysis of a
+// LeNet-300-100: each layer alone at 8, 6, 4, 3 and 2 bits.
+func bitSensitivityEvent() experiments.SensitivityEvent {
+	e := experiments.SensitivityEvent{Phase: "bit-sensitivity bits=8,6,4,3,2", Layers: []string{"fc1", "fc2", "fc3"},
+		Values: []float64{8, 6, 4, 3, 2}, BaseTestAcc: 97.6, Done: true, Table: results.Sensitivity{Kind: results.Bits}}
+	acc := map[string][]float64{"fc1": {97.6, 97.6, 97.5, 97.1, 60}, "fc2": {97.6, 97.6, 97.6, 97.4, 85}, "fc3": {97.6, 97.5, 97.5, 97.3, 90}}
+	for _, layer := range e.Layers {
+		for i, b := range e.Values {
+			e.Table.Points = append(e.Table.Points, results.Point{Layer: layer, Value: b, TestAcc: acc[layer][i]})
+		}
+	}
+	return e
+}
+
+// TestSensitivityKinds: the pane keeps the latest analysis of each kind,
+// and v cycles curves → pruning → bit width, skipping kinds the run does
+// not have; the notes say what v shows next.
+func TestSensitivityKinds(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(90, 18)
+	feed(m, BaselinePhase, 2, 2)
+	m.SetSensitivity(bitSensitivityEvent())
+	if k, ok := m.ShownKind(); !ok || k != results.Bits {
+		t.Fatalf("a bit-width analysis started: shown %v %v, want the bit-width view", k, ok)
+	}
+	v := m.View()
+	for _, want := range []string{"each layer quantized alone", "by the layer's bit width", "─fc3", "v: curves"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("bit-width view lacks %q:\n%s", want, v)
+		}
+	}
+	// Only bit widths: v goes between them and the curves.
+	if got := m.NextViewName(); got != "curves" {
+		t.Errorf("NextViewName() = %q, want curves", got)
+	}
+	m.NextView()
+	if m.ShowsSensitivity() || m.ViewName() != "curves" {
+		t.Fatalf("v from the bit widths: shows %q, want the curves", m.ViewName())
+	}
+	if got := m.NextViewName(); got != "bit-width sensitivity" {
+		t.Errorf("from the curves NextViewName() = %q, want the bit widths (no pruning analysis)", got)
+	}
+	if v := m.View(); !strings.Contains(v, "v: bit-width sensitivity · ") {
+		t.Errorf("curves view does not say what v shows next:\n%s", v)
+	}
+	m.NextView()
+	if k, _ := m.ShownKind(); !m.ShowsSensitivity() || k != results.Bits {
+		t.Fatal("v from the curves did not come back to the bit widths")
+	}
+
+	// A pruning analysis too: kept beside the bit widths, not instead.
+	m.SetSensitivity(sensitivityEvent(8, true))
+	if k, _ := m.ShownKind(); k != results.Bits {
+		t.Errorf("a new analysis replaced the view the user chose: %v", k)
+	}
+	for _, want := range []view{viewCurves, viewPruning, viewBits, viewCurves} {
+		m.NextView()
+		if m.view != want {
+			t.Errorf("v: view %q, want %q", m.view, want)
+		}
+	}
+	if got, want := m.SensitivitySummary(results.Pruning), "fc1 90%→90.00%, fc2 90%→96.00%"; got != want {
+		t.Errorf("pruning summary %q, want %q", got, want)
+	}
+	if got, want := m.SensitivitySummary(results.Bits), "fc1 2 bits→60.00%, fc2 2 bits→85.00%, fc3 2 bits→90.00%"; got != want {
+		t.Errorf("bit-width summary %q, want %q", got, want)
+	}
+}
+
+// TestSensitivityKindsFollowTheRun: untouched by the user, the pane shows
+// each analysis as it starts and the curves once training starts after it.
+func TestSensitivityKindsFollowTheRun(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(90, 18)
+	feed(m, BaselinePhase, 2, 2)
+	m.SetSensitivity(sensitivityEvent(3, false))
+	if k, _ := m.ShownKind(); k != results.Pruning {
+		t.Errorf("pruning analysis started: shown %v", k)
+	}
+	m.SetSensitivity(sensitivityEvent(8, true))
+	m.SetSensitivity(bitSensitivityEvent())
+	if k, _ := m.ShownKind(); k != results.Bits {
+		t.Errorf("bit-width analysis started: shown %v", k)
+	}
+	if v := m.View(); !strings.Contains(v, "v: curves") {
+		t.Errorf("after the last kind, v goes to the curves:\n%s", v)
+	}
+	feed(m, "quantize bits=4 finetune=1", 1, 1)
+	if m.ShowsSensitivity() {
+		t.Error("still on the sensitivity once training started")
+	}
+	if got := m.NextViewName(); got != "pruning sensitivity" {
+		t.Errorf("from the curves v shows %q, want the pruning sensitivity first", got)
+	}
+	m.Reset()
+	if m.HasSensitivity() || m.NextViewName() != "" {
+		t.Error("Reset kept an analysis")
+	}
+}
+
+// TestGoldenBitSensitivity pins the pane at 80×18 on a finished bit-width
+// sensitivity analysis of three layers, after the baseline's training.
+func TestGoldenBitSensitivity(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(80, 18)
+	feed(m, BaselinePhase, 2, 2)
+	m.SetSensitivity(bitSensitivityEvent())
+	golden.RequireEqual(t, []byte(m.View()))
 }

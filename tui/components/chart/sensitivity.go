@@ -20,68 +20,144 @@ import (
 // fine-tuning. It shows which layers tolerate compression: the curves that
 // stay flat longest.
 
-// view is what the pane draws.
+// view is what the pane draws: the training curves, or the sensitivity
+// analysis of one kind. The v key cycles through them in this order.
 type view int
 
 const (
-	viewCurves view = iota
-	viewSensitivity
+	viewCurves  view = iota
+	viewPruning      // the pruning sensitivity
+	viewBits         // the bit-width sensitivity
+	viewCount
 )
 
+// sensitivityView is the view of the analyses of kind k.
+func sensitivityView(k results.Kind) view {
+	if k == results.Bits {
+		return viewBits
+	}
+	return viewPruning
+}
+
+// kind is the kind of analysis a sensitivity view draws.
+func (v view) kind() results.Kind {
+	if v == viewBits {
+		return results.Bits
+	}
+	return results.Pruning
+}
+
+// String names the view for the help and the notes.
+func (v view) String() string {
+	if v == viewCurves {
+		return "curves"
+	}
+	return v.kind().String() + " sensitivity"
+}
+
 // SetSensitivity takes the latest state of a sensitivity analysis (each
-// event carries every point so far). The pane switches to the sensitivity
-// view when an analysis starts, and back to the curves when training
-// starts after it, unless the user chose a view with ToggleView.
+// event carries every point so far); the pane keeps the latest analysis of
+// each kind. It switches to an analysis's view when the analysis starts,
+// and back to the curves when training starts after it, unless the user
+// chose a view with NextView.
 func (m *Model) SetSensitivity(e experiments.SensitivityEvent) {
-	started := m.sens == nil || m.sens.Phase != e.Phase || len(e.Table.Points) < len(m.sens.Table.Points)
+	k := e.Table.Kind
+	prev := m.sens[k]
+	started := prev == nil || prev.Phase != e.Phase || len(e.Table.Points) < len(prev.Table.Points)
 	ev := e
 	ev.Table.Points = slices.Clone(e.Table.Points)
-	m.sens = &ev
+	if m.sens == nil {
+		m.sens = map[results.Kind]*experiments.SensitivityEvent{}
+	}
+	m.sens[k] = &ev
 	if started && !m.chosen {
-		m.view = viewSensitivity
+		m.view = sensitivityView(k)
 	}
 	m.cache = ""
 }
 
 // HasSensitivity reports whether there is a sensitivity analysis to show.
-func (m *Model) HasSensitivity() bool { return m.sens != nil }
+func (m *Model) HasSensitivity() bool { return len(m.sens) > 0 }
 
-// ShowsSensitivity reports whether the pane draws the sensitivity view.
-func (m *Model) ShowsSensitivity() bool { return m.view == viewSensitivity && m.sens != nil }
+// ShowsSensitivity reports whether the pane draws a sensitivity view.
+func (m *Model) ShowsSensitivity() bool { return m.analysis() != nil }
 
-// ToggleView flips between the training curves and the sensitivity
-// curves; it does nothing before a sensitivity analysis has run. From then
-// on the pane stays on the view the user chose.
-func (m *Model) ToggleView() {
-	if m.sens == nil {
+// ShownKind is the kind of sensitivity analysis drawn, if one is.
+func (m *Model) ShownKind() (results.Kind, bool) {
+	if m.analysis() == nil {
+		return 0, false
+	}
+	return m.view.kind(), true
+}
+
+// analysis is the analysis drawn, nil when the pane draws the curves.
+func (m *Model) analysis() *experiments.SensitivityEvent {
+	if m.view == viewCurves {
+		return nil
+	}
+	return m.sens[m.view.kind()]
+}
+
+// next is the view after the one shown that has something to draw: the
+// curves, then each kind of analysis the run has.
+func (m *Model) next() view {
+	for v := (m.view + 1) % viewCount; v != m.view; v = (v + 1) % viewCount {
+		if v == viewCurves || m.sens[v.kind()] != nil {
+			return v
+		}
+	}
+	return m.view
+}
+
+// NextView shows the next view (curves → pruning sensitivity → bit-width
+// sensitivity, skipping kinds the run does not have); it does nothing
+// before a sensitivity analysis has run. From then on the pane stays on
+// the views the user chooses.
+func (m *Model) NextView() {
+	if !m.HasSensitivity() {
 		return
 	}
-	if m.view == viewSensitivity {
-		m.view = viewCurves
-	} else {
-		m.view = viewSensitivity
-	}
+	m.view = m.next()
 	m.chosen = true
 	m.cache = ""
+}
+
+// ViewName names what the pane draws: "curves", "pruning sensitivity" or
+// "bit-width sensitivity".
+func (m *Model) ViewName() string {
+	if m.analysis() == nil {
+		return viewCurves.String()
+	}
+	return m.view.String()
+}
+
+// NextViewName names what NextView would show, "" when there is nothing
+// to switch to.
+func (m *Model) NextViewName() string {
+	if !m.HasSensitivity() {
+		return ""
+	}
+	return m.next().String()
 }
 
 // renderSensitivity draws the sensitivity view in the pane.
 func (m *Model) renderSensitivity() string {
 	st := m.common.Styles
-	s := m.sens
+	s := m.analysis()
 	title := "Sensitivity"
 	note := fmt.Sprintf("%d of %d points", len(s.Table.Points), len(s.Layers)*len(s.Values))
 	if s.Done {
 		note = "each layer " + changedWord(s.Table.Kind) + " alone, no fine-tuning"
 	}
-	if len(m.phases) > 0 {
-		note += " · v: curves"
+	// The curves are worth offering once there are some.
+	if next := m.next(); next != viewCurves || len(m.phases) > 0 {
+		note += " · v: " + next.String()
 	}
 	innerW, innerH := m.width-2, m.height-2
 	if innerW < 10 || innerH < 3 {
 		return st.Pane(title, note, "", m.width, m.height, m.focused)
 	}
-	legend := m.sensitivityLegend(innerW)
+	legend := m.sensitivityLegend(s, innerW)
 	if len(s.Table.Points) == 0 || innerH-1 < minCanvasHeight {
 		msg := "the first point comes after one evaluation"
 		if len(s.Table.Points) > 0 {
@@ -119,17 +195,17 @@ func (m *Model) renderSensitivity() string {
 }
 
 // sensitivityLegend names each layer in its line's colour, then the axes.
-func (m *Model) sensitivityLegend(w int) string {
+func (m *Model) sensitivityLegend(s *experiments.SensitivityEvent, w int) string {
 	st := m.common.Styles
 	parts := []string{st.ChartTitle.Render("test acc %")}
-	for i, layer := range m.sens.Layers {
+	for i, layer := range s.Layers {
 		parts = append(parts, seriesStyle(st, i).Render("─"+layer))
 	}
-	if m.sens.BaseTestAcc > 0 {
+	if s.BaseTestAcc > 0 {
 		parts = append(parts, st.BaselineLine.Render("┈dense"))
 	}
 	by := "by % of the layer pruned"
-	if m.sens.Table.Kind == results.Bits {
+	if s.Table.Kind == results.Bits {
 		by = "by the layer's bit width"
 	}
 	parts = append(parts, st.Muted.Render(by))
@@ -207,16 +283,17 @@ func seriesStyle(st *common.Styles, i int) lipgloss.Style {
 }
 
 // SensitivitySummary is a one-line text description of the sensitivity
-// analysis, for tests and screen readers: "fc1 95%→91.20%, fc2 95%→97.10%"
-// or "fc1 2 bits→61.30%" (each layer's harshest point).
-func (m *Model) SensitivitySummary() string {
-	if m.sens == nil {
+// analysis of kind k, for tests and screen readers: "fc1 95%→91.20%, fc2
+// 95%→97.10%" or "fc1 2 bits→61.30%" (each layer's harshest point).
+func (m *Model) SensitivitySummary(k results.Kind) string {
+	s := m.sens[k]
+	if s == nil {
 		return ""
 	}
-	axis := newSensitivityAxis(m.sens)
+	axis := newSensitivityAxis(s)
 	var parts []string
-	for _, layer := range m.sens.Layers {
-		pts := axis.points(m.sens.Table, layer)
+	for _, layer := range s.Layers {
+		pts := axis.points(s.Table, layer)
 		if len(pts) == 0 {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/core/data"
@@ -62,7 +63,6 @@ func keyMsg(s string) tea.KeyMsg {
 func newReady(t *testing.T) *Model {
 	t.Helper()
 	m := New(common.New())
-	m.Debounce = 0
 	m.SetSize(48, 26)
 	m.Focus()
 	m.SetTrained(tinyTrained())
@@ -148,38 +148,6 @@ func TestBitWidthSteps(t *testing.T) {
 	}
 }
 
-func TestNextRank(t *testing.T) {
-	// fullRank 128: coarse step 8.
-	cases := []struct {
-		rank, dir int
-		fine      bool
-		want      int
-	}{
-		{0, +1, false, 128}, // off → full rank
-		{128, +1, false, 120},
-		{120, +1, false, 112},
-		{13, +1, false, 8}, // snaps to a multiple of the step
-		{8, +1, false, 1},
-		{1, +1, false, 1},
-		{1, -1, false, 8},
-		{120, -1, false, 128},
-		{128, -1, false, 0}, // past full rank → off
-		{0, -1, false, 0},
-		{5, +1, true, 4},
-		{1, +1, true, 1},
-		{127, -1, true, 128},
-		{128, -1, true, 0},
-	}
-	for _, c := range cases {
-		if got := nextRank(c.rank, 128, c.dir, c.fine); got != c.want {
-			t.Errorf("nextRank(%d, 128, %+d, fine=%v) = %d, want %d", c.rank, c.dir, c.fine, got, c.want)
-		}
-	}
-	if got := nextRank(0, 0, +1, false); got != 0 {
-		t.Errorf("rank knob without a dense layer moved to %d", got)
-	}
-}
-
 func TestRankKnobUsesLargestLayer(t *testing.T) {
 	m := newReady(t)
 	press(m, "down")
@@ -193,7 +161,7 @@ func TestRankKnobUsesLargestLayer(t *testing.T) {
 }
 
 // run executes cmd and feeds its message back, following the chain
-// (debounce → evaluation) to the end.
+// (accuracies → exact size) to the end.
 func run(t *testing.T, m *Model, cmd tea.Cmd) {
 	t.Helper()
 	for cmd != nil {
@@ -204,17 +172,10 @@ func run(t *testing.T, m *Model, cmd tea.Cmd) {
 
 func TestEvaluationShowsPreview(t *testing.T) {
 	m := newReady(t)
-	m.Debounce = 0
 	cmd := press(m, "right")
 	gen := m.Generation()
-	msg := cmd()
-	start, ok := msg.(EvalStartMsg)
-	if !ok || start.Gen != gen {
-		t.Fatalf("knob change gave %#v, want EvalStartMsg{%d}", msg, gen)
-	}
-	_, cmd = m.Update(start)
 	if cmd == nil {
-		t.Fatal("EvalStartMsg of the current generation started no evaluation")
+		t.Fatal("a knob change started no evaluation")
 	}
 	res, ok := cmd().(EvalResultMsg)
 	if !ok || res.Gen != gen || res.Err != nil {
@@ -274,9 +235,13 @@ func TestStaleEvaluationDropped(t *testing.T) {
 	if v := m.View(); strings.Contains(v, "11.11%") {
 		t.Errorf("stale answer shown:\n%s", v)
 	}
-	// A stale debounce tick starts nothing.
-	if _, cmd := m.Update(EvalStartMsg{Gen: old}); cmd != nil {
-		t.Error("a stale EvalStartMsg started an evaluation")
+	// Nor does its size answer, nor does it start sizing.
+	if _, cmd := m.Update(EvalResultMsg{Gen: old, Sized: func() (experiments.Evaluation, error) { return experiments.Evaluation{}, nil }}); cmd != nil {
+		t.Error("a stale answer started sizing its model file")
+	}
+	m.Update(SizeResultMsg{Gen: old, Eval: experiments.Evaluation{Row: results.Row{SizeBytes: 12345}}})
+	if v := m.View(); strings.Contains(v, "12.1 KiB") {
+		t.Errorf("stale size shown:\n%s", v)
 	}
 
 	current := EvalResultMsg{Gen: cur, Eval: experiments.Evaluation{
@@ -314,9 +279,8 @@ func TestEvaluationErrorShown(t *testing.T) {
 
 func TestChangeCancelsEvaluationInFlight(t *testing.T) {
 	m := newReady(t)
-	cmd := press(m, "right")
-	_, evalCmd := m.Update(cmd())
-	if m.cancel == nil {
+	evalCmd := press(m, "right")
+	if m.eval.cancel == nil {
 		t.Fatal("no cancel func kept for the evaluation in flight")
 	}
 	press(m, "right") // cancels the first evaluation's context
@@ -363,4 +327,27 @@ func TestResetDropsLateAnswers(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "waiting for the baseline…") {
 		t.Errorf("view after Reset and a late answer:\n%s", v)
 	}
+}
+
+// TestGoldenKnobs pins the pane with the baseline trained, the prune ratio
+// at 0.50 and the bit-width knob at 4 bits, and the preview of that setting
+// sized.
+func TestGoldenKnobs(t *testing.T) {
+	m := newReady(t)
+	for range 10 {
+		press(m, "right")
+	}
+	press(m, "down")
+	for range 5 {
+		press(m, "right")
+	}
+	s := m.Setting()
+	ev := experiments.Evaluation{Setting: s, Row: results.Row{Experiment: "tiny", Technique: "prune+quantize", Setting: s.String(),
+		ParamsTotal: 67, ParamsNonzero: 38, SizeBytes: 96, CompressionRatio: 2.79, TrainAcc: 39.06, TestAcc: 35.94, DeltaAccPP: -1.56, GapPP: 3.12}}
+	_, sized := m.Update(EvalResultMsg{Gen: m.Generation(), Eval: ev, Sized: func() (experiments.Evaluation, error) { return ev, nil }})
+	if sized == nil {
+		t.Fatal("the accuracies started no sizing")
+	}
+	m.Update(sized())
+	golden.RequireEqual(t, []byte(m.View()))
 }

@@ -1,8 +1,11 @@
 // Package controls is the knobs pane: prune ratio, bit width and rank, and
 // a live preview of what the current setting does to the trained baseline.
 //
-// Every knob change bumps a generation number, cancels the evaluation in
-// flight and, after a short debounce, starts Trained.Apply in a tea.Cmd.
-// Answers carry their generation; an answer from an older generation is
-// dropped, so the preview always matches the knobs on screen.
+// knobs.go is the knob model, pure data: the steps of each knob, the layer
+// the rank knob factorizes, the experiments.Setting they make.
+// evaluation.go is the preview's life: every knob change bumps a generation
+// number, cancels the evaluation in flight and starts Trained.Preview at
+// once in a tea.Cmd; the accuracies come first, then the model file's exact
+// size. Answers carry their generation; an answer from an older generation
+// is dropped, so the preview always matches the knobs on screen.
 package controls

@@ -1,12 +1,14 @@
 package histogram
 
 import (
+	"math"
 	"os"
 	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/experiments"
@@ -127,4 +129,22 @@ func TestLayerKeys(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "float32: no levels") {
 		t.Errorf("float32 legend missing:\n%s", v)
 	}
+}
+
+// TestGoldenHistogram pins the pane at 72×16 on a bell of weights over
+// [−0.3, 0.3] snapped to a 3-bit grid (7 levels), with 120 zeros.
+func TestGoldenHistogram(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(72, 16)
+	h := experiments.WeightHistogram{Layer: "fc1", Lo: -0.3, Hi: 0.3, Counts: make([]int, experiments.HistogramBins),
+		Total: 235200, Zeros: 120, Bits: 3, LevelsChannel: 17}
+	for i := range h.Counts {
+		x := (float64(i)+0.5)/float64(len(h.Counts))*0.6 - 0.3
+		h.Counts[i] = int(4000 * math.Exp(-x*x/(2*0.08*0.08)))
+	}
+	for l := -3; l <= 3; l++ {
+		h.Levels = append(h.Levels, 0.09*float64(l))
+	}
+	m.SetData("bits=3", []experiments.WeightHistogram{h})
+	golden.RequireEqual(t, []byte(m.View()))
 }

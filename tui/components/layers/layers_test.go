@@ -7,6 +7,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/core/nn"
@@ -124,4 +125,13 @@ func TestScroll(t *testing.T) {
 	if row(v, "total") == "" {
 		t.Errorf("total row scrolled away:\n%s", v)
 	}
+}
+
+// TestGoldenLayers pins the pane at 90×8 on a preview that half prunes fc1
+// and quantizes it to 8 bits.
+func TestGoldenLayers(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(90, 8)
+	m.SetLayers("preview: ratio=0.50 bits=8", mnistLayers())
+	golden.RequireEqual(t, []byte(m.View()))
 }

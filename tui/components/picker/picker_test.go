@@ -7,6 +7,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/experiments"
@@ -57,4 +58,19 @@ func TestChoose(t *testing.T) {
 			t.Error("the list quit the program on q")
 		}
 	}
+}
+
+// TestGoldenPicker pins the picker at 80×20 over three presets and a spec
+// from a file, the second preset selected.
+func TestGoldenPicker(t *testing.T) {
+	presets := []experiments.PresetInfo{
+		{Name: "quickstart", Description: "spirals in seconds", Source: "preset:quickstart"},
+		{Name: "ptq-sweep", Description: "post-training quantization of LeNet-300-100", Source: "preset:ptq-sweep"},
+		{Name: "seed-mlp", Description: "the seed article's MLP", Source: "preset:seed-mlp"},
+	}
+	extra := []experiments.Spec{{Name: "mine", Description: "from my.yaml", Source: "my.yaml"}}
+	m := New(common.New(), presets, extra)
+	m.SetSize(80, 20)
+	m.Select("ptq-sweep")
+	golden.RequireEqual(t, []byte(m.View()))
 }

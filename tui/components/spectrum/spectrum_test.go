@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/experiments"
@@ -102,4 +103,13 @@ func column(v string, r rune) int {
 		}
 	}
 	return best
+}
+
+// TestGoldenSpectrum pins the pane at 72×16 with the cut at rank 10 of a
+// 40×30 layer.
+func TestGoldenSpectrum(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(72, 16)
+	m.SetData(spectrumAt(10), nil)
+	golden.RequireEqual(t, []byte(m.View()))
 }

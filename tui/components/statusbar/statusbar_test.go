@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/experiments"
@@ -52,4 +53,14 @@ func TestLine(t *testing.T) {
 	if w := lipgloss.Width(m.View()); w != 80 {
 		t.Errorf("status with a long log is %d wide, want 80", w)
 	}
+}
+
+// TestGoldenStatus pins the line at 100 columns while the baseline trains.
+func TestGoldenStatus(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(100, 1)
+	m.SetStage(experiments.StageTraining, "epoch 3/10")
+	m.SetElapsed(75 * time.Second)
+	m.SetLog("epoch 3: train 97.10%, test 96.84%")
+	golden.RequireEqual(t, []byte(m.View()))
 }

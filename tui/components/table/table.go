@@ -141,8 +141,32 @@ func (m *Model) Focused() bool { return m.focused }
 // relayout picks the columns that fit the width and refills the table.
 func (m *Model) relayout() {
 	innerW := max(m.width-2, 0)
-	cells := make([][]string, len(m.rows))
-	widths := make([]int, len(columns))
+	cells, widths := m.measure()
+	show := fit(widths, innerW)
+	cols, rows := build(cells, widths, show)
+	// Rows first when shrinking the column set, columns first when growing,
+	// so the table never renders a row with more cells than columns.
+	cursor := m.table.Cursor()
+	if len(cols) < len(m.table.Columns()) {
+		m.table.SetRows(nil)
+	}
+	m.table.SetColumns(cols)
+	m.table.SetRows(rows)
+	m.table.SetWidth(innerW)
+	m.table.SetHeight(max(m.height-2, 3))
+	// Put the cursor back through GotoTop and MoveDown: the table's
+	// viewport offset is only kept consistent by its move methods.
+	if len(rows) > 0 {
+		m.table.GotoTop()
+		m.table.MoveDown(min(max(cursor, 0), len(rows)-1))
+	}
+}
+
+// measure renders every cell of every column, and the width of each
+// column: its widest cell or title.
+func (m *Model) measure() (cells [][]string, widths []int) {
+	cells = make([][]string, len(m.rows))
+	widths = make([]int, len(columns))
 	for i, c := range columns {
 		widths[i] = lipgloss.Width(c.title)
 	}
@@ -153,9 +177,15 @@ func (m *Model) relayout() {
 			widths[i] = max(widths[i], lipgloss.Width(cells[r][i]))
 		}
 	}
+	return cells, widths
+}
 
+// fit says which columns fit in width cells, dropping the highest drop
+// levels first, and widens the setting column to take the room left
+// (widths is updated in place).
+func fit(widths []int, width int) (show []bool) {
 	// Every column costs its width plus one cell of padding each side.
-	show := make([]bool, len(columns))
+	show = make([]bool, len(columns))
 	used := 0
 	for i, c := range columns {
 		show[i] = true
@@ -165,21 +195,24 @@ func (m *Model) relayout() {
 			used += widths[i] + 2
 		}
 	}
-	for level := 3; level >= 1 && used > innerW; level-- {
-		for i := len(columns) - 1; i >= 0 && used > innerW; i-- {
+	for level := 3; level >= 1 && used > width; level-- {
+		for i := len(columns) - 1; i >= 0 && used > width; i-- {
 			if show[i] && columns[i].drop == level {
 				show[i] = false
 				used -= widths[i] + 2
 			}
 		}
 	}
-	// The setting column takes whatever room is left.
 	for i, c := range columns {
 		if c.flex {
-			widths[i] = max(innerW-used+minSetting, minSetting)
+			widths[i] = max(width-used+minSetting, minSetting)
 		}
 	}
+	return show
+}
 
+// build lays the shown columns out for the table, numbers right-aligned.
+func build(cells [][]string, widths []int, show []bool) ([]table.Column, []table.Row) {
 	var cols []table.Column
 	var idx []int
 	for i, c := range columns {
@@ -193,8 +226,8 @@ func (m *Model) relayout() {
 		cols = append(cols, table.Column{Title: title, Width: widths[i]})
 		idx = append(idx, i)
 	}
-	rows := make([]table.Row, len(m.rows))
-	for r := range m.rows {
+	rows := make([]table.Row, len(cells))
+	for r := range cells {
 		row := make(table.Row, len(idx))
 		for j, i := range idx {
 			row[j] = cells[r][i]
@@ -204,24 +237,7 @@ func (m *Model) relayout() {
 		}
 		rows[r] = row
 	}
-	// Rows first when shrinking the column set, columns first when growing,
-	// so the table never renders a row with more cells than columns.
-	cursor := m.table.Cursor()
-	if len(cols) < len(m.table.Columns()) {
-		m.table.SetRows(nil)
-		m.table.SetColumns(cols)
-	} else {
-		m.table.SetColumns(cols)
-	}
-	m.table.SetRows(rows)
-	m.table.SetWidth(innerW)
-	m.table.SetHeight(max(m.height-2, 3))
-	// Put the cursor back through GotoTop and MoveDown: the table's
-	// viewport offset is only kept consistent by its move methods.
-	if len(rows) > 0 {
-		m.table.GotoTop()
-		m.table.MoveDown(min(max(cursor, 0), len(rows)-1))
-	}
+	return cols, rows
 }
 
 // Init does nothing.

@@ -8,6 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
 	"github.com/prunerlab/pruner-tui/experiments/results"
@@ -112,4 +113,19 @@ func TestResizeKeepsCursorVisible(t *testing.T) {
 	if !strings.Contains(v, "ratio=0.50") {
 		t.Errorf("the selected last row scrolled out after a resize:\n%s", v)
 	}
+}
+
+// TestGoldenResults pins the pane at 100×9 with the rows of a small run:
+// the dense baseline, two prune ratios and a quantization.
+func TestGoldenResults(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(100, 9)
+	dense := results.Row{Experiment: "mnist", Technique: "dense", Setting: "fp32", ParamsTotal: 101770, ParamsNonzero: 101770,
+		SizeBytes: 407080, CompressionRatio: 1, TrainAcc: 98.9, TestAcc: 97.56, GapPP: 1.34, LatencyUsB1: 38.2, LatencyUsB256: 2710}
+	quant := results.Row{Experiment: "mnist", Technique: "quantize", Setting: "bits=4", ParamsTotal: 101770, ParamsNonzero: 101770,
+		SizeBytes: 52224, CompressionRatio: 7.79, TrainAcc: 98.7, TestAcc: 97.41, DeltaAccPP: -0.15, GapPP: 1.29}
+	for _, r := range []results.Row{dense, prunedRow(0.5), prunedRow(0.9), quant} {
+		m.Add(r)
+	}
+	golden.RequireEqual(t, []byte(m.View()))
 }

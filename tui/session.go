@@ -1,0 +1,412 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/tui/common"
+	"github.com/prunerlab/pruner-tui/tui/components/chart"
+	"github.com/prunerlab/pruner-tui/tui/components/controls"
+	"github.com/prunerlab/pruner-tui/tui/components/layers"
+	"github.com/prunerlab/pruner-tui/tui/components/statusbar"
+	"github.com/prunerlab/pruner-tui/tui/components/table"
+)
+
+// Messages of the session (the jobs' own are in bridge.go).
+type (
+	// tickMsg advances the elapsed-time clock once a second.
+	tickMsg struct{ Gen int }
+	// specLoadedMsg carries a preset loaded by name from the picker.
+	specLoadedMsg struct {
+		Spec experiments.Spec
+		Err  error
+	}
+	// exportedMsg says how writing the result table (and the sensitivity
+	// tables beside it, when there are some) went.
+	exportedMsg struct {
+		Written []results.Written // absolute paths
+		Err     error
+	}
+)
+
+// runPanes are the panes a session writes to: what its jobs report, and
+// the knobs (and their charts) the trained baseline unlocks.
+type runPanes struct {
+	status  *statusbar.Model
+	chart   *chart.Model
+	layers  *layers.Model
+	results *table.Model
+	knobs   *controls.Model
+	charts  *knobCharts
+}
+
+// reset empties every pane for a new experiment.
+func (p runPanes) reset() {
+	p.knobs.Reset()
+	p.chart.Reset()
+	p.charts.reset()
+	p.layers.Reset()
+	p.results.Reset()
+	p.status.Reset()
+}
+
+// session is the experiment on screen: its run and the fine-tunes started
+// from the knobs, each a job in its own goroutine. It turns their events
+// into pane updates, keeps the status line and its clock, and keeps the
+// finished sensitivity analyses to export beside the result table. The
+// session is where the TUI runs, loads and exports experiments.
+type session struct {
+	opts   experiments.Options
+	prefix string // export path prefix; "" uses the experiment name
+	panes  runPanes
+
+	spec    experiments.Spec
+	jobs    map[int]*job
+	lastJob int
+	runJob  int // the run whose events the panes show; 0 for none
+	ftJob   int // the fine-tune in progress; 0 for none
+
+	// Status of the run and of a fine-tune, combined into the status line.
+	runStage    experiments.Stage
+	runDetail   string
+	runEpoch    string // "epoch 3/10" from the latest step event
+	ftText      string
+	running     bool
+	activeSince time.Time // start of the run or fine-tune the clock counts
+	tickGen     int
+
+	sensitivity results.Report // the run's finished sensitivity analyses (no rows), exported beside the table
+}
+
+func newSession(cfg Config, panes runPanes) *session {
+	return &session{opts: cfg.Opts, prefix: cfg.Export, panes: panes, spec: cfg.Spec, jobs: map[int]*job{}}
+}
+
+// presets are the experiments shipped in the binary, for the picker.
+func presets() []experiments.PresetInfo { return experiments.ListPresets() }
+
+// update takes in the session's messages: job events and ends, clock
+// ticks, loaded specs and finished exports.
+func (s *session) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case jobEventMsg:
+		j, ok := s.jobs[msg.Job]
+		if !ok {
+			return nil
+		}
+		return tea.Batch(s.handleEvent(msg.Job, j, msg.Event), listen(msg.Job, j.events))
+	case jobEndMsg:
+		j, ok := s.jobs[msg.Job]
+		if !ok {
+			return nil
+		}
+		s.handleEnd(msg.Job, j, msg)
+		return listen(msg.Job, j.events)
+	case jobClosedMsg:
+		delete(s.jobs, msg.Job)
+	case tickMsg:
+		if msg.Gen != s.tickGen || !s.busy() {
+			return nil
+		}
+		s.panes.status.SetElapsed(time.Since(s.activeSince))
+		return s.tick()
+	case specLoadedMsg:
+		if msg.Err != nil {
+			s.panes.status.SetError(msg.Err)
+			return nil
+		}
+		return s.start(msg.Spec)
+	case exportedMsg:
+		s.exported(msg)
+	}
+	return nil
+}
+
+// load loads the preset called name in a tea.Cmd, then runs it.
+func (s *session) load(name string) tea.Cmd {
+	s.panes.status.SetNote("loading " + name + "…")
+	return func() tea.Msg {
+		spec, err := experiments.LoadSpec(name)
+		return specLoadedMsg{Spec: spec, Err: err}
+	}
+}
+
+// stop cancels every job.
+func (s *session) stop() {
+	for _, j := range s.jobs {
+		j.cancel() // their channels drain until closed; their messages are ignored
+	}
+}
+
+// start cancels whatever runs, clears the panes and runs spec.
+func (s *session) start(spec experiments.Spec) tea.Cmd {
+	s.stop()
+	s.runJob, s.ftJob = 0, 0
+	s.panes.reset()
+	s.sensitivity = results.Report{}
+	s.spec = spec
+	s.runStage, s.runDetail, s.runEpoch, s.ftText = "", "", "", ""
+	s.running = true
+	s.refreshStatus()
+
+	s.lastJob++
+	id := s.lastJob
+	opts := s.opts
+	events, cancel := startJob(id, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
+		report, err := experiments.Run(ctx, spec, opts, sink)
+		return jobEndMsg{Table: report.Rows, Err: err}
+	})
+	s.jobs[id] = &job{kind: jobRun, events: events, cancel: cancel}
+	s.runJob = id
+	return tea.Batch(listen(id, events), s.restartClock())
+}
+
+// fineTune fine-tunes the knob setting for controls.FineTuneEpochs epochs.
+func (s *session) fineTune() tea.Cmd {
+	knobs := s.panes.knobs
+	switch {
+	case !knobs.Ready():
+		s.panes.status.SetNote("fine-tuning needs the trained baseline: wait for it")
+		return nil
+	case s.ftJob != 0:
+		s.panes.status.SetNote("a fine-tune is already running")
+		return nil
+	}
+	t, setting := knobs.Trained(), knobs.Setting()
+	s.lastJob++
+	id := s.lastJob
+	events, cancel := startJob(id, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
+		ev, err := t.FineTune(ctx, setting, controls.FineTuneEpochs, sink)
+		return jobEndMsg{Eval: ev, Err: err}
+	})
+	s.jobs[id] = &job{kind: jobFineTune, events: events, cancel: cancel, setting: setting}
+	s.ftJob = id
+	s.ftText = fmt.Sprintf("%s (%d epochs)", setting.String(), controls.FineTuneEpochs)
+	knobs.SetBusy("fine-tuning… watch the curves")
+	s.panes.status.SetError(nil)
+	s.refreshStatus()
+	return tea.Batch(listen(id, events), s.restartClock())
+}
+
+// fineTuning reports whether a fine-tune is in progress.
+func (s *session) fineTuning() bool { return s.ftJob != 0 }
+
+// handleEvent applies one event of a job to the panes.
+func (s *session) handleEvent(id int, j *job, ev experiments.Event) tea.Cmd {
+	if id != s.runJob && id != s.ftJob {
+		return nil
+	}
+	p := s.panes
+	switch e := ev.(type) {
+	case experiments.StageEvent:
+		if j.kind == jobRun {
+			s.runStage, s.runDetail, s.runEpoch = e.Stage, e.Detail, ""
+		} else {
+			s.ftText = e.Detail
+		}
+		s.refreshStatus()
+	case experiments.StepEvent:
+		p.chart.AddStep(e)
+		if j.kind == jobRun {
+			s.runEpoch = fmt.Sprintf("epoch %d/%d", e.Epoch, e.Epochs)
+			s.refreshStatus()
+		}
+	case experiments.EpochEvent:
+		p.chart.AddEpoch(e)
+	case experiments.LayersEvent:
+		label := e.Phase
+		if j.kind == jobFineTune {
+			label = "fine-tuning " + j.setting.String()
+		}
+		p.layers.SetLayers(label, e.Layers)
+	case experiments.ResultEvent:
+		p.results.Add(e.Row)
+		j.gotResult = true
+	case experiments.BaselineEvent:
+		if j.kind == jobRun && e.Trained != nil {
+			p.knobs.SetTrained(e.Trained)
+			p.charts.newBaseline()
+			p.status.SetNote("baseline trained: turn the knobs (←/→) to compress it")
+			return p.charts.request(p.knobs)
+		}
+	case experiments.SensitivityEvent:
+		if j.kind == jobRun {
+			p.chart.SetSensitivity(e)
+			if e.Done {
+				s.sensitivity.Add(e.Table.Kind, e.Table.Points...)
+			}
+		}
+	case experiments.LogEvent:
+		p.status.SetLog(e.Text)
+	case experiments.DoneEvent:
+		if j.kind == jobRun {
+			s.finishRun(e.Report.Rows, e.Err, e.Elapsed)
+		}
+	}
+	return nil
+}
+
+// handleEnd takes in a job's return value.
+func (s *session) handleEnd(id int, j *job, end jobEndMsg) {
+	switch {
+	case id == s.runJob && j.kind == jobRun:
+		s.finishRun(end.Table, end.Err, 0)
+	case id == s.ftJob && j.kind == jobFineTune:
+		s.finishFineTune(j, end)
+	}
+}
+
+// finishFineTune adds a fine-tune's row (unless its ResultEvent did) and
+// says how it went.
+func (s *session) finishFineTune(j *job, end jobEndMsg) {
+	p := s.panes
+	s.ftJob, s.ftText = 0, ""
+	p.knobs.SetBusy("")
+	switch {
+	case end.Err == nil:
+		if !j.gotResult {
+			p.results.Add(end.Eval.Row)
+		}
+		if len(end.Eval.Layers) > 0 {
+			p.layers.SetLayers("fine-tuned "+j.setting.String(), end.Eval.Layers)
+		}
+		r := end.Eval.Row
+		p.status.SetNote(fmt.Sprintf("fine-tuned %s: test %.2f%% (Δ %s pp), added to the results",
+			j.setting.String(), r.TestAcc, common.Signed(r.DeltaAccPP, 2)))
+	case errors.Is(end.Err, context.Canceled):
+		p.status.SetNote("fine-tune cancelled")
+	default:
+		p.status.SetError(fmt.Errorf("fine-tune %s: %w", j.setting.String(), end.Err))
+	}
+	s.refreshStatus()
+}
+
+// finishRun marks the run ended; the runner's DoneEvent and its return
+// both come here, so it must be idempotent.
+func (s *session) finishRun(table results.Table, err error, elapsed time.Duration) {
+	if !s.running {
+		return
+	}
+	p := s.panes
+	s.running = false
+	if elapsed > 0 {
+		p.status.SetElapsed(elapsed)
+	} else {
+		p.status.SetElapsed(time.Since(s.activeSince))
+	}
+	if p.results.Len() == 0 {
+		for _, r := range table {
+			p.results.Add(r)
+		}
+	}
+	s.runEpoch = ""
+	// The runner's last StageEvent already says how it ended ("done", "6
+	// rows"); only fill in when it did not get to send one.
+	switch {
+	case err == nil:
+		if s.runStage != experiments.StageDone {
+			s.runStage, s.runDetail = experiments.StageDone, fmt.Sprintf("%d rows", len(table))
+		}
+		p.status.SetNote("finished: turn the knobs to try your own settings, e exports the table")
+	case errors.Is(err, context.Canceled):
+		s.runStage = experiments.StageCancelled
+	default:
+		s.runStage, s.runDetail = experiments.StageFailed, ""
+		p.status.SetError(err)
+	}
+	s.refreshStatus()
+}
+
+// refreshStatus shows the fine-tune while one runs, else the run's stage.
+func (s *session) refreshStatus() {
+	if s.ftJob != 0 {
+		s.panes.status.SetStage(experiments.StageFineTuning, s.ftText)
+		return
+	}
+	detail := s.runDetail
+	if s.runEpoch != "" && !strings.Contains(detail, "epoch") {
+		detail = strings.TrimSpace(detail + " " + s.runEpoch)
+	}
+	s.panes.status.SetStage(s.runStage, detail)
+}
+
+// busy reports whether a run or fine-tune is in progress.
+func (s *session) busy() bool { return s.running || s.ftJob != 0 }
+
+// restartClock starts counting from now with a fresh tick loop.
+func (s *session) restartClock() tea.Cmd {
+	s.activeSince = time.Now()
+	s.panes.status.SetElapsed(0)
+	s.tickGen++
+	return s.tick()
+}
+
+func (s *session) tick() tea.Cmd {
+	gen := s.tickGen
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return tickMsg{Gen: gen} })
+}
+
+// ExportPath is where the export key writes: prefix (or the experiment
+// name) with ".csv" added unless it already names a format.
+func ExportPath(prefix, experiment string) string {
+	if prefix == "" {
+		prefix = strings.Map(func(r rune) rune {
+			if r == '/' || r == '\\' || r == ' ' {
+				return '-'
+			}
+			return r
+		}, experiment)
+		if prefix == "" {
+			prefix = "results"
+		}
+	}
+	if _, err := results.FormatFor(prefix); err == nil {
+		return prefix
+	}
+	return prefix + ".csv"
+}
+
+// export writes the result table, and the sensitivity tables beside it, in
+// a tea.Cmd.
+func (s *session) export() tea.Cmd {
+	table := s.panes.results.Table()
+	if len(table) == 0 {
+		s.panes.status.SetNote("nothing to export yet: no result rows")
+		return nil
+	}
+	path := ExportPath(s.prefix, s.spec.Name)
+	report := s.sensitivity.Clone()
+	report.Rows = table
+	return func() tea.Msg {
+		written, err := report.Export(path)
+		for i, w := range written {
+			if abs, err := filepath.Abs(w.Path); err == nil {
+				written[i].Path = abs
+			}
+		}
+		return exportedMsg{Written: written, Err: err}
+	}
+}
+
+// exported says where the export went, or why it failed.
+func (s *session) exported(msg exportedMsg) {
+	status := s.panes.status
+	if msg.Err != nil {
+		status.SetError(msg.Err)
+		return
+	}
+	status.SetError(nil)
+	var parts []string
+	for _, w := range msg.Written {
+		parts = append(parts, "the "+w.What+" to "+w.Path)
+	}
+	status.SetNote("exported " + strings.Join(parts, " and "))
+}
