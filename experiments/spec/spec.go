@@ -1,0 +1,433 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/prunerlab/pruner-tui/presets"
+)
+
+// Spec is one experiment: a dataset, a model, how to train it, and the
+// compression steps to compare against the trained baseline. Each
+// compression step starts from its own copy of the trained dense baseline
+// (steps never stack), so every row of the result table answers "what does
+// this one technique do to the baseline"; only the stages of a pipeline
+// stack, each adding a row for what it adds.
+//
+// Optional numeric fields treat 0 as "use the default" (documented per
+// field), so a Spec built in Go and one parsed from YAML mean the same thing.
+type Spec struct {
+	Name        string  `yaml:"name"`
+	Description string  `yaml:"description"`
+	Seed        uint64  `yaml:"seed"` // every random choice (data, init, shuffling, dropout) derives from it
+	Dataset     Dataset `yaml:"dataset"`
+	Model       Model   `yaml:"model"`
+	Train       Train   `yaml:"train"`
+	Compress    Steps   `yaml:"compress"`
+	Source      string  `yaml:"-"` // the file path, or "preset:NAME"
+}
+
+// Dataset names the data: MNIST, or a synthetic set made from the seed.
+type Dataset struct {
+	Name      string  `yaml:"name"`       // mnist, blobs or spirals
+	Limit     int     `yaml:"limit"`      // use only the first Limit training examples; 0 = all
+	TestLimit int     `yaml:"test_limit"` // use only the first TestLimit test examples; 0 = all
+	Classes   int     `yaml:"classes"`    // blobs, spirals: number of classes (mnist: 10)
+	Dim       int     `yaml:"dim"`        // blobs: input dimension (spirals are 2-D, mnist 784)
+	Noise     float64 `yaml:"noise"`      // spirals: standard deviation of the noise added to each point
+	Samples   int     `yaml:"samples"`    // blobs, spirals: training examples generated (the test set gets samples/4); 0 = 2000
+}
+
+// Model is a stack of layers; the input width comes from the dataset.
+type Model struct {
+	Layers []Layer `yaml:"layers"`
+}
+
+// Layer is one layer. Names default to fc1, fc2, ... for dense layers,
+// relu1, ... and dropout1, ... for the others.
+type Layer struct {
+	Type  string  `yaml:"type"`  // dense, relu or dropout
+	Units int     `yaml:"units"` // dense: output width
+	Rate  float64 `yaml:"rate"`  // dropout: fraction of activations dropped in training
+	Name  string  `yaml:"name"`
+	Init  string  `yaml:"init"` // dense: he (default) or glorot
+}
+
+// Train says how the baseline is trained.
+//
+// Learning-rate schedule: epoch e (1-based) runs at LR·LRDecay^(e−1), a
+// per-epoch exponential decay; LRDecay 0 or 1 keeps the rate constant.
+type Train struct {
+	Optimizer string  `yaml:"optimizer"` // adam or sgd
+	LR        float64 `yaml:"lr"`
+	Momentum  float64 `yaml:"momentum"` // sgd only; 0 = plain SGD
+	Epochs    int     `yaml:"epochs"`
+	Batch     int     `yaml:"batch"`
+	LRDecay   float64 `yaml:"lr_decay"` // multiply the rate by this after every epoch; 0 = 1 = constant
+}
+
+// Allowed values, shared by validation and the error messages.
+var (
+	datasetNames   = []string{"mnist", "blobs", "spirals"}
+	layerTypes     = []string{"dense", "relu", "dropout"}
+	optimizerNames = []string{"adam", "sgd"}
+	layerNameRE    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
+)
+
+// Limits of the schema.
+const (
+	MNISTClasses   = 10
+	MNISTDim       = 28 * 28
+	mnistTrainSize = 60000
+	mnistTestSize  = 10000
+	defaultSamples = 2000
+	MaxEpochs      = 1000
+	maxBatch       = 65536
+	maxUnits       = 100000
+	maxClasses     = 1000
+	maxDim         = 100000
+	maxSamples     = 10_000_000
+	// MaxPruneRatio is the largest fraction of weights a prune step may
+	// remove.
+	MaxPruneRatio = 0.99
+	// MaxBits is the widest quantized width; 32 means float32.
+	MaxBits = 8
+)
+
+// Load loads a spec by preset name (as listed by Presets) or from a path
+// to a .yaml file. A name containing a path separator or ending in
+// .yaml/.yml is always treated as a path.
+func Load(nameOrPath string) (Spec, error) {
+	isPath := strings.ContainsAny(nameOrPath, `/\`) ||
+		strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml")
+	if !isPath {
+		if data, err := presets.Read(nameOrPath); err == nil {
+			return Parse("preset:"+nameOrPath, data)
+		}
+	}
+	data, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		if !isPath && os.IsNotExist(err) {
+			return Spec{}, fmt.Errorf("no preset named %q and no such file (presets: %s)", nameOrPath, strings.Join(presets.Names(), ", "))
+		}
+		return Spec{}, fmt.Errorf("spec %s: %w", nameOrPath, err)
+	}
+	return Parse(nameOrPath, data)
+}
+
+// PresetInfo describes a shipped preset.
+type PresetInfo struct {
+	Name, Description, Source string
+}
+
+// Presets lists every embedded preset, sorted by name. A preset that does
+// not parse (a bug caught by the tests) is listed with the error as its
+// description, so a UI can still show it.
+func Presets() []PresetInfo {
+	var out []PresetInfo
+	for _, name := range presets.Names() {
+		info := PresetInfo{Name: name, Source: "preset:" + name}
+		if s, err := Load(name); err != nil {
+			info.Description = "invalid preset: " + err.Error()
+		} else {
+			info.Description = s.Description
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// Resolved returns s with its defaults made explicit, as Parse returns
+// it; a Spec built in Go runs resolved.
+func (s Spec) Resolved() Spec { return s.resolved() }
+
+// resolved returns a copy of s with defaults made explicit: layer names,
+// MNIST's class count, the sample count of synthetic sets, and every
+// step's own defaults (see each technique). It is idempotent.
+func (s Spec) resolved() Spec {
+	if s.Dataset.Name == "mnist" && s.Dataset.Classes == 0 {
+		s.Dataset.Classes = MNISTClasses
+	}
+	if s.Dataset.Name != "mnist" && s.Dataset.Samples == 0 {
+		s.Dataset.Samples = defaultSamples
+	}
+	s.Model.Layers = slices.Clone(s.Model.Layers)
+	count := map[string]int{}
+	for i, l := range s.Model.Layers {
+		count[l.Type]++
+		if l.Name == "" {
+			switch l.Type {
+			case "dense":
+				s.Model.Layers[i].Name = fmt.Sprintf("fc%d", count[l.Type])
+			case "relu", "dropout":
+				s.Model.Layers[i].Name = fmt.Sprintf("%s%d", l.Type, count[l.Type])
+			}
+		}
+	}
+	s.Compress = s.Compress.resolved(&resolver{spec: &s})
+	return s
+}
+
+// Validate checks every field against its allowed values and the pieces
+// against each other (the last dense layer gives one score per class,
+// compression steps name existing layers, a rank fits its layer). The
+// error is an *Error naming the field; Parse adds the file and line.
+func (s Spec) Validate() error {
+	if err := s.resolved().validate(nil); err != nil {
+		err.Source = s.Source
+		return err
+	}
+	return nil
+}
+
+// validate checks a resolved spec; present reports whether a field path is
+// in the file (nil: a Spec built in Go, where every field counts as given).
+func (s Spec) validate(present func(path string) bool) *Error {
+	if strings.TrimSpace(s.Name) == "" {
+		return fieldError("name", "must be a non-empty name for the experiment", `""`)
+	}
+	if strings.ContainsAny(s.Description, "\n\r") {
+		return fieldError("description", "must be one line", "several lines")
+	}
+	if err := s.Dataset.validate(); err != nil {
+		return err
+	}
+	if err := s.validateModel(present); err != nil {
+		return err
+	}
+	if err := s.Train.validate(); err != nil {
+		return err
+	}
+	return s.Compress.check(&s, "compress", present)
+}
+
+func (d Dataset) validate() *Error {
+	if !slices.Contains(datasetNames, d.Name) {
+		return fieldError("dataset.name", oneOf(datasetNames), quote(d.Name))
+	}
+	if d.Limit < 0 {
+		return fieldError("dataset.limit", "must be ≥ 0 (0 = every training example)", d.Limit)
+	}
+	if d.TestLimit < 0 {
+		return fieldError("dataset.test_limit", "must be ≥ 0 (0 = every test example)", d.TestLimit)
+	}
+	if d.Name == "mnist" {
+		return d.validateMNIST()
+	}
+	if d.Classes < 2 || d.Classes > maxClasses {
+		return fieldError("dataset.classes", fmt.Sprintf("must be in [2, %d] for %s", maxClasses, d.Name), d.Classes)
+	}
+	if d.Samples < 10 || d.Samples > maxSamples {
+		return fieldError("dataset.samples", fmt.Sprintf("must be in [10, %d] (0 = %d)", maxSamples, defaultSamples), d.Samples)
+	}
+	switch d.Name {
+	case "blobs":
+		if d.Dim < 1 || d.Dim > maxDim {
+			return fieldError("dataset.dim", fmt.Sprintf("must be in [1, %d] for blobs", maxDim), d.Dim)
+		}
+		if d.Noise != 0 {
+			return fieldError("dataset.noise", "applies only to spirals", d.Noise)
+		}
+	case "spirals":
+		if d.Dim != 0 && d.Dim != 2 {
+			return fieldError("dataset.dim", "applies only to blobs (spirals are 2-D)", d.Dim)
+		}
+		if !(d.Noise >= 0 && d.Noise <= 10) {
+			return fieldError("dataset.noise", "must be in [0, 10]", d.Noise)
+		}
+	}
+	return nil
+}
+
+func (d Dataset) validateMNIST() *Error {
+	switch {
+	case d.Limit > mnistTrainSize:
+		return fieldError("dataset.limit", fmt.Sprintf("must be in [0, %d] for mnist", mnistTrainSize), d.Limit)
+	case d.TestLimit > mnistTestSize:
+		return fieldError("dataset.test_limit", fmt.Sprintf("must be in [0, %d] for mnist", mnistTestSize), d.TestLimit)
+	case d.Classes != MNISTClasses:
+		return fieldError("dataset.classes", "must be 10 for mnist (or left out)", d.Classes)
+	case d.Dim != 0:
+		return fieldError("dataset.dim", "applies only to blobs (mnist images are 784 pixels)", d.Dim)
+	case d.Noise != 0:
+		return fieldError("dataset.noise", "applies only to spirals", d.Noise)
+	case d.Samples != 0:
+		return fieldError("dataset.samples", "applies only to blobs and spirals (mnist has 60000 + 10000 images)", d.Samples)
+	}
+	return nil
+}
+
+// layerKeys says which layer types take each optional key: a key set on
+// another type is an error naming the types that take it.
+var layerKeys = []struct {
+	key   string
+	types string // the types it applies to, in words
+	set   func(Layer) (bool, any)
+}{
+	{"units", "dense layers", func(l Layer) (bool, any) { return l.Units != 0, l.Units }},
+	{"rate", "dropout layers", func(l Layer) (bool, any) { return l.Rate != 0, l.Rate }},
+	{"init", "dense layers", func(l Layer) (bool, any) { return l.Init != "", quote(l.Init) }},
+}
+
+func (s Spec) validateModel(present func(string) bool) *Error {
+	layers := s.Model.Layers
+	if len(layers) == 0 {
+		return fieldError("model.layers", "must list at least one dense layer", "none")
+	}
+	seen := map[string]int{}
+	for i, l := range layers {
+		path := fmt.Sprintf("model.layers[%d]", i)
+		if err := l.validate(path, present); err != nil {
+			return err
+		}
+		if j, dup := seen[l.Name]; dup {
+			return fieldError(path+".name", fmt.Sprintf("must be unique, but model.layers[%d] is also named", j), quote(l.Name))
+		}
+		seen[l.Name] = i
+	}
+	last := len(layers) - 1
+	if layers[last].Type != "dense" {
+		return fieldError(fmt.Sprintf("model.layers[%d].type", last), "the last layer must be dense: it gives one score per class", quote(layers[last].Type))
+	}
+	if layers[last].Units != s.Dataset.Classes {
+		return fieldError(fmt.Sprintf("model.layers[%d].units", last),
+			fmt.Sprintf("the last dense layer's units must equal the dataset's class count %d", s.Dataset.Classes), layers[last].Units)
+	}
+	return nil
+}
+
+func (l Layer) validate(path string, present func(string) bool) *Error {
+	if !slices.Contains(layerTypes, l.Type) {
+		return fieldError(path+".type", oneOf(layerTypes), quote(l.Type))
+	}
+	if !layerNameRE.MatchString(l.Name) {
+		return fieldError(path+".name", "must start with a letter and use only letters, digits, _ . -", quote(l.Name))
+	}
+	takes := map[string][]string{"dense": {"units", "init"}, "dropout": {"rate"}}[l.Type]
+	for _, k := range layerKeys {
+		if set, got := k.set(l); set && !slices.Contains(takes, k.key) {
+			return fieldError(path+"."+k.key, "applies only to "+k.types, got)
+		}
+	}
+	switch l.Type {
+	case "dense":
+		if l.Units < 1 || l.Units > maxUnits {
+			return fieldError(path+".units", inRange(1, maxUnits), l.Units)
+		}
+		if l.Init != "" && l.Init != "he" && l.Init != "glorot" {
+			return fieldError(path+".init", "must be he or glorot", quote(l.Init))
+		}
+	case "dropout":
+		if present != nil && !present(path+".rate") {
+			return &Error{Field: path + ".rate", Msg: "required field is missing; must be in [0, 1)", want: "must be in [0, 1)"}
+		}
+		if !(l.Rate >= 0 && l.Rate < 1) {
+			return fieldError(path+".rate", "must be in [0, 1)", l.Rate)
+		}
+	}
+	return nil
+}
+
+func (t Train) validate() *Error {
+	if !slices.Contains(optimizerNames, t.Optimizer) {
+		return fieldError("train.optimizer", oneOf(optimizerNames), quote(t.Optimizer))
+	}
+	if !(t.LR > 0 && t.LR <= 1) {
+		return fieldError("train.lr", "must be in (0, 1]", t.LR)
+	}
+	if t.Optimizer == "sgd" && !(t.Momentum >= 0 && t.Momentum < 1) {
+		return fieldError("train.momentum", "must be in [0, 1)", t.Momentum)
+	}
+	if t.Optimizer != "sgd" && t.Momentum != 0 {
+		return fieldError("train.momentum", "applies only to optimizer sgd (adam keeps its own moments)", t.Momentum)
+	}
+	if t.Epochs < 1 || t.Epochs > MaxEpochs {
+		return fieldError("train.epochs", inRange(1, MaxEpochs), t.Epochs)
+	}
+	if t.Batch < 1 || t.Batch > maxBatch {
+		return fieldError("train.batch", inRange(1, maxBatch), t.Batch)
+	}
+	if !(t.LRDecay >= 0 && t.LRDecay <= 1) {
+		return fieldError("train.lr_decay", "must be in (0, 1] (0 or left out = constant rate)", t.LRDecay)
+	}
+	return nil
+}
+
+// LRAt is the rate of epoch (1-based): LR·LRDecay^(epoch−1).
+func (t Train) LRAt(epoch int) float64 {
+	if t.LRDecay == 0 || t.LRDecay == 1 {
+		return t.LR
+	}
+	return t.LR * math.Pow(t.LRDecay, float64(epoch-1))
+}
+
+// InputDim is the width of one example of the dataset.
+func (d Dataset) InputDim() int {
+	switch d.Name {
+	case "mnist":
+		return MNISTDim
+	case "spirals":
+		return 2
+	default:
+		return d.Dim
+	}
+}
+
+// Describe says what the data is, for a progress line.
+func (d Dataset) Describe() string {
+	switch d.Name {
+	case "mnist":
+		s := "mnist"
+		if d.Limit > 0 {
+			s += fmt.Sprintf(" (first %d training images)", d.Limit)
+		}
+		return s
+	case "blobs":
+		return fmt.Sprintf("blobs: %d samples, %d classes, %d-D", d.Samples, d.Classes, d.Dim)
+	default:
+		return fmt.Sprintf("spirals: %d samples, %d classes, noise %g", d.Samples, d.Classes, d.Noise)
+	}
+}
+
+// DenseNames lists the dense layers' names in order (of a resolved spec).
+func (s Spec) DenseNames() []string {
+	var names []string
+	for _, l := range s.Model.Layers {
+		if l.Type == "dense" {
+			names = append(names, l.Name)
+		}
+	}
+	return names
+}
+
+// DenseShape returns the input and output width of the dense layer named
+// name, following the widths through the stack; 0, 0 if there is none.
+func (s Spec) DenseShape(name string) (in, out int) {
+	in = s.Dataset.InputDim()
+	for _, l := range s.Model.Layers {
+		if l.Type != "dense" {
+			continue
+		}
+		if l.Name == name {
+			return in, l.Units
+		}
+		in = l.Units
+	}
+	return 0, 0
+}
+
+// DescribeModel gives the widths through the model, e.g. "784-300-100-10".
+func (s Spec) DescribeModel() string {
+	r := s.resolved()
+	parts := []string{fmt.Sprint(r.Dataset.InputDim())}
+	for _, l := range r.Model.Layers {
+		if l.Type == "dense" {
+			parts = append(parts, fmt.Sprint(l.Units))
+		}
+	}
+	return strings.Join(parts, "-")
+}
