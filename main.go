@@ -23,6 +23,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
 	"github.com/prunerlab/pruner-tui/tui"
 )
 
@@ -135,9 +136,9 @@ func runTUI(args []string, stderr io.Writer) error {
 	if len(names) == 0 {
 		names = []string{"quickstart"}
 	}
-	var specs []experiments.Spec
+	var specs []spec.Spec
 	for _, n := range names {
-		s, err := experiments.LoadSpec(n)
+		s, err := spec.Load(n)
 		if err != nil {
 			return err
 		}
@@ -168,16 +169,16 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	spec, err := experiments.LoadSpec(names[0])
+	s, err := spec.Load(names[0])
 	if err != nil {
 		return err
 	}
 	if *seed >= 0 {
-		spec.Seed = uint64(*seed)
+		s.Seed = uint64(*seed)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	report, runErr := experiments.Run(ctx, spec, experiments.Options{DataDir: *dataDir, SaveDir: *save}, experiments.NewProgressSink(stderr))
+	report, runErr := experiments.Run(ctx, s, experiments.Options{DataDir: *dataDir, SaveDir: *save}, newProgressSink(stderr))
 	if len(report.Rows) > 0 {
 		if err := report.Rows.WriteText(stdout); err != nil {
 			return err
@@ -203,7 +204,7 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 
 func listPresets(stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	for _, p := range experiments.ListPresets() {
+	for _, p := range spec.Presets() {
 		fmt.Fprintf(tw, "%s\t%s\n", p.Name, strings.TrimSpace(p.Description))
 	}
 	return tw.Flush()
@@ -218,7 +219,7 @@ func inspectFile(args []string, stdout, stderr io.Writer) error {
 	if len(files) != 1 {
 		return fmt.Errorf("inspect takes one model file (.prtm or .safetensors), got %d", len(files))
 	}
-	text, err := experiments.InspectFile(files[0])
+	text, err := describeModelFile(files[0])
 	if err != nil {
 		return err
 	}
@@ -238,7 +239,7 @@ func evalFile(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r, err := experiments.EvalFile(ctx, files[0], experiments.Options{DataDir: *dataDir})
+	r, err := evalModelFile(ctx, files[0], *dataDir)
 	if err != nil {
 		return err
 	}

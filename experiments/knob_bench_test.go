@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/prunerlab/pruner-tui/experiments/spec"
+
 	"github.com/prunerlab/pruner-tui/core/data"
 )
 
@@ -23,15 +25,15 @@ func BenchmarkKnobPreview(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	spec, err := LoadSpec("lenet-300-100")
+	sp, err := spec.Load("lenet-300-100")
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := spec.BuildModel()
+	m, err := BuildModel(sp)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr := &Trained{Spec: spec, Model: m, Train: train, Test: test}
+	tr := &Trained{Spec: sp, Model: m, Train: train, Test: test}
 	for _, c := range []struct {
 		name string
 		s    Setting

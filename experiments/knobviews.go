@@ -7,6 +7,7 @@ import (
 
 	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
 )
 
 // What the knobs pane draws beside its numbers: the weight histogram under
@@ -55,7 +56,7 @@ type Spectrum struct {
 // first, then each layer in model order), before quantization; bits is the
 // width about to be applied (for the record; levels come from addLevels).
 func histograms(m *nn.Sequential, bits int) []WeightHistogram {
-	ds := weightLayers(m)
+	ds := nn.WeightLayers(m)
 	out := make([]WeightHistogram, 0, len(ds)+1)
 	var all [][]float32
 	for _, d := range ds {
@@ -71,7 +72,7 @@ func histograms(m *nn.Sequential, bits int) []WeightHistogram {
 // binWeights makes the histogram of the non-zero values of ws.
 func binWeights(layer string, ws [][]float32, bits int) WeightHistogram {
 	h := WeightHistogram{Layer: layer, Counts: make([]int, HistogramBins)}
-	if quantizes(bits) {
+	if spec.Quantizes(bits) {
 		h.Bits = bits
 	}
 	var top float64
@@ -105,11 +106,11 @@ func binWeights(layer string, ws [][]float32, bits int) WeightHistogram {
 // codes −qmax…qmax, or ±mean|w| for one bit. before holds the weights
 // before quantization, by layer, to find each channel's range.
 func addLevels(hs []WeightHistogram, before map[string][]float32, q *nn.Sequential, bits int) {
-	if !quantizes(bits) {
+	if !spec.Quantizes(bits) {
 		return
 	}
 	byName := map[string]*nn.Dense{}
-	for _, d := range weightLayers(q) {
+	for _, d := range nn.WeightLayers(q) {
 		byName[d.LayerName] = d
 	}
 	for i := range hs {
@@ -156,7 +157,7 @@ func addLevels(hs []WeightHistogram, before map[string][]float32, q *nn.Sequenti
 // weightsByLayer copies the weights of every weight layer of m, by name.
 func weightsByLayer(m *nn.Sequential) map[string][]float32 {
 	out := map[string][]float32{}
-	for _, d := range weightLayers(m) {
+	for _, d := range nn.WeightLayers(m) {
 		out[d.LayerName] = slices.Clone(d.W.Value.Data)
 	}
 	return out

@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prunerlab/pruner-tui/experiments/spec"
+
 	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // pruneSpec is a 16-32-16-3 MLP on blobs: 512 + 512 + 48 = 1072 weights
 // and 32 + 16 + 3 = 51 biases; 240 examples in batches of 16 make 15 steps
 // an epoch. compress is the YAML list of steps.
-func pruneSpec(t *testing.T, compress string) Spec {
+func pruneSpec(t *testing.T, compress string) spec.Spec {
 	t.Helper()
 	return parseValid(t, `name: prunes
 seed: 3
@@ -27,13 +29,13 @@ compress:
 
 const pruneWeights = 1072
 
-// pruneRun runs spec and returns its table, its events and the number of
+// pruneRun runs sp and returns its table, its events and the number of
 // non-zero biases of the trained baseline (rows that are not fine-tuned
 // keep them).
-func pruneRun(t *testing.T, spec Spec) (results.Table, []Event, int64) {
+func pruneRun(t *testing.T, s spec.Spec) (results.Table, []Event, int64) {
 	t.Helper()
 	rec := &recorder{}
-	report, err := Run(context.Background(), spec, Options{}, rec)
+	report, err := Run(context.Background(), s, Options{}, rec)
 	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
@@ -66,12 +68,12 @@ func checkRows(t *testing.T, table results.Table, want []string) {
 // leaves, worked out by hand: a layer of n weights pruned at ratio r loses
 // round(r·n).
 func TestPruneOneShotVariants(t *testing.T) {
-	spec := pruneSpec(t, `  - {technique: prune, targets: [0.5, 0.75]}
+	sp := pruneSpec(t, `  - {technique: prune, targets: [0.5, 0.75]}
   - {technique: prune, ratio: 0.5, scope: global, per_layer: {fc3: 0.25}}
   - {technique: prune, ratio: 0.5, criterion: random}
   - {technique: prune, budget: {max_nonzero: 100}}
 `)
-	table, _, biases := pruneRun(t, spec)
+	table, _, biases := pruneRun(t, sp)
 	checkRows(t, table, []string{
 		"prune | ratio=0.50",
 		"prune | ratio=0.75",
@@ -92,8 +94,8 @@ func TestPruneOneShotVariants(t *testing.T) {
 			t.Errorf("%s %s: %d non-zero weights, want %d", r.Technique, r.Setting, got, w)
 		}
 	}
-	// Same spec, same table (but latency and time).
-	again, _, _ := pruneRun(t, spec)
+	// Same sp, same table (but latency and time).
+	again, _, _ := pruneRun(t, sp)
 	for i := range table {
 		a, b := table[i], again[i]
 		a.LatencyUsB1, a.LatencyUsB256, a.WallS = 0, 0, 0
@@ -108,11 +110,11 @@ func TestPruneOneShotVariants(t *testing.T) {
 // 16-16-8-3: 16·16+16 + 16·8+8 + 8·3+3 = 435 parameters (from 1123) and
 // 256 + 128 + 24 = 408 multiply-adds (from 1072).
 func TestPruneStructuredShrinks(t *testing.T) {
-	spec := pruneSpec(t, `  - {technique: prune, structured: true, ratio: 0.5}
+	sp := pruneSpec(t, `  - {technique: prune, structured: true, ratio: 0.5}
   - {technique: prune, structured: true, criterion: l2, ratio: 0.5, per_layer: {fc2: 0.25}}
   - {technique: prune, structured: true, schedule: iterative, rounds: 2, ratio: 0.75}
 `)
-	table, _, _ := pruneRun(t, spec)
+	table, _, _ := pruneRun(t, sp)
 	checkRows(t, table, []string{
 		"prune-structured | neurons=0.50 norm=l1",
 		"prune-structured | neurons=0.50 norm=l2 per_layer=fc2:0.25",
@@ -157,9 +159,9 @@ func cubicSparsity(final float64, start, n, every, t int) float64 {
 }
 
 func TestPruneGradualFollowsTheCubic(t *testing.T) {
-	spec := pruneSpec(t, `  - {technique: prune, schedule: gradual, ratio: 0.9, scope: global, end_epoch: 2, every: 5, finetune_epochs: 1}
+	sp := pruneSpec(t, `  - {technique: prune, schedule: gradual, ratio: 0.9, scope: global, end_epoch: 2, every: 5, finetune_epochs: 1}
 `)
-	table, events, _ := pruneRun(t, spec)
+	table, events, _ := pruneRun(t, sp)
 	const phase = "prune-gradual ratio=0.90 scope=global epochs=0-2 every=5 finetune=1"
 	checkRows(t, table, []string{"prune-gradual | " + phase[len("prune-gradual "):]})
 	var steps, layers int
@@ -220,11 +222,11 @@ func TestGradualRate(t *testing.T) {
 // final ratio f, each layer losing round(s·n) weights; the masks hold
 // through the retraining (the fine-tuning steps report the sparsity).
 func TestPruneIterativeAndLottery(t *testing.T) {
-	spec := pruneSpec(t, `  - {technique: prune, schedule: iterative, rounds: 3, ratio: 0.875, finetune_epochs: 1}
+	sp := pruneSpec(t, `  - {technique: prune, schedule: iterative, rounds: 3, ratio: 0.875, finetune_epochs: 1}
   - {technique: prune, schedule: lottery, rounds: 2, round_ratio: 0.5, rewind_epoch: 1}
   - {technique: prune, schedule: iterative, targets: [0.5, 0.75], per_layer: {fc3: 0.5}, finetune_epochs: 1}
 `)
-	table, events, _ := pruneRun(t, spec)
+	table, events, _ := pruneRun(t, sp)
 	checkRows(t, table, []string{
 		"prune-iterative | round=1/3 ratio=0.50 finetune=1",
 		"prune-iterative | round=2/3 ratio=0.75 finetune=1",
@@ -278,10 +280,10 @@ func TestPruneIterativeAndLottery(t *testing.T) {
 }
 
 func TestSensitivityStepAndRatiosFrom(t *testing.T) {
-	spec := pruneSpec(t, `  - {technique: sensitivity, ratios: [0, 0.5, 0.9]}
+	sp := pruneSpec(t, `  - {technique: sensitivity, ratios: [0, 0.5, 0.9]}
   - {technique: prune, ratios_from: sensitivity, max_loss_pp: 2}
 `)
-	table, events, biases := pruneRun(t, spec)
+	table, events, biases := pruneRun(t, sp)
 	checkRows(t, table, []string{"prune | ratios_from=sensitivity(2pp)"})
 	var sens []SensitivityEvent
 	var done DoneEvent
@@ -353,103 +355,6 @@ func TestRoundFrac(t *testing.T) {
 	}{{1, 3, 0.875, 0.5}, {2, 3, 0.875, 0.75}, {3, 3, 0.875, 0.875}, {1, 2, 0.99, 0.9}, {1, 1, 0.3, 0.3}} {
 		if got := roundFrac(c.k, c.n)(c.f); math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("round %d/%d of %v: %v, want %v", c.k, c.n, c.f, got, c.want)
-		}
-	}
-}
-
-func TestPruneSpecErrors(t *testing.T) {
-	cases := []struct {
-		name, step string
-		want       string
-	}{
-		{"l1 unstructured", "{technique: prune, ratio: 0.5, criterion: l1}", "compress[0].criterion: must be one of magnitude, random (l1 and l2 rank neurons: add structured: true)"},
-		{"unknown criterion", "{technique: prune, ratio: 0.5, criterion: taylor}", `compress[0].criterion: must be one of magnitude, random, got "taylor"`},
-		{"unknown schedule", "{technique: prune, ratio: 0.5, schedule: cyclic}", `compress[0].schedule: must be one of one-shot, gradual, iterative, lottery, got "cyclic"`},
-		{"structured magnitude", "{technique: prune, ratio: 0.5, structured: true, criterion: magnitude}", "must be l1 or l2 for structured pruning"},
-		{"structured gradual", "{technique: prune, ratio: 0.5, structured: true, schedule: gradual, end_epoch: 2}", "must be one-shot or iterative for structured pruning"},
-		{"structured global", "{technique: prune, ratio: 0.5, structured: true, scope: global}", "compress[0].scope: structured pruning removes the same fraction"},
-		{"structured output", "{technique: prune, ratio: 0.5, structured: true, layers: [fc3]}", `compress[0].layers[0]: must name a hidden dense layer (fc1, fc2); the output layer's neurons are the classes, got "fc3"`},
-		{"per_layer unknown", "{technique: prune, ratio: 0.5, per_layer: {fc9: 0.5}}", `compress[0].per_layer.fc9: layer "fc9": per_layer keys name a dense layer (fc1, fc2, fc3)`},
-		{"per_layer range", "{technique: prune, ratio: 0.5, per_layer: {fc1: 1.5}}", "compress[0].per_layer.fc1: must be in [0, 0.99], got 1.5"},
-		{"per_layer type", "{technique: prune, ratio: 0.5, per_layer: [fc1]}", "compress[0].per_layer: must be a mapping of names to values, got a list"},
-		{"structured type", "{technique: prune, ratio: 0.5, structured: yes please}", "compress[0].structured: must be true or false"},
-		{"targets and ratio", "{technique: prune, ratio: 0.5, targets: [0.9]}", "compress[0].ratio: give ratio or targets, not both"},
-		{"targets lottery", "{technique: prune, schedule: lottery, rounds: 2, targets: [0.9]}", "compress[0].targets: applies only to schedules one-shot, gradual and iterative"},
-		{"targets rounds", "{technique: prune, schedule: iterative, rounds: 2, targets: [0.9]}", "compress[0].rounds: must equal the number of targets, 1 (or be left out), got 2"},
-		{"targets falling", "{technique: prune, schedule: iterative, targets: [0.5, 0.9, 0.8]}", "compress[0].targets[2]: must be above the round before (0.9): iterative rounds only prune further, got 0.8"},
-		{"target range", "{technique: prune, targets: [0.5, 1]}", "compress[0].targets[1]: must be in (0, 0.99], got 1"},
-		{"budget with ratio", "{technique: prune, ratio: 0.5, budget: {max_nonzero: 10}}", "a budget decides how much to prune: remove ratio"},
-		{"budget both", "{technique: prune, budget: {max_nonzero: 10, max_bytes: 100}}", "compress[0].budget: set max_nonzero or max_bytes, not both"},
-		{"budget empty", "{technique: prune, budget: {}}", "compress[0].budget: must set max_nonzero or max_bytes"},
-		{"budget layer scope", "{technique: prune, scope: layer, budget: {max_bytes: 100}}", "compress[0].scope: a budget ranks all weights together"},
-		{"budget negative", "{technique: prune, budget: {max_bytes: -3}}", "compress[0].budget.max_bytes: must be ≥ 1 byte, got -3"},
-		{"missing ratio", "{technique: prune, scope: global}", "compress[0].ratio: required field is missing; must be in [0, 0.99] (or give targets, round_ratio, budget or ratios_from instead)"},
-		{"gradual end", "{technique: prune, ratio: 0.9, schedule: gradual, start_epoch: 2, end_epoch: 2}", "compress[0].end_epoch: must be in [start_epoch+1, 1000] = [3, 1000], got 2"},
-		{"gradual initial", "{technique: prune, ratio: 0.5, schedule: gradual, end_epoch: 2, initial: 0.6}", "compress[0].initial: must be in [0, 0.5] (at most the final ratio), got 0.6"},
-		{"every one-shot", "{technique: prune, ratio: 0.5, every: 10}", "compress[0].every: applies only to schedule gradual; remove it from this one-shot step"},
-		{"rounds missing", "{technique: prune, ratio: 0.5, schedule: iterative}", "compress[0].rounds: must be in [1, 100], got 0"},
-		{"rounds one-shot", "{technique: prune, ratio: 0.5, rounds: 3}", "compress[0].rounds: applies only to schedules iterative and lottery"},
-		{"round_ratio too much", "{technique: prune, schedule: iterative, rounds: 10, round_ratio: 0.5}", "compress[0].round_ratio: compounds to 0.9990 over 10 rounds"},
-		{"round_ratio and ratio", "{technique: prune, schedule: lottery, rounds: 2, ratio: 0.5, round_ratio: 0.2}", "give ratio (the final ratio) or round_ratio"},
-		{"rewind too late", "{technique: prune, schedule: lottery, rounds: 2, round_ratio: 0.2, rewind_epoch: 3}", "compress[0].rewind_epoch: must be in [0, 2]"},
-		{"rewind one-shot", "{technique: prune, ratio: 0.2, rewind_epoch: 1}", "compress[0].rewind_epoch: applies only to schedule lottery"},
-		{"lottery lr", "{technique: prune, schedule: lottery, rounds: 2, round_ratio: 0.2, finetune_lr: 0.1}", "lottery rounds retrain with train's optimizer"},
-		{"lottery random", "{technique: prune, schedule: lottery, rounds: 2, round_ratio: 0.2, criterion: random}", "must be magnitude for lottery tickets"},
-		{"ratios_from first", "{technique: prune, ratios_from: sensitivity}", "compress[0].ratios_from: needs a sensitivity step earlier in compress"},
-		{"ratios_from other", "{technique: prune, ratios_from: paper}", `compress[0].ratios_from: must be sensitivity, got "paper"`},
-		{"max_loss alone", "{technique: prune, ratio: 0.5, max_loss_pp: 1}", "compress[0].max_loss_pp: applies only with ratios_from: sensitivity"},
-		{"schedule on quantize", "{technique: quantize, bits: 4, schedule: gradual}", "compress[0].schedule: applies only to technique prune; remove it from this quantize step"},
-		{"ratios on prune", "{technique: prune, ratio: 0.5, ratios: [0.5]}", "compress[0].ratios: applies only to technique sensitivity"},
-		{"sensitivity finetune", "{technique: sensitivity, finetune_epochs: 2}", "compress[0].finetune_epochs: does not apply to a sensitivity step"},
-		{"sensitivity ratio", "{technique: sensitivity, ratios: [0.5, 1.2]}", "compress[0].ratios[1]: must be in [0, 0.99], got 1.2"},
-		{"sensitivity layer", "{technique: sensitivity, layers: [relu1]}", `compress[0].layers[0]: must name a dense layer (fc1, fc2, fc3), got "relu1"`},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			yaml := `name: p
-dataset: {name: blobs, classes: 3, dim: 16, samples: 240}
-model:
-  layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 16}, {type: relu}, {type: dense, units: 3}]
-train: {optimizer: adam, lr: 0.01, epochs: 3, batch: 16}
-compress:
-  - ` + c.step + "\n"
-			_, err := ParseSpec("p.yaml", []byte(yaml))
-			if err == nil {
-				t.Fatalf("no error; want %q", c.want)
-			}
-			if !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "p.yaml: line 7: ") {
-				t.Errorf("error %q\nwant it on line 7 and to contain %q", err, c.want)
-			}
-		})
-	}
-}
-
-func TestPruneSpecDefaultsAndSettings(t *testing.T) {
-	spec := pruneSpec(t, `  - {technique: prune, schedule: gradual, targets: [0.9, 0.95], scope: global, end_epoch: 4, finetune_epochs: 2}
-  - {technique: prune, schedule: lottery, rounds: 5, round_ratio: 0.2}
-  - {technique: prune, budget: {max_bytes: 2000}, finetune_epochs: 1}
-  - {technique: sensitivity}
-  - {technique: prune, structured: true, ratio: 0.5, finetune_epochs: 3}
-`)
-	g, l, b, s, st := spec.Compress[0], spec.Compress[1], spec.Compress[2], spec.Compress[3], spec.Compress[4]
-	if g.Every != 100 || g.Criterion != "magnitude" || g.FinetuneLR != 0.01 {
-		t.Errorf("gradual defaults: every %d criterion %q lr %v", g.Every, g.Criterion, g.FinetuneLR)
-	}
-	if l.FinetuneEpochs != 3 || l.FinetuneLR != 0 || math.Abs(l.finalRatio()-(1-math.Pow(0.8, 5))) > 1e-15 {
-		t.Errorf("lottery defaults: epochs %d lr %v final %v", l.FinetuneEpochs, l.FinetuneLR, l.finalRatio())
-	}
-	if b.Scope != "global" || len(s.Ratios) != 20 || s.Ratios[19] != 0.95 || st.Criterion != "l1" {
-		t.Errorf("budget scope %q, sensitivity ratios %v, structured criterion %q", b.Scope, s.Ratios, st.Criterion)
-	}
-	for _, c := range []struct{ got, want string }{
-		{g.Phase(), "prune-gradual ratio=0.90,0.95 scope=global epochs=0-4 every=100 finetune=2"},
-		{l.Phase(), "lottery rounds=5 round_ratio=0.20 rewind=init epochs=3"},
-		{b.Phase(), "prune max_bytes=2000 finetune=1"},
-		{s.Phase(), "sensitivity ratios=0.00-0.95 (20)"},
-		{st.Phase(), "prune-structured neurons=0.50 norm=l1 finetune=3"},
-	} {
-		if c.got != c.want {
-			t.Errorf("phase %q, want %q", c.got, c.want)
 		}
 	}
 }

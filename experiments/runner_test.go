@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prunerlab/pruner-tui/experiments/spec"
+
 	"github.com/prunerlab/pruner-tui/experiments/results"
 
 	"github.com/prunerlab/pruner-tui/core/lowrank"
@@ -20,9 +22,9 @@ import (
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
-func parseValid(t *testing.T, yaml string) Spec {
+func parseValid(t *testing.T, yaml string) spec.Spec {
 	t.Helper()
-	s, err := ParseSpec("test.yaml", []byte(yaml))
+	s, err := spec.Parse("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,9 +85,9 @@ func tokens(events []Event) []string {
 }
 
 func TestRunEventOrder(t *testing.T) {
-	spec := parseValid(t, validSpec)
+	sp := parseValid(t, validSpec)
 	rec := &recorder{}
-	report, err := Run(context.Background(), spec, Options{}, rec)
+	report, err := Run(context.Background(), sp, Options{}, rec)
 	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
@@ -151,20 +153,15 @@ func TestRunEventOrder(t *testing.T) {
 // dense float32, the others compressed and Huffman-coded), and the file
 // loads back into the very model the row scored.
 func TestRunRowSizes(t *testing.T) {
-	spec := parseValid(t, validSpec)
+	sp := parseValid(t, validSpec)
 	rec := &recorder{}
 	dir := t.TempDir()
-	report, err := Run(context.Background(), spec, Options{SaveDir: dir}, rec)
+	report, err := Run(context.Background(), sp, Options{SaveDir: dir}, rec)
 	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
 	}
-	var trained *Trained
-	for _, e := range rec.events {
-		if b, ok := e.(BaselineEvent); ok {
-			trained = b.Trained
-		}
-	}
+	trained := baselineOf(rec.events)
 	// Dense float32 file of the 4-8-3 model: 16-byte preamble, header,
 	// (4·8 + 8 + 8·3 + 3)·4 = 268 bytes of weights and biases, 4-byte CRC.
 	denseFile, err := modelfile.Size(trained.Model, modelfile.WriteOptions{Uncompressed: true})
@@ -196,46 +193,48 @@ func TestRunRowSizes(t *testing.T) {
 		if r.ParamsTotal != c.params || r.FLOPs != c.flops {
 			t.Errorf("%s: params %d flops %d, want %d %d", c.setting, r.ParamsTotal, r.FLOPs, c.params, c.flops)
 		}
-		if c.nonzeroWeights >= 0 {
-			// A ReLU unit that never fires keeps its bias at exactly 0,
-			// so count the trained biases rather than assume 8 + 3.
-			biases := nonzeroBiases(trained.Model)
-			if r.ParamsNonzero != c.nonzeroWeights+biases {
-				t.Errorf("%s: %d non-zero params, want %d weights + %d biases", c.setting, r.ParamsNonzero, c.nonzeroWeights, biases)
-			}
+		// A ReLU unit that never fires keeps its bias at exactly 0, so
+		// count the trained biases rather than assume 8 + 3.
+		if biases := nonzeroBiases(trained.Model); c.nonzeroWeights >= 0 && r.ParamsNonzero != c.nonzeroWeights+biases {
+			t.Errorf("%s: %d non-zero params, want %d weights + %d biases", c.setting, r.ParamsNonzero, c.nonzeroWeights, biases)
 		}
-		path := filepath.Join(dir, RowFileStem(r, i)+ModelFileExt)
-		info, err := os.Stat(path)
-		if err != nil {
-			t.Fatalf("%s: %v", c.setting, err)
-		}
-		if r.SizeBytes != info.Size() {
-			t.Errorf("%s: size_bytes %d, its file %s has %d", c.setting, r.SizeBytes, filepath.Base(path), info.Size())
-		}
-		if want := float64(denseFile) / float64(r.SizeBytes); math.Abs(r.CompressionRatio-want) > 1e-12 {
-			t.Errorf("%s: compression ratio %v, want %v", c.setting, r.CompressionRatio, want)
-		}
-		// The file holds the model the row scored: the same test accuracy,
-		// to the last example.
-		m, err := LoadModel(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, test, _ := loadData(spec.resolved(), Options{})
-		if _, acc, _ := evaluate(context.Background(), m, test, 0); 100*acc != r.TestAcc {
-			t.Errorf("%s: the saved model scores %v%%, the row %v%%", c.setting, 100*acc, r.TestAcc)
-		}
+		checkRowFileSize(t, dir, r, i, denseFile)
 	}
+	_, test, _ := loadData(sp, Options{})
+	checkFilesScoreRows(t, dir, table, test)
 	if table[0].SizeBytes != denseFile || table[0].CompressionRatio != 1 {
 		t.Errorf("baseline: %d bytes, ratio %v; want the dense float32 file, %d bytes, ratio 1", table[0].SizeBytes, table[0].CompressionRatio, denseFile)
 	}
 	if _, err := os.Stat(filepath.Join(dir, RowFileStem(table[0], 0)+SafetensorsExt)); err != nil {
 		t.Errorf("the baseline's safetensors: %v", err)
 	}
-	// Each row's per-layer sizes are its layers' bytes in the file: they
-	// sum to the file less its header, preamble and checksum.
+	checkLayerSizes(t, dir, table, rec.events)
+}
+
+// checkRowFileSize checks that row i's size_bytes is its file's length,
+// and its compression ratio the dense file's size over it.
+func checkRowFileSize(t *testing.T, dir string, r results.Row, i int, denseFile int64) {
+	t.Helper()
+	path := filepath.Join(dir, RowFileStem(r, i)+ModelFileExt)
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("%s: %v", r.Setting, err)
+	}
+	if r.SizeBytes != info.Size() {
+		t.Errorf("%s: size_bytes %d, its file %s has %d", r.Setting, r.SizeBytes, filepath.Base(path), info.Size())
+	}
+	if want := float64(denseFile) / float64(r.SizeBytes); math.Abs(r.CompressionRatio-want) > 1e-12 {
+		t.Errorf("%s: compression ratio %v, want %v", r.Setting, r.CompressionRatio, want)
+	}
+}
+
+// checkLayerSizes checks each row's per-layer sizes (its last LayersEvent)
+// are its layers' bytes in the file: they sum to the file less its header,
+// preamble and checksum.
+func checkLayerSizes(t *testing.T, dir string, table results.Table, events []Event) {
+	t.Helper()
 	layers := map[string][]nn.LayerStats{}
-	for _, e := range rec.events {
+	for _, e := range events {
 		if l, ok := e.(LayersEvent); ok {
 			layers[l.Phase] = l.Layers
 		}
@@ -245,15 +244,7 @@ func TestRunRowSizes(t *testing.T) {
 		for _, s := range layers[r.Technique+" "+r.Setting] {
 			size += s.SizeBytes
 		}
-		f, err := os.Open(filepath.Join(dir, RowFileStem(r, i+1)+ModelFileExt))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum, err := modelfile.Inspect(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		sum := inspectRow(t, dir, table, i+1)
 		if want := r.SizeBytes - sum.HeaderBytes - 20; size != want {
 			t.Errorf("%s: layers sum to %d bytes, the file holds %d of layers", r.Setting, size, want)
 		}
@@ -270,7 +261,7 @@ func TestRunCancel(t *testing.T) {
 		{"during fine-tuning", "prune ratio=0.50 finetune=1", 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			spec := parseValid(t, validSpec)
+			sp := parseValid(t, validSpec)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			rec := &recorder{}
@@ -282,7 +273,7 @@ func TestRunCancel(t *testing.T) {
 					cancel()
 				}
 			})
-			report, err := Run(ctx, spec, Options{}, sink)
+			report, err := Run(ctx, sp, Options{}, sink)
 			table := report.Rows
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("Run error = %v, want context.Canceled", err)
@@ -302,10 +293,10 @@ func TestRunCancel(t *testing.T) {
 }
 
 func TestRunInvalidSpecFails(t *testing.T) {
-	spec := parseValid(t, validSpec)
-	spec.Train.Epochs = 0
+	sp := parseValid(t, validSpec)
+	sp.Train.Epochs = 0
 	rec := &recorder{}
-	_, err := Run(context.Background(), spec, Options{}, rec)
+	_, err := Run(context.Background(), sp, Options{}, rec)
 	if err == nil || !strings.Contains(err.Error(), "train.epochs: must be in [1, 1000], got 0") {
 		t.Fatalf("error = %v", err)
 	}
@@ -318,16 +309,16 @@ func TestRunInvalidSpecFails(t *testing.T) {
 // TestRunDeterministic runs a shrunken quickstart twice: every column but
 // latency and wall time must match exactly.
 func TestRunDeterministic(t *testing.T) {
-	spec, err := LoadSpec("quickstart")
+	sp, err := spec.Load("quickstart")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Fewer points and epochs keep the test fast under -race; the flow and
 	// every step of the preset stay.
-	spec.Dataset.Samples, spec.Train.Epochs = 2000, 10
+	sp.Dataset.Samples, sp.Train.Epochs = 2000, 10
 	var tables [2]results.Table
 	for i := range tables {
-		report, err := Run(context.Background(), spec, Options{}, nil)
+		report, err := Run(context.Background(), sp, Options{}, nil)
 		tables[i] = report.Rows
 		if err != nil {
 			t.Fatal(err)
@@ -336,8 +327,8 @@ func TestRunDeterministic(t *testing.T) {
 			tables[i][j].LatencyUsB1, tables[i][j].LatencyUsB256, tables[i][j].WallS = 0, 0, 0
 		}
 	}
-	if len(tables[0]) != 1+len(spec.Compress) {
-		t.Fatalf("%d rows, want %d", len(tables[0]), 1+len(spec.Compress))
+	if len(tables[0]) != 1+len(sp.Compress) {
+		t.Fatalf("%d rows, want %d", len(tables[0]), 1+len(sp.Compress))
 	}
 	for j := range tables[0] {
 		if tables[0][j] != tables[1][j] {
@@ -354,14 +345,14 @@ func TestRunDeterministic(t *testing.T) {
 // trainedTiny trains a 16-32-3 MLP on blobs and returns its Trained.
 func trainedTiny(t *testing.T) *Trained {
 	t.Helper()
-	spec := parseValid(t, `name: wide
+	sp := parseValid(t, `name: wide
 dataset: {name: blobs, classes: 3, dim: 16, samples: 300}
 model:
   layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 3}]
 train: {optimizer: sgd, lr: 0.05, momentum: 0.9, epochs: 2, batch: 32}
 `)
 	var trained *Trained
-	_, err := Run(context.Background(), spec, Options{}, SinkFunc(func(e Event) {
+	_, err := Run(context.Background(), sp, Options{}, SinkFunc(func(e Event) {
 		if b, ok := e.(BaselineEvent); ok {
 			trained = b.Trained
 		}
@@ -582,12 +573,12 @@ func (o *lrRecorder) Step(params []*nn.Param) {
 }
 
 func TestFitAnnealsFineTuningRate(t *testing.T) {
-	spec := parseValid(t, validSpec)
-	m, err := spec.BuildModel()
+	sp := parseValid(t, validSpec)
+	m, err := BuildModel(sp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	train, test, err := loadData(spec.resolved(), Options{})
+	train, test, err := loadData(sp, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
 )
 
 // Generous: CI has two cores and -race slows the numerics several times.
@@ -35,7 +36,7 @@ func TestProgramQuickstart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model")
 	}
-	spec, err := experiments.LoadSpec("quickstart")
+	spec, err := spec.Load("quickstart")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestProgramQuickstart(t *testing.T) {
 // TestProgramQuitWhileTraining quits during the baseline's training: the
 // program ends at once and the run's context is cancelled.
 func TestProgramQuitWhileTraining(t *testing.T) {
-	spec, err := experiments.LoadSpec("quickstart")
+	spec, err := spec.Load("quickstart")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestProgramPruningSchedules(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model")
 	}
-	spec, err := experiments.ParseSpec("schedules.yaml", []byte(`name: schedules
+	spec, err := spec.Parse("schedules.yaml", []byte(`name: schedules
 dataset: {name: spirals, classes: 3, noise: 0.05, samples: 600}
 model:
   layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 3}]
@@ -164,7 +165,7 @@ func TestProgramBitSensitivity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model")
 	}
-	spec, err := experiments.ParseSpec("bits.yaml", []byte(`name: bits
+	spec, err := spec.Parse("bits.yaml", []byte(`name: bits
 dataset: {name: spirals, classes: 3, noise: 0.05, samples: 600}
 model:
   layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 3}]

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
 	"github.com/prunerlab/pruner-tui/tui/common"
 	"github.com/prunerlab/pruner-tui/tui/components/chart"
 	"github.com/prunerlab/pruner-tui/tui/components/controls"
@@ -26,7 +27,7 @@ type (
 	tickMsg struct{ Gen int }
 	// specLoadedMsg carries a preset loaded by name from the picker.
 	specLoadedMsg struct {
-		Spec experiments.Spec
+		Spec spec.Spec
 		Err  error
 	}
 	// exportedMsg says how writing the result table (and the sensitivity
@@ -68,7 +69,7 @@ type session struct {
 	prefix string // export path prefix; "" uses the experiment name
 	panes  runPanes
 
-	spec    experiments.Spec
+	spec    spec.Spec
 	jobs    map[int]*job
 	lastJob int
 	runJob  int // the run whose events the panes show; 0 for none
@@ -91,7 +92,7 @@ func newSession(cfg Config, panes runPanes) *session {
 }
 
 // presets are the experiments shipped in the binary, for the picker.
-func presets() []experiments.PresetInfo { return experiments.ListPresets() }
+func presets() []spec.PresetInfo { return spec.Presets() }
 
 // update takes in the session's messages: job events and ends, clock
 // ticks, loaded specs and finished exports.
@@ -134,7 +135,7 @@ func (s *session) update(msg tea.Msg) tea.Cmd {
 func (s *session) load(name string) tea.Cmd {
 	s.panes.status.SetNote("loading " + name + "…")
 	return func() tea.Msg {
-		spec, err := experiments.LoadSpec(name)
+		spec, err := spec.Load(name)
 		return specLoadedMsg{Spec: spec, Err: err}
 	}
 }
@@ -147,7 +148,7 @@ func (s *session) stop() {
 }
 
 // start cancels whatever runs, clears the panes and runs spec.
-func (s *session) start(spec experiments.Spec) tea.Cmd {
+func (s *session) start(spec spec.Spec) tea.Cmd {
 	s.stop()
 	s.runJob, s.ftJob = 0, 0
 	s.panes.reset()

@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
 	"github.com/prunerlab/pruner-tui/tui/common"
 	"github.com/prunerlab/pruner-tui/tui/components/chart"
 	"github.com/prunerlab/pruner-tui/tui/components/controls"
@@ -19,8 +20,8 @@ import (
 
 // Config is what the program starts with.
 type Config struct {
-	Spec   experiments.Spec    // the experiment to run first
-	Extra  []experiments.Spec  // specs from YAML files on the command line, shown in the picker too
+	Spec   spec.Spec           // the experiment to run first
+	Extra  []spec.Spec         // specs from YAML files on the command line, shown in the picker too
 	Opts   experiments.Options // data dir
 	Export string              // path prefix for the export key (e.g. "results"); "" uses the experiment name
 }
@@ -106,7 +107,7 @@ func New(cfg Config) tea.Model {
 
 // pickerExtras are the specs the picker lists besides the presets: the
 // first spec too when it came from a file, so the user can go back to it.
-func pickerExtras(cfg Config) []experiments.Spec {
+func pickerExtras(cfg Config) []spec.Spec {
 	if cfg.Spec.Source == "" || strings.HasPrefix(cfg.Spec.Source, "preset:") {
 		return cfg.Extra
 	}
@@ -115,7 +116,7 @@ func pickerExtras(cfg Config) []experiments.Spec {
 			return cfg.Extra
 		}
 	}
-	return append([]experiments.Spec{cfg.Spec}, cfg.Extra...)
+	return append([]spec.Spec{cfg.Spec}, cfg.Extra...)
 }
 
 // Init starts the first experiment.

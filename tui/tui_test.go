@@ -19,6 +19,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
 	"github.com/prunerlab/pruner-tui/tui/components/controls"
 	"github.com/prunerlab/pruner-tui/tui/components/picker"
 )
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var testSpec = experiments.Spec{Name: "mnist-mlp", Description: "A 784-128-10 MLP on MNIST, pruned and quantized."}
+var testSpec = spec.Spec{Name: "mnist-mlp", Description: "A 784-128-10 MLP on MNIST, pruned and quantized."}
 
 // newTestModel returns a root model of w×h cells whose run is a fake job
 // (no goroutine): tests feed its events by hand. cancelled reports whether
@@ -102,7 +103,7 @@ func tinyTrained() *experiments.Trained {
 		nn.NewDense("fc1", 4, 8, rng), nn.NewReLU("relu1"), nn.NewDense("fc2", 8, 3, rng),
 	}}
 	train, test := data.Blobs(64, 3, 4, 1)
-	return &experiments.Trained{Spec: experiments.Spec{Name: "tiny"}, Model: model, Train: train, Test: test,
+	return &experiments.Trained{Spec: spec.Spec{Name: "tiny"}, Model: model, Train: train, Test: test,
 		Baseline: results.Row{Experiment: "tiny", Technique: "dense", Setting: "fp32",
 			ParamsTotal: 67, ParamsNonzero: 67, SizeBytes: model.Totals().SizeBytes, CompressionRatio: 1, TrainAcc: 40, TestAcc: 37.5}}
 }
@@ -418,7 +419,7 @@ func TestPickerRunsChosenSpec(t *testing.T) {
 	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)})
 	old := m.session.runJob
 	// A spec that fails validation at once: the run ends without numerics.
-	bad := experiments.Spec{Name: "broken", Description: "no layers"}
+	bad := spec.Spec{Name: "broken", Description: "no layers"}
 	_, cmd := m.Update(picker.ChosenMsg{Item: picker.Item{Name: "broken", Spec: &bad}})
 	if !*cancelled {
 		t.Error("choosing a preset did not cancel the current run")
@@ -587,17 +588,17 @@ func TestBridge(t *testing.T) {
 }
 
 func TestPickerExtras(t *testing.T) {
-	fromFile := experiments.Spec{Name: "mine", Source: "my.yaml"}
-	other := experiments.Spec{Name: "other", Source: "other.yaml"}
-	preset := experiments.Spec{Name: "quickstart", Source: "preset:quickstart"}
-	if got := pickerExtras(Config{Spec: preset, Extra: []experiments.Spec{other}}); len(got) != 1 {
+	fromFile := spec.Spec{Name: "mine", Source: "my.yaml"}
+	other := spec.Spec{Name: "other", Source: "other.yaml"}
+	preset := spec.Spec{Name: "quickstart", Source: "preset:quickstart"}
+	if got := pickerExtras(Config{Spec: preset, Extra: []spec.Spec{other}}); len(got) != 1 {
 		t.Errorf("a preset spec was added to the extras: %+v", got)
 	}
-	got := pickerExtras(Config{Spec: fromFile, Extra: []experiments.Spec{other}})
+	got := pickerExtras(Config{Spec: fromFile, Extra: []spec.Spec{other}})
 	if len(got) != 2 || got[0].Name != "mine" || got[1].Name != "other" {
 		t.Errorf("extras %+v, want the first spec's file listed first", got)
 	}
-	if got := pickerExtras(Config{Spec: fromFile, Extra: []experiments.Spec{fromFile}}); len(got) != 1 {
+	if got := pickerExtras(Config{Spec: fromFile, Extra: []spec.Spec{fromFile}}); len(got) != 1 {
 		t.Errorf("a file listed twice: %+v", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -34,7 +35,7 @@ func tinyTrained() *experiments.Trained {
 	}}
 	train, test := data.Blobs(64, 3, 4, 1)
 	return &experiments.Trained{
-		Spec:  experiments.Spec{Name: "tiny"},
+		Spec:  spec.Spec{Name: "tiny"},
 		Model: model, Train: train, Test: test,
 		Baseline: results.Row{Experiment: "tiny", Technique: "dense", Setting: "fp32",
 			ParamsTotal: 67, ParamsNonzero: 67, SizeBytes: model.Totals().SizeBytes,

@@ -5,7 +5,7 @@ import (
 	"github.com/charmbracelet/bubbles/list"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -13,7 +13,7 @@ import (
 // (files from the command line); presets are loaded by Name when chosen.
 type Item struct {
 	Name, Desc, Source string
-	Spec               *experiments.Spec
+	Spec               *spec.Spec
 }
 
 func (i Item) Title() string       { return i.Name }
@@ -35,7 +35,7 @@ type Model struct {
 }
 
 // New returns a picker over presets and extra specs.
-func New(c *common.Common, presets []experiments.PresetInfo, extra []experiments.Spec) *Model {
+func New(c *common.Common, presets []spec.PresetInfo, extra []spec.Spec) *Model {
 	var items []list.Item
 	for _, p := range presets {
 		desc := p.Description

@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
-	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -20,11 +20,11 @@ func TestMain(m *testing.M) {
 }
 
 func TestChoose(t *testing.T) {
-	presets := []experiments.PresetInfo{
+	presets := []spec.PresetInfo{
 		{Name: "quickstart", Description: "spirals in seconds", Source: "preset:quickstart"},
 		{Name: "seed-mlp", Description: "the seed article's MLP", Source: "preset:seed-mlp"},
 	}
-	extra := []experiments.Spec{{Name: "mine", Description: "from my.yaml", Source: "my.yaml"}}
+	extra := []spec.Spec{{Name: "mine", Description: "from my.yaml", Source: "my.yaml"}}
 	m := New(common.New(), presets, extra)
 	m.SetSize(80, 20)
 	if m.Len() != 3 {
@@ -63,12 +63,12 @@ func TestChoose(t *testing.T) {
 // TestGoldenPicker pins the picker at 80×20 over three presets and a spec
 // from a file, the second preset selected.
 func TestGoldenPicker(t *testing.T) {
-	presets := []experiments.PresetInfo{
+	presets := []spec.PresetInfo{
 		{Name: "quickstart", Description: "spirals in seconds", Source: "preset:quickstart"},
 		{Name: "ptq-sweep", Description: "post-training quantization of LeNet-300-100", Source: "preset:ptq-sweep"},
 		{Name: "seed-mlp", Description: "the seed article's MLP", Source: "preset:seed-mlp"},
 	}
-	extra := []experiments.Spec{{Name: "mine", Description: "from my.yaml", Source: "my.yaml"}}
+	extra := []spec.Spec{{Name: "mine", Description: "from my.yaml", Source: "my.yaml"}}
 	m := New(common.New(), presets, extra)
 	m.SetSize(80, 20)
 	m.Select("ptq-sweep")

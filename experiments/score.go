@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prunerlab/pruner-tui/core/bench"
 	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments/results"
@@ -31,6 +32,13 @@ import (
 // table, some 10 bytes a layer), 16-byte preamble and 4-byte checksum are
 // not attributed to a layer, so the layers sum to a little less than
 // size_bytes.
+
+// File extensions of the compressed model format (core/modelfile) and of
+// dense float32 safetensors.
+const (
+	ModelFileExt   = ".prtm"
+	SafetensorsExt = ".safetensors"
+)
 
 // storedModel is a model as its model file holds it.
 type storedModel struct {
@@ -72,16 +80,67 @@ func (s storedModel) layerStats(stats []nn.LayerStats) []nn.LayerStats {
 	return out
 }
 
-// scoreWith scores m as score does, its size being its model file's
-// (Huffman-coded when huffman). It emits the row's per-layer stats with the
-// file's layer sizes, and with --save writes the file.
-func (r *runner) scoreWith(env stepEnv, technique, setting string, m *nn.Sequential, wall time.Duration, huffman bool) error {
-	r.stage(StageEvaluating, technique+" "+setting)
-	_, trainAcc, err := evaluate(r.ctx, m, env.train, 0)
+// newRow fills a result row from a model and its accuracies (fractions).
+// denseBytes is the dense fp32 baseline's size; baseTestAcc its test
+// accuracy in percent.
+func newRow(experiment, technique, setting string, m *nn.Sequential, denseBytes int64, trainAcc, testAcc, baseTestAcc float64) results.Row {
+	t := m.Totals()
+	row := results.Row{
+		Experiment: experiment, Technique: technique, Setting: setting,
+		ParamsTotal: int64(t.Params), ParamsNonzero: int64(t.NonZero),
+		SizeBytes: t.SizeBytes, FLOPs: t.FLOPs,
+		TrainAcc: 100 * trainAcc, TestAcc: 100 * testAcc,
+	}
+	if t.SizeBytes > 0 {
+		row.CompressionRatio = float64(denseBytes) / float64(t.SizeBytes)
+	}
+	row.DeltaAccPP = row.TestAcc - baseTestAcc
+	row.GapPP = row.TrainAcc - row.TestAcc
+	return row
+}
+
+// scoreBaseline adds the dense baseline's row: its file is dense float32,
+// what compression ratios divide. testAcc is the last epoch's.
+func (r *runner) scoreBaseline(wall time.Duration, testAcc float64) error {
+	model := r.baseline
+	_, trainAcc, err := evaluate(r.ctx, model, r.train, 0)
 	if err != nil {
 		return err
 	}
-	_, testAcc, err := evaluate(r.ctx, m, env.test, 0)
+	stored, err := storeModel(model, true, false)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	run := model.Clone()
+	run.PrepareInference()
+	base := newRow(r.spec.Name, "dense", "fp32", run, stored.size(), trainAcc, testAcc, 0)
+	base.SetStored(stored.size(), stored.size())
+	base.DeltaAccPP = 0
+	base.WallS = wall.Seconds()
+	if base.LatencyUsB1, base.LatencyUsB256, err = bench.Latency(r.ctx, run, r.test.X); err != nil {
+		return err
+	}
+	r.base = base
+	r.emit(BaselineEvent{Trained: &Trained{Spec: r.spec, Model: model.Clone(), Train: r.train, Test: r.test, Baseline: base}})
+	if err := r.saveRow(base, stored, model); err != nil {
+		return err
+	}
+	r.addRow(base)
+	return nil
+}
+
+// scoreRow evaluates m on the whole training and test sets, builds its
+// inference plan (so the FLOPs and latency columns are those of the
+// sparse or int8 form it runs as) and adds its row, its size that of its
+// model file (Huffman-coded when huffman). It emits the row's per-layer
+// stats with the file's layer sizes, and with --save writes the file.
+func (r *runner) scoreRow(technique, setting string, m *nn.Sequential, wall time.Duration, huffman bool) error {
+	r.stage(StageEvaluating, technique+" "+setting)
+	_, trainAcc, err := evaluate(r.ctx, m, r.train, 0)
+	if err != nil {
+		return err
+	}
+	_, testAcc, err := evaluate(r.ctx, m, r.test, 0)
 	if err != nil {
 		return err
 	}
@@ -94,10 +153,10 @@ func (r *runner) scoreWith(env stepEnv, technique, setting string, m *nn.Sequent
 	// stale.
 	run := m.Clone()
 	run.PrepareInference()
-	row := newRow(env.spec.Name, technique, setting, run, env.base.SizeBytes, trainAcc, testAcc, env.base.TestAcc)
-	row.SetStored(stored.size(), env.base.SizeBytes)
+	row := newRow(r.spec.Name, technique, setting, run, r.base.SizeBytes, trainAcc, testAcc, r.base.TestAcc)
+	row.SetStored(stored.size(), r.base.SizeBytes)
 	row.WallS = wall.Seconds()
-	if row.LatencyUsB1, row.LatencyUsB256, err = measureLatency(r.ctx, run, env.test); err != nil {
+	if row.LatencyUsB1, row.LatencyUsB256, err = bench.Latency(r.ctx, run, r.test.X); err != nil {
 		return err
 	}
 	r.emit(LayersEvent{Phase: technique + " " + setting, Layers: stored.layerStats(run.Stats())})

@@ -1,4 +1,4 @@
-package experiments
+package main
 
 import (
 	"bytes"
@@ -10,13 +10,37 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
+
 	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
+// tinySpec is a small, fast spec: 4-8-3 on blobs, pruned, quantized and
+// factorized.
+const tinySpec = `name: tiny
+seed: 7
+dataset: {name: blobs, classes: 3, dim: 4, samples: 120}
+model:
+  layers:
+    - {type: dense, units: 8}
+    - {type: relu}
+    - {type: dropout, rate: 0.1}
+    - {type: dense, units: 3, name: out}
+train: {optimizer: adam, lr: 0.01, epochs: 2, batch: 16}
+compress:
+  - {technique: prune, ratio: 0.5, finetune_epochs: 1}
+  - {technique: quantize, bits: 4}
+  - {technique: lowrank, layer: fc1, rank: 2}
+`
+
 func TestProgressSinkPlain(t *testing.T) {
 	var buf bytes.Buffer
-	spec := parseValid(t, validSpec)
-	report, err := Run(context.Background(), spec, Options{}, NewProgressSink(&buf))
+	s, err := spec.Parse("tiny.yaml", []byte(tinySpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := experiments.Run(context.Background(), s, experiments.Options{}, newProgressSink(&buf))
 	table := report.Rows
 	if err != nil {
 		t.Fatal(err)
@@ -61,11 +85,11 @@ func TestProgressSinkPlain(t *testing.T) {
 func TestProgressSinkTerminal(t *testing.T) {
 	var buf bytes.Buffer
 	p := &progressSink{w: &buf, tty: true, width: 60}
-	p.Emit(StageEvent{Stage: StageTraining, Detail: "epoch 1/3"})
+	p.Emit(experiments.StageEvent{Stage: experiments.StageTraining, Detail: "epoch 1/3"})
 	p.lastDraw = time.Time{} // as if 100 ms had passed: the next step redraws
-	p.Emit(StepEvent{Phase: "baseline", Epoch: 1, Epochs: 3, Step: 5, Steps: 10, Loss: 0.5})
-	p.Emit(EpochEvent{Phase: "baseline", Epoch: 1, Epochs: 3, TrainLoss: 0.25, TrainAcc: 0.9, TestAcc: 0.8})
-	p.Emit(DoneEvent{Err: context.Canceled, Report: results.Report{Rows: results.Table{{}}}})
+	p.Emit(experiments.StepEvent{Phase: "baseline", Epoch: 1, Epochs: 3, Step: 5, Steps: 10, Loss: 0.5})
+	p.Emit(experiments.EpochEvent{Phase: "baseline", Epoch: 1, Epochs: 3, TrainLoss: 0.25, TrainAcc: 0.9, TestAcc: 0.8})
+	p.Emit(experiments.DoneEvent{Err: context.Canceled, Report: results.Report{Rows: results.Table{{}}}})
 	out := buf.String()
 	// Step 5 is drawn as a half-full bar on the line the epoch summary
 	// then replaces.
@@ -86,7 +110,7 @@ func TestProgressSinkTerminal(t *testing.T) {
 
 	buf.Reset()
 	p = &progressSink{w: &buf, tty: true, width: 80}
-	p.Emit(DoneEvent{Err: errors.New("boom")})
+	p.Emit(experiments.DoneEvent{Err: errors.New("boom")})
 	if buf.String() != "failed after 0s: boom\n" {
 		t.Errorf("failure line %q", buf.String())
 	}
@@ -94,11 +118,11 @@ func TestProgressSinkTerminal(t *testing.T) {
 
 func TestProgressSinkPruning(t *testing.T) {
 	var buf bytes.Buffer
-	p := NewProgressSink(&buf)
-	p.Emit(EpochEvent{Phase: "prune-gradual ratio=0.90", Epoch: 2, Epochs: 4, TrainLoss: 0.1, TrainAcc: 0.99, TestAcc: 0.98, TestLoss: 0.07, Sparsity: 0.7875})
-	p.Emit(SensitivityEvent{Phase: "sensitivity ratios=0.00-0.55 (2)", BaseTestAcc: 98.37,
+	p := newProgressSink(&buf)
+	p.Emit(experiments.EpochEvent{Phase: "prune-gradual ratio=0.90", Epoch: 2, Epochs: 4, TrainLoss: 0.1, TrainAcc: 0.99, TestAcc: 0.98, TestLoss: 0.07, Sparsity: 0.7875})
+	p.Emit(experiments.SensitivityEvent{Phase: "sensitivity ratios=0.00-0.55 (2)", BaseTestAcc: 98.37,
 		Table: results.Sensitivity{Points: []results.Point{{Layer: "fc1", Value: 0, TestAcc: 98.37}, {Layer: "fc1", Value: 0.55, TestAcc: 98.4}}}})
-	p.Emit(SensitivityEvent{Phase: "sensitivity ratios=0.00-0.55 (2)", BaseTestAcc: 98.37, Done: true,
+	p.Emit(experiments.SensitivityEvent{Phase: "sensitivity ratios=0.00-0.55 (2)", BaseTestAcc: 98.37, Done: true,
 		Table: results.Sensitivity{Points: []results.Point{{Layer: "fc1", Value: 0, TestAcc: 98.37}, {Layer: "fc1", Value: 0.55, TestAcc: 98.4}, {Layer: "fc3", Value: 0, TestAcc: 98.37}, {Layer: "fc3", Value: 0.55, TestAcc: 97.91}}}})
 	want := "prune-gradual ratio=0.90 epoch 2/4: loss 0.1000  train 99.00%  test 98.00%  test loss 0.0700  sparsity 78.8%\n" +
 		"sensitivity ratios=0.00-0.55 (2): test accuracy % with one layer pruned (dense 98.37%):\n" +

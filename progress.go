@@ -1,4 +1,4 @@
-package experiments
+package main
 
 import (
 	"context"
@@ -12,19 +12,20 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
 // redrawInterval bounds how often the progress bar is redrawn.
 const redrawInterval = 100 * time.Millisecond
 
-// NewProgressSink returns the headless face of a run. When w is a terminal
+// newProgressSink returns the headless face of a run. When w is a terminal
 // it keeps a one-line progress bar (stage, epoch, fraction of the epoch,
 // loss, elapsed time) redrawn in place with \r at most ~10 times a second;
 // otherwise it writes plain lines (stages, epochs). Either way each epoch's
 // summary and each result row is printed as it arrives. Write the final
 // table with results.Table.WriteText.
-func NewProgressSink(w io.Writer) Sink {
+func newProgressSink(w io.Writer) experiments.Sink {
 	p := &progressSink{w: w, width: 80}
 	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
 		p.tty = true
@@ -41,41 +42,41 @@ type progressSink struct {
 	tty      bool
 	width    int
 	start    time.Time
-	stage    StageEvent
-	step     StepEvent
+	stage    experiments.StageEvent
+	step     experiments.StepEvent
 	lastDraw time.Time
 	drawn    bool // a progress line is on screen
 }
 
-func (p *progressSink) Emit(e Event) {
+func (p *progressSink) Emit(e experiments.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.start.IsZero() {
 		p.start = time.Now()
 	}
 	switch e := e.(type) {
-	case StageEvent:
+	case experiments.StageEvent:
 		p.stage = e
 		if p.tty {
 			p.redraw(true)
-		} else if !trains(e.Stage) && e.Stage != StageDone &&
-			e.Stage != StageCancelled && e.Stage != StageFailed {
+		} else if !trains(e.Stage) && e.Stage != experiments.StageDone &&
+			e.Stage != experiments.StageCancelled && e.Stage != experiments.StageFailed {
 			p.line("%s %s", e.Stage, e.Detail)
 		}
-	case StepEvent:
+	case experiments.StepEvent:
 		p.step = e
 		if p.tty {
 			p.redraw(e.Step == e.Steps)
 		}
-	case EpochEvent:
-		p.step = StepEvent{} // the bar restarts with the next epoch
+	case experiments.EpochEvent:
+		p.step = experiments.StepEvent{} // the bar restarts with the next epoch
 		sparsity := ""
 		if e.Sparsity >= 0.0005 {
 			sparsity = fmt.Sprintf("  sparsity %.1f%%", 100*e.Sparsity)
 		}
 		p.line("%s epoch %d/%d: loss %.4f  train %.2f%%  test %.2f%%  test loss %.4f%s",
 			e.Phase, e.Epoch, e.Epochs, e.TrainLoss, 100*e.TrainAcc, 100*e.TestAcc, e.TestLoss, sparsity)
-	case SensitivityEvent:
+	case experiments.SensitivityEvent:
 		if e.Done {
 			var b strings.Builder
 			e.Table.WriteText(&b)
@@ -85,16 +86,16 @@ func (p *progressSink) Emit(e Event) {
 			}
 			p.line("%s: test accuracy %% with one layer %s (dense %.2f%%):\n%s", e.Phase, changed, e.BaseTestAcc, strings.TrimRight(b.String(), "\n"))
 		}
-	case ResultEvent:
+	case experiments.ResultEvent:
 		r := e.Row
 		p.line("result %s %s: test %.2f%% (%+.2f pp)  train %.2f%%  size %s (×%.2f)  nonzero %.1f%%  %.2f s",
 			r.Technique, r.Setting, r.TestAcc, r.DeltaAccPP, r.TrainAcc, formatBytes(r.SizeBytes),
 			r.CompressionRatio, 100*fraction(r.ParamsNonzero, r.ParamsTotal), r.WallS)
-	case LogEvent:
+	case experiments.LogEvent:
 		p.line("%s", e.Text)
-	case DoneEvent:
+	case experiments.DoneEvent:
 		p.clear()
-		p.stage = StageEvent{} // the run is over: no bar after the last line
+		p.stage = experiments.StageEvent{} // the run is over: no bar after the last line
 		switch {
 		case e.Err == nil:
 			p.line("done: %d rows in %s", len(e.Report.Rows), e.Elapsed.Round(time.Millisecond))
@@ -128,7 +129,7 @@ func (p *progressSink) redraw(force bool) {
 		return
 	}
 	switch p.stage.Stage {
-	case "", StageDone, StageCancelled, StageFailed:
+	case "", experiments.StageDone, experiments.StageCancelled, experiments.StageFailed:
 		return
 	}
 	p.lastDraw = time.Now()
@@ -157,8 +158,8 @@ func (p *progressSink) redraw(force bool) {
 
 // trains reports whether a stage runs training epochs (with a progress
 // bar).
-func trains(s Stage) bool {
-	return s == StageTraining || s == StageFineTuning || s == StagePruning
+func trains(s experiments.Stage) bool {
+	return s == experiments.StageTraining || s == experiments.StageFineTuning || s == experiments.StagePruning
 }
 
 func fraction(a, b int64) float64 {

@@ -1,0 +1,385 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prunerlab/pruner-tui/core/bench"
+	"github.com/prunerlab/pruner-tui/core/data"
+	"github.com/prunerlab/pruner-tui/core/lowrank"
+	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/core/prune"
+	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
+)
+
+// Setting is one choice of the three knobs. Zero values mean "off":
+// PruneRatio 0 keeps every weight, Bits 0 (or 32) keeps float32, Rank 0 keeps
+// RankLayer unfactorized.
+//
+// A setting compiles to a plan of three stages, in this order: factorize
+// RankLayer (cutting the trained layer's cached SVD), prune every weight
+// layer (the factors included) by magnitude, each losing PruneRatio of
+// its weights, then quantize every weight layer to Bits.
+type Setting struct {
+	PruneRatio float64 // fraction of weights removed per weight layer, 0 to 0.99
+	Bits       int     // bits per weight, 1 to 8, or 0/32 for float32
+	Rank       int     // rank of RankLayer's factorization, 0 for off
+	RankLayer  string  // the Dense layer to factorize; "" means the first one
+}
+
+// String gives the setting column, e.g. "ratio=0.90 bits=4 rank=20@fc1",
+// or "dense" when every knob is off.
+func (s Setting) String() string {
+	var parts []string
+	if s.PruneRatio != 0 {
+		parts = append(parts, fmt.Sprintf("ratio=%.2f", s.PruneRatio))
+	}
+	if spec.Quantizes(s.Bits) {
+		parts = append(parts, fmt.Sprintf("bits=%d", s.Bits))
+	}
+	if s.Rank != 0 {
+		r := fmt.Sprintf("rank=%d", s.Rank)
+		if s.RankLayer != "" {
+			r += "@" + s.RankLayer
+		}
+		parts = append(parts, r)
+	}
+	if len(parts) == 0 {
+		return "dense"
+	}
+	return strings.Join(parts, " ")
+}
+
+// Technique names the knobs that are on, e.g. "prune+quantize", or "dense".
+func (s Setting) Technique() string {
+	var parts []string
+	if s.PruneRatio != 0 {
+		parts = append(parts, "prune")
+	}
+	if spec.Quantizes(s.Bits) {
+		parts = append(parts, "quantize")
+	}
+	if s.Rank != 0 {
+		parts = append(parts, "lowrank")
+	}
+	if len(parts) == 0 {
+		return "dense"
+	}
+	return strings.Join(parts, "+")
+}
+
+// Validate checks the knobs against their ranges and, when m is not nil,
+// the rank against RankLayer's shape: PruneRatio in [0, 0.99], Bits in
+// [1, 8] or 0/32, Rank in [0, min(in, out)] of RankLayer.
+func (s Setting) Validate(m *nn.Sequential) error {
+	if !(s.PruneRatio >= 0 && s.PruneRatio <= spec.MaxPruneRatio) {
+		return fmt.Errorf("prune ratio must be in [0, 0.99], got %s", spec.FormatFloat(s.PruneRatio))
+	}
+	if !(spec.Quantizes(s.Bits) || s.Bits == 0 || s.Bits == spec.Float32Bits) {
+		return fmt.Errorf("bit width must be in [1, 8], or 0/32 for float32, got %d", s.Bits)
+	}
+	if s.Rank < 0 {
+		return fmt.Errorf("rank must be ≥ 0 (0 = no factorization), got %d", s.Rank)
+	}
+	if s.Rank == 0 || m == nil {
+		return nil
+	}
+	d, err := findDense(m, s.RankLayer)
+	if err != nil {
+		return err
+	}
+	if full := min(d.In, d.Out); s.Rank > full {
+		return fmt.Errorf("rank must be in [0, %d] for %s (%d×%d), got %d", full, d.LayerName, d.In, d.Out, s.Rank)
+	}
+	return nil
+}
+
+// findDense returns the dense layer named name, or the first one for "".
+func findDense(m *nn.Sequential, name string) (*nn.Dense, error) {
+	var names []string
+	for _, l := range m.Layers {
+		if d, ok := l.(*nn.Dense); ok {
+			if name == "" || d.LayerName == name {
+				return d, nil
+			}
+			names = append(names, d.LayerName)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("rank layer: the model has no dense layer")
+	}
+	return nil, fmt.Errorf("rank layer must name a dense layer (%s), got %q", strings.Join(names, ", "), name)
+}
+
+// resolve names the layer a rank applies to.
+func (s Setting) resolve(m *nn.Sequential) Setting {
+	if s.Rank > 0 && s.RankLayer == "" {
+		if d, err := findDense(m, ""); err == nil {
+			s.RankLayer = d.LayerName
+		}
+	}
+	return s
+}
+
+// Trained is a trained dense baseline: what the knobs are applied to. Its
+// model is never mutated after creation; every evaluation works on a copy,
+// so a Trained may be used from several goroutines at once.
+type Trained struct {
+	Spec     spec.Spec
+	Model    *nn.Sequential
+	Train    *data.Set
+	Test     *data.Set
+	Baseline results.Row
+
+	// decompositions caches the SVD of each layer the rank knob has cut,
+	// so turning it does not recompute one.
+	mu             sync.Mutex
+	decompositions map[string]*lowrank.Decomposition
+}
+
+// decomposition returns the cached SVD of the Dense layer named layer of
+// the trained model, computing it on first use.
+func (t *Trained) decomposition(layer string) (*lowrank.Decomposition, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if dc := t.decompositions[layer]; dc != nil {
+		return dc, nil
+	}
+	ds, err := t.Model.DenseLayers([]string{layer})
+	if err != nil {
+		return nil, err
+	}
+	dc, err := lowrank.Decompose(ds[0])
+	if err != nil {
+		return nil, err
+	}
+	if t.decompositions == nil {
+		t.decompositions = map[string]*lowrank.Decomposition{}
+	}
+	t.decompositions[layer] = dc
+	return dc, nil
+}
+
+// plan compiles a validated, resolved setting to its stages: low-rank
+// (the cached SVD an option of its stage), prune, quantize; knobs that are
+// off leave their stage out.
+func (t *Trained) plan(s Setting) plan {
+	var p plan
+	if s.Rank > 0 {
+		p.stages = append(p.stages, lowrankStage{step: spec.Lowrank{Layer: s.RankLayer, Rank: s.Rank}, svd: t.decomposition})
+	}
+	if s.PruneRatio > 0 {
+		step := spec.Prune{Ratio: s.PruneRatio, Scope: "layer", Criterion: "magnitude", Schedule: "one-shot"}
+		p.stages = append(p.stages, pruneStage{step: step, target: s.PruneRatio,
+			pruner: weightPruner{ratio: s.PruneRatio, opts: prune.Options{Criterion: prune.Magnitude, Scope: prune.ScopeLayer}}})
+	}
+	if spec.Quantizes(s.Bits) {
+		p.stages = append(p.stages, quantizeStage{step: spec.Quantize{Bits: s.Bits}})
+	}
+	return p
+}
+
+// env is the environment the knobs' stages run in: the spec's training,
+// the trained model's data, events to sink.
+func (t *Trained) env(ctx context.Context, sink Sink, start time.Time) *stageRun {
+	return &stageRun{env: &env{ctx: ctx, reporter: reporter{sink: sink, start: start}, spec: t.Spec,
+		train: t.Train, test: t.Test, base: t.Baseline}}
+}
+
+// compressed validates s and returns a compressed copy of the model and
+// its state (the quantizers in force, for fine-tuning) and, when asked,
+// the histograms of its weights before quantization (see
+// WeightHistogram).
+func (t *Trained) compressed(s Setting, withHistograms bool) (*modelState, Setting, []WeightHistogram, error) {
+	if t == nil || t.Model == nil {
+		return nil, s, nil, fmt.Errorf("no trained model to compress")
+	}
+	if err := s.Validate(t.Model); err != nil {
+		return nil, s, nil, err
+	}
+	s = s.resolve(t.Model)
+	p := t.plan(s)
+	x := t.env(context.Background(), nil, time.Now())
+	ms := &modelState{m: t.Model.Clone(), huffman: true}
+	var hists []WeightHistogram
+	var before map[string][]float32
+	for _, sg := range p.stages {
+		if _, last := sg.(quantizeStage); last && withHistograms {
+			// The histograms show the weights the quantizer is about to snap.
+			hists, before = histograms(ms.m, s.Bits), weightsByLayer(ms.m)
+		}
+		if err := sg.apply(x, ms); err != nil {
+			return nil, s, nil, fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	if withHistograms && hists == nil {
+		hists = histograms(ms.m, s.Bits)
+	} else if withHistograms {
+		addLevels(hists, before, ms.m, s.Bits)
+	}
+	return ms, s, hists, nil
+}
+
+// Evaluation is the outcome of applying a Setting to a copy of a Trained.
+//
+// Its Row is scored for speed: test_acc over the whole test set, but
+// train_acc (and so gap_pp) over at most the first 10,000 training examples;
+// Apply leaves the latency columns 0, FineTune measures them. Setting has
+// RankLayer resolved to the layer actually factorized.
+type Evaluation struct {
+	Setting Setting
+	Row     results.Row
+	Layers  []nn.LayerStats // SizeBytes: each layer's bytes in the model file (see score.go)
+	// Histograms are the weights before quantization, pooled then layer by
+	// layer, with the levels Bits snaps them to (Apply only).
+	Histograms []WeightHistogram
+}
+
+// Apply compresses a copy of the trained model with s and scores it (see
+// Evaluation for what is measured). The Trained is not changed.
+func (t *Trained) Apply(ctx context.Context, s Setting) (Evaluation, error) {
+	start := time.Now()
+	ms, s, hists, err := t.compressed(s, true)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	ev, err := t.score(ctx, ms.m, s, s.String())
+	ev.Row.WallS = time.Since(start).Seconds()
+	ev.Histograms = hists
+	return ev, err
+}
+
+// FineTune compresses a copy of the trained model with s and fine-tunes it
+// for epochs epochs with a fresh copy of the spec's optimizer, its rate
+// falling linearly from train.lr to 0 (re-quantizing after every epoch when s
+// quantizes). It reports Step and Epoch events to sink (nil discards them)
+// with Phase "<technique> <setting>", then scores the model like Apply and
+// measures its latency.
+func (t *Trained) FineTune(ctx context.Context, s Setting, epochs int, sink Sink) (Evaluation, error) {
+	if epochs < 0 || epochs > spec.MaxEpochs {
+		return Evaluation{}, fmt.Errorf("fine-tuning epochs must be in [0, %d], got %d", spec.MaxEpochs, epochs)
+	}
+	start := time.Now()
+	ms, s, _, err := t.compressed(s, false)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	setting := s.String()
+	if epochs > 0 {
+		setting += fmt.Sprintf(" finetune=%d", epochs)
+		h := fnv.New64a()
+		h.Write([]byte(setting))
+		rng := rand.New(rand.NewPCG(t.Spec.Seed^h.Sum64(), streamFineTune))
+		x := t.env(ctx, sink, start)
+		if err := x.trainState(ms, s.Technique()+" "+setting, epochs, t.Spec.Train.LR, rng, false); err != nil {
+			return Evaluation{}, err
+		}
+	}
+	wall := time.Since(start)
+	ev, err := t.score(ctx, ms.m, s, setting)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	ev.Row.WallS = wall.Seconds()
+	if ev.Row.LatencyUsB1, ev.Row.LatencyUsB256, err = bench.Latency(ctx, ms.m, t.Test.X); err != nil {
+		return Evaluation{}, err
+	}
+	return ev, nil
+}
+
+// score evaluates a compressed model and encodes its model file, whose
+// size is the row's size_bytes, beside the evaluations.
+func (t *Trained) score(ctx context.Context, m *nn.Sequential, s Setting, setting string) (Evaluation, error) {
+	var storeErr error
+	var stored storedModel
+	toStore := m.Clone()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		stored, storeErr = storeModel(toStore, false, true)
+	}()
+	ev, err := t.scoreAccuracy(ctx, m, s, setting)
+	<-done
+	if err == nil {
+		err = storeErr
+	}
+	if err != nil {
+		return Evaluation{}, err
+	}
+	ev.Row.SetStored(stored.size(), t.denseBytes())
+	ev.Layers = stored.layerStats(ev.Layers)
+	return ev, nil
+}
+
+// denseBytes is the baseline's dense float32 size, compression_ratio's
+// numerator.
+func (t *Trained) denseBytes() int64 {
+	if t.Baseline.SizeBytes != 0 {
+		return t.Baseline.SizeBytes
+	}
+	return t.Model.Totals().SizeBytes
+}
+
+// scoreAccuracy is score without the model file: the row's sizes are the
+// layer-stats estimate (see nn.Dense.Stats) until Preview's second answer
+// replaces them. Test accuracy (whole test set) and train accuracy (first
+// quickTrainLimit examples) are evaluated at once, each on its own copy (a
+// model's layers keep buffers), so a knob's answer comes in half the time
+// on two cores.
+func (t *Trained) scoreAccuracy(ctx context.Context, m *nn.Sequential, s Setting, setting string) (Evaluation, error) {
+	var trainAcc float64
+	var trainErr error
+	other := m.Clone()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, trainAcc, trainErr = evaluate(ctx, other, t.Train, quickTrainLimit)
+	}()
+	_, testAcc, err := evaluate(ctx, m, t.Test, 0)
+	<-done
+	if err == nil {
+		err = trainErr
+	}
+	if err != nil {
+		return Evaluation{}, err
+	}
+	row := newRow(t.Spec.Name, s.Technique(), setting, m, t.denseBytes(), trainAcc, testAcc, t.Baseline.TestAcc)
+	return Evaluation{Setting: s, Row: row, Layers: m.Stats()}, nil
+}
+
+// Preview is Apply in two stages, for a UI that wants the accuracy first:
+// it returns the Evaluation with the accuracies and estimated sizes, and a
+// function that encodes the model file (tens of milliseconds more) and
+// returns the Evaluation with exact sizes, as Apply's. The function may be
+// called from any goroutine, once.
+func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (Evaluation, error), error) {
+	start := time.Now()
+	ms, s, hists, err := t.compressed(s, true)
+	if err != nil {
+		return Evaluation{}, nil, err
+	}
+	toStore := ms.m.Clone()
+	ev, err := t.scoreAccuracy(ctx, ms.m, s, s.String())
+	if err != nil {
+		return Evaluation{}, nil, err
+	}
+	ev.Row.WallS = time.Since(start).Seconds()
+	ev.Histograms = hists
+	sized := func() (Evaluation, error) {
+		stored, err := storeModel(toStore, false, true)
+		if err != nil {
+			return Evaluation{}, err
+		}
+		full := ev
+		full.Row.SetStored(stored.size(), t.denseBytes())
+		full.Layers = stored.layerStats(ev.Layers)
+		return full, nil
+	}
+	return ev, sized, nil
+}

@@ -1,0 +1,176 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/core/prune"
+	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
+)
+
+// Options tune how a run finds its inputs; they never change its results.
+type Options struct {
+	DataDir string // the directory holding MNIST (--data); "" searches the usual places
+	SaveDir string // write each row's model file here (--save); "" writes none
+}
+
+// Run runs s: load data → build model → train the baseline → for each
+// compression step: copy the baseline, compress, fine-tune, evaluate. It
+// reports events to sink (nil discards them) in this order:
+//
+//	StageEvent(loading) → StageEvent(building) → LayersEvent(baseline)
+//	→ per epoch: StageEvent(training, "epoch e/E"), StepEvents, EpochEvent
+//	→ BaselineEvent → ResultEvent(technique "dense", setting "fp32")
+//	→ per step: StageEvent(compressing) → LayersEvent → [per fine-tuning
+//	  epoch: StageEvent(fine-tuning), StepEvents, EpochEvent]
+//	  → StageEvent(evaluating) → ResultEvent
+//	→ StageEvent(done) → DoneEvent
+//
+// and returns the report: the result table and the sensitivity tables.
+// Cancelling ctx stops it within one batch: it then emits
+// StageEvent(cancelled) and DoneEvent{Err: ctx.Err()} with the rows made
+// so far, and returns them with ctx.Err(). Any other failure emits
+// StageEvent(failed) and DoneEvent{Err}.
+//
+// Rows: train_acc is over the whole training set used, test_acc over the
+// whole test set; latencies are medians of repeated forward passes; wall_s
+// is the baseline's training time, or a step's compress + fine-tune time.
+// The same spec gives the same table, apart from latencies and wall_s.
+func Run(ctx context.Context, s spec.Spec, opts Options, sink Sink) (results.Report, error) {
+	if sink == nil {
+		sink = SinkFunc(func(Event) {})
+	}
+	r := &runner{env: env{ctx: ctx, reporter: reporter{sink: sink, start: time.Now()}}}
+	err := r.runSafely(s, opts)
+	rows := len(r.report.Rows)
+	switch {
+	case err == nil:
+		r.stage(StageDone, fmt.Sprintf("%d rows", rows))
+	case ctx.Err() != nil:
+		err = ctx.Err()
+		r.stage(StageCancelled, fmt.Sprintf("%d rows kept", rows))
+	default:
+		r.stage(StageFailed, err.Error())
+	}
+	sink.Emit(DoneEvent{Report: r.report.Clone(), Err: err, Elapsed: time.Since(r.start)})
+	return r.report.Clone(), err
+}
+
+// reporter sends events stamped with the time since start.
+type reporter struct {
+	sink  Sink
+	start time.Time
+}
+
+func (r reporter) emit(e Event) {
+	if r.sink != nil {
+		r.sink.Emit(e)
+	}
+}
+
+func (r reporter) stage(s Stage, detail string) {
+	r.emit(StageEvent{Stage: s, Detail: detail, Elapsed: time.Since(r.start)})
+}
+
+// runner is one run of a spec.
+type runner struct {
+	env                     // the spec, its data, the baseline's row once trained
+	report   results.Report // the rows and sensitivity points so far
+	saveDir  string         // --save: where rows' model files go
+	baseline *nn.Sequential // the trained dense model: clone it, never change it
+	// snapshots are the baseline's weights after N epochs (0: at init),
+	// for lottery rewinding.
+	snapshots map[int]prune.Weights
+	// analyses are the sensitivity tables of the steps so far, by compress
+	// index, for ratios_from and bits_from.
+	analyses map[int]results.Sensitivity
+}
+
+// runSafely turns a panic in the numerics into an error, so a bad model
+// never takes the terminal down with it.
+func (r *runner) runSafely(s spec.Spec, opts Options) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v", p)
+		}
+	}()
+	return r.run(s, opts)
+}
+
+func (r *runner) run(s spec.Spec, opts Options) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	s = s.Resolved()
+	if err := checkSaveDir(opts.SaveDir); err != nil {
+		return err
+	}
+	r.spec, r.saveDir = s, opts.SaveDir
+	r.stage(StageLoading, s.Dataset.Describe())
+	var err error
+	if r.train, r.test, err = loadData(s, opts); err != nil {
+		return err
+	}
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	r.stage(StageBuilding, s.DescribeModel())
+	model := buildModel(s)
+	r.emit(LayersEvent{Phase: "baseline", Layers: model.Stats()})
+	if err := r.trainBaseline(model); err != nil {
+		return err
+	}
+	for i, st := range s.Compress {
+		if err := r.compress(i, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trainBaseline trains the dense model, keeping the snapshots lottery
+// steps rewind to, and adds its row.
+func (r *runner) trainBaseline(model *nn.Sequential) error {
+	s := r.spec
+	r.snapshots = map[int]prune.Weights{}
+	rewindTo := map[int]bool{}
+	for _, st := range s.Compress {
+		if p, ok := st.(spec.Prune); ok && p.Schedule == "lottery" {
+			rewindTo[p.RewindEpoch] = true
+		}
+	}
+	if rewindTo[0] {
+		r.snapshots[0] = prune.Snapshot(model)
+	}
+	epochsDone := 0
+	start := time.Now()
+	last, err := fit(r.ctx, r.reporter, fitJob{
+		phase: "baseline", stage: StageTraining,
+		model: model, opt: newOptimizer(s.Train, s.Train.LR),
+		epochs: s.Train.Epochs, batch: s.Train.Batch,
+		lrAt: s.Train.LRAt,
+		rng:  rand.New(rand.NewPCG(s.Seed, streamShuffle)),
+		afterEpoch: func() error {
+			epochsDone++
+			if rewindTo[epochsDone] {
+				r.snapshots[epochsDone] = prune.Snapshot(model)
+			}
+			return nil
+		},
+		train: r.train, test: r.test,
+	})
+	if err != nil {
+		return err
+	}
+	r.baseline = model
+	return r.scoreBaseline(time.Since(start), last.TestAcc)
+}
+
+func (r *runner) addRow(row results.Row) {
+	r.report.Rows = append(r.report.Rows, row)
+	r.emit(ResultEvent{Row: row})
+}

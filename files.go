@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/prunerlab/pruner-tui/core/bench"
+	"github.com/prunerlab/pruner-tui/core/data"
+	"github.com/prunerlab/pruner-tui/core/modelfile"
+	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
+)
+
+// describeModelFile says what a model file holds: for a .prtm file each
+// layer's shape, layout, encoding, bits and bytes; for safetensors each
+// tensor's name, dtype and shape.
+func describeModelFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if strings.EqualFold(filepath.Ext(path), experiments.SafetensorsExt) {
+		tensors, err := modelfile.ReadSafetensors(f)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "safetensors: %d tensors\n", len(tensors))
+		names := make([]string, 0, len(tensors))
+		for n := range tensors {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			t := tensors[n]
+			fmt.Fprintf(&b, "%-16s %s %v\n", n, t.DType, t.Shape)
+		}
+		return b.String(), nil
+	}
+	s, err := modelfile.Inspect(f)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return s.String(), nil
+}
+
+// loadModelFile reads a compressed model file (.prtm).
+func loadModelFile(path string) (*nn.Sequential, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, err := modelfile.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// fileEval is what evalModelFile measured.
+type fileEval struct {
+	Path          string
+	SizeBytes     int64
+	ParamsTotal   int64
+	ParamsNonzero int64
+	TestAcc       float64 // percent, on the whole MNIST test set
+	LatencyUsB1   float64
+	LatencyUsB256 float64
+	Predictions   []int // the predicted class of every test image
+}
+
+// evalModelFile loads a compressed model file and measures it on the MNIST
+// test set as the result table measures a row: accuracy on the float
+// weights, the median latency at batch 1 and 256 on the inference plan
+// (pruned layers on the sparse kernels, quantized ones on int8).
+func evalModelFile(ctx context.Context, path, dataDir string) (fileEval, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fileEval{}, err
+	}
+	m, err := loadModelFile(path)
+	if err != nil {
+		return fileEval{}, err
+	}
+	if in := inputWidth(m); in != spec.MNISTDim {
+		return fileEval{}, fmt.Errorf("%s: the model takes %d inputs; eval measures MNIST models (%d inputs)", path, in, spec.MNISTDim)
+	}
+	dir, err := data.FindMNIST(dataDir)
+	if err != nil {
+		return fileEval{}, err
+	}
+	_, test, err := data.LoadMNIST(dir, 1, 0)
+	if err != nil {
+		return fileEval{}, err
+	}
+	preds := nn.Predict(m, test.X, 256)
+	correct := 0
+	for i, p := range preds {
+		if p == test.Y[i] {
+			correct++
+		}
+	}
+	run := m.Clone()
+	run.PrepareInference()
+	b1, b256, err := bench.Latency(ctx, run, test.X)
+	if err != nil {
+		return fileEval{}, err
+	}
+	t := m.Totals()
+	return fileEval{
+		Path: path, SizeBytes: info.Size(),
+		ParamsTotal: int64(t.Params), ParamsNonzero: int64(t.NonZero),
+		TestAcc:     100 * float64(correct) / float64(len(preds)),
+		LatencyUsB1: b1, LatencyUsB256: b256,
+		Predictions: preds,
+	}, nil
+}
+
+// inputWidth is the input width of m's first weight layer, 0 if it has none.
+func inputWidth(m *nn.Sequential) int {
+	for _, l := range m.Layers {
+		if s := l.Stats(); s.In > 0 {
+			return s.In
+		}
+	}
+	return 0
+}
