@@ -31,13 +31,6 @@ const (
 
 var mnistFiles = []string{trainImagesFile, trainLabelsFile, testImagesFile, testLabelsFile}
 
-// MNIST's pixel mean and standard deviation over the training set, after
-// scaling pixels to [0,1].
-const (
-	mnistMean = 0.1307
-	mnistStd  = 0.3081
-)
-
 // gomnistModule ships the MNIST files in its data/ folder. gomnistVersion
 // must equal the version go.mod requires (a test checks); it is used when
 // the binary's build info does not list the module.
@@ -53,30 +46,40 @@ var (
 	goDownloadTimeout = 3 * time.Minute
 )
 
-// pixelValue maps a raw pixel byte p to (p/255 - mean) / std.
-var pixelValue = func() (t [256]float32) {
+// pixelValues maps a raw pixel byte p to (p/255 − mean) / std.
+func pixelValues(mean, std float64) (t [256]float32) {
 	for p := range t {
-		t[p] = float32((float64(p)/255 - mnistMean) / mnistStd)
+		t[p] = float32((float64(p)/255 - mean) / std)
 	}
 	return t
-}()
+}
 
 // LoadMNIST reads the four MNIST files from dir. trainLimit/testLimit > 0
 // keep only the first that many images. Pixels are scaled to [0,1] then
 // standardized with MNIST's mean 0.1307 and std 0.3081. Dim 784, Classes 10.
 func LoadMNIST(dir string, trainLimit, testLimit int) (train, test *Set, err error) {
-	train, err = loadMNISTSplit("mnist-train", filepath.Join(dir, trainImagesFile), filepath.Join(dir, trainLabelsFile), trainLimit)
+	return MNIST.Load(dir, trainLimit, testLimit)
+}
+
+// Load reads the four IDX files of d from dir (MNIST's names:
+// train-images-idx3-ubyte.gz, ...). trainLimit/testLimit > 0 keep only the
+// first that many images. Pixels are scaled to [0,1] then standardized
+// with d's mean and std; the sets carry d's class names.
+func (d ImageDataset) Load(dir string, trainLimit, testLimit int) (train, test *Set, err error) {
+	values := pixelValues(d.Mean, d.Std)
+	train, err = loadIDXSplit(d.Name+"-train", filepath.Join(dir, trainImagesFile), filepath.Join(dir, trainLabelsFile), trainLimit, &values)
 	if err != nil {
 		return nil, nil, err
 	}
-	test, err = loadMNISTSplit("mnist-test", filepath.Join(dir, testImagesFile), filepath.Join(dir, testLabelsFile), testLimit)
+	test, err = loadIDXSplit(d.Name+"-test", filepath.Join(dir, testImagesFile), filepath.Join(dir, testLabelsFile), testLimit, &values)
 	if err != nil {
 		return nil, nil, err
 	}
+	train.ClassNames, test.ClassNames = d.Classes, d.Classes
 	return train, test, nil
 }
 
-func loadMNISTSplit(name, imagesPath, labelsPath string, limit int) (*Set, error) {
+func loadIDXSplit(name, imagesPath, labelsPath string, limit int, values *[256]float32) (*Set, error) {
 	imgs, imageCount, err := readImagesFile(imagesPath, limit)
 	if err != nil {
 		return nil, err
@@ -94,18 +97,19 @@ func loadMNISTSplit(name, imagesPath, labelsPath string, limit int) (*Set, error
 		NCol:   GoMNIST.Width,
 		Images: imgs,
 		Labels: labels[:len(imgs)],
-	}), nil
+	}, values), nil
 }
 
-// fromGoMNIST turns a GoMNIST set into standardized float32 rows.
-func fromGoMNIST(name string, gs *GoMNIST.Set) *Set {
+// fromGoMNIST turns a GoMNIST set into float32 rows, each pixel byte p
+// becoming values[p].
+func fromGoMNIST(name string, gs *GoMNIST.Set, values *[256]float32) *Set {
 	n := gs.Count()
 	s := &Set{Name: name, X: nn.NewMatrix(n, gs.NRow*gs.NCol), Y: make([]int, n), Classes: 10}
 	for i := range n {
 		img, label := gs.Get(i)
 		row := s.X.Row(i)
 		for j, p := range img[:len(row)] {
-			row[j] = pixelValue[p]
+			row[j] = values[p]
 		}
 		s.Y[i] = int(label)
 	}

@@ -5,10 +5,11 @@ import "github.com/prunerlab/pruner-tui/core/nn"
 // Set is a labelled dataset held in memory. X is N×Dim (row-major, float32),
 // Y holds class indices 0..Classes-1.
 type Set struct {
-	Name    string
-	X       nn.Matrix
-	Y       []int
-	Classes int
+	Name       string
+	X          nn.Matrix
+	Y          []int
+	Classes    int
+	ClassNames []string // what each class is, when the dataset names them
 }
 
 // Len returns the number of examples.
@@ -20,5 +21,5 @@ func (s *Set) Subset(n int) *Set {
 	if n <= 0 || n >= s.Len() {
 		return s
 	}
-	return &Set{Name: s.Name, X: s.X.Slice(0, n), Y: s.Y[:n:n], Classes: s.Classes}
+	return &Set{Name: s.Name, X: s.X.Slice(0, n), Y: s.Y[:n:n], Classes: s.Classes, ClassNames: s.ClassNames}
 }

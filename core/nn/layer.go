@@ -63,7 +63,7 @@ func (p *Param) NonZero() int {
 // and what the result table sums.
 type LayerStats struct {
 	Name      string
-	Kind      string // "dense", "lowrank", "relu", "dropout"
+	Kind      string // "dense", "lowrank", "conv", "lowrank-conv", "maxpool", "flatten", "relu", "dropout"
 	In, Out   int
 	Params    int   // weights and biases
 	NonZero   int   // non-zero weights and biases
@@ -72,6 +72,10 @@ type LayerStats struct {
 	FullRank  int   // min(In, Out) for weight layers
 	SizeBytes int64 // bytes in the stored form (see Dense.Stats)
 	FLOPs     int64 // multiply-adds per sample actually executed
+	// Window is a convolution's (or pool's) K of its K×K window and Map
+	// the image it gives; zero for other layers.
+	Window int
+	Map    Shape
 }
 
 // Sparsity is the fraction of zero parameters.

@@ -14,14 +14,17 @@ type Factored interface {
 	Factors() []*Dense
 }
 
-// WeightLayers lists every weight matrix of m: its Dense layers and the
-// factors of its Factored layers, in model order.
+// WeightLayers lists every weight matrix of m: its Dense layers, the
+// filters of its convolutions (a Dense layer over patches, named as the
+// convolution) and the factors of its Factored layers, in model order.
 func WeightLayers(m *Sequential) []*Dense {
 	var ds []*Dense
 	for _, l := range m.Layers {
 		switch l := l.(type) {
 		case *Dense:
 			ds = append(ds, l)
+		case *Conv2D:
+			ds = append(ds, l.Kernel)
 		case Factored:
 			ds = append(ds, l.Factors()...)
 		}
@@ -31,7 +34,7 @@ func WeightLayers(m *Sequential) []*Dense {
 
 // SelectWeightLayers returns the weight layers of m (see WeightLayers)
 // named in names, in model order; nil or empty names means all of them. A
-// name is a Dense layer, a factor ("fc1.A") or a factorized layer ("fc1",
+// name is a Dense layer, a convolution, a factor ("fc1.A") or a factorized layer ("fc1",
 // meaning both of its factors). An unknown name is an error that lists the
 // weight layers there are, and so is a layer named twice (also as "fc1" and
 // "fc1.A").
@@ -49,6 +52,9 @@ func SelectWeightLayers(m *Sequential, names []string) ([]*Dense, error) {
 		switch l := layer.(type) {
 		case *Dense:
 			byName[l.LayerName] = append(byName[l.LayerName], l)
+			known = append(known, l.LayerName)
+		case *Conv2D:
+			byName[l.LayerName] = append(byName[l.LayerName], l.Kernel)
 			known = append(known, l.LayerName)
 		case Factored:
 			for _, f := range l.Factors() {
