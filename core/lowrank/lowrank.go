@@ -230,9 +230,9 @@ func (l *Layer) PrepareInference() {
 	l.Second.PrepareInference()
 }
 
-// FactorizeModel replaces the Dense layer of m named layer ("" means the
-// first Dense layer) by its rank-r factorization, in place. On an error m is
-// unchanged.
+// FactorizeModel replaces the Dense layer or convolution of m named layer
+// ("" means the first Dense layer) by its rank-r factorization (a Layer,
+// or a ConvLayer), in place. On an error m is unchanged.
 func FactorizeModel(m *nn.Sequential, layer string, rank int) error {
 	return FactorizeModelWith(m, layer, rank, Options{})
 }
@@ -241,12 +241,20 @@ func FactorizeModel(m *nn.Sequential, layer string, rank int) error {
 func FactorizeModelWith(m *nn.Sequential, layer string, rank int, o Options) error {
 	var denseNames []string
 	for i, l := range m.Layers {
+		if c, ok := l.(*nn.Conv2D); ok && layer != "" && c.LayerName == layer {
+			f, err := FactorizeConv(c, rank, o)
+			if err != nil {
+				return err
+			}
+			m.Layers[i] = f
+			return nil
+		}
 		d, isDense := l.(*nn.Dense)
 		if isDense {
 			denseNames = append(denseNames, d.LayerName)
 		}
 		if layer != "" && l.Name() == layer && !isDense {
-			return fmt.Errorf("cannot factorize layer %q: it is a %s layer; only Dense layers can be factorized", layer, l.Stats().Kind)
+			return fmt.Errorf("cannot factorize layer %q: it is a %s layer; only Dense layers and convolutions can be factorized", layer, l.Stats().Kind)
 		}
 		if isDense && (layer == "" || d.LayerName == layer) {
 			f, err := FactorizeWith(d, rank, o)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -125,7 +126,7 @@ func TestStructuralErrorsBehindTheChecksum(t *testing.T) {
 		want  string
 	}{
 		{"flags", func(b []byte) { b[6] = 1 }, "header flags"},
-		{"layer kind", func(b []byte) { b[headerAt+1] = 9 }, "layer kind 9 is unknown"},
+		{"layer kind", func(b []byte) { b[headerAt+1] = 42 }, "layer kind 42 is unknown"},
 		{"header length", func(b []byte) { binary.LittleEndian.PutUint32(b[12:], uint32(len(b))) }, "header length"},
 	}
 	for _, c := range cases {
@@ -141,7 +142,7 @@ func TestStructuralErrorsBehindTheChecksum(t *testing.T) {
 func TestWriteErrors(t *testing.T) {
 	type custom struct{ nn.ReLU }
 	m := &nn.Sequential{Layers: []nn.Layer{&custom{}}}
-	if _, err := Write(&bytes.Buffer{}, m, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "a model file holds Dense, low-rank, ReLU, Dropout and ActQuant layers") {
+	if _, err := Write(&bytes.Buffer{}, m, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "a model file holds Dense, low-rank, convolution, max-pool, flatten, ReLU, Dropout and ActQuant layers") {
 		t.Errorf("unknown layer: %v", err)
 	}
 	long := &nn.Sequential{Layers: []nn.Layer{nn.NewReLU(strings.Repeat("x", 300))}}
@@ -173,6 +174,21 @@ func FuzzRead(f *testing.F) {
 			bad[at] ^= 0x5a
 			f.Add(withCRC(bad))
 		}
+	}
+	// A small convolutional model: the image layers' records.
+	rng := rand.New(rand.NewPCG(6, 6))
+	conv := nn.NewConv2D("conv", nn.Shape{H: 6, W: 6, C: 2}, 3, 3, 1, 1, nn.He, rng)
+	pool := nn.NewMaxPool2D("pool", conv.Out, 2, 2)
+	cm := &nn.Sequential{Layers: []nn.Layer{conv, pool, nn.NewFlatten("flat", pool.Out), nn.NewDense("fc", pool.Out.Size(), 2, rng)}}
+	var cbuf bytes.Buffer
+	if _, err := Write(&cbuf, cm, WriteOptions{Huffman: true}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(cbuf.Bytes())
+	for _, at := range []int{18, 20, 22, 24, 26} {
+		bad := append([]byte(nil), cbuf.Bytes()...)
+		bad[at] ^= 0x33
+		f.Add(withCRC(bad))
 	}
 	f.Add([]byte("PRTM"))
 	f.Add([]byte{})

@@ -30,6 +30,12 @@
 //	3 ReLU       name
 //	4 dropout    name, rate f32
 //	5 act-quant  name, bits u8, symmetric u8, zero point u8, layer name, min f32, max f32, scale f32
+//	6 conv       name, H, W, C, kernel, stride, padding (uvarints: the input image, channels last),
+//	             tensor record of the filters (kernel²·C × filters, named as the layer; see nn.Conv2D)
+//	7 max-pool   name, H, W, C, size, stride (uvarints)
+//	8 flatten    name, H, W, C (uvarints)
+//	9 low-rank conv  name, rank uvarint, the conv record (as kind 6) of the K×K convolution to
+//	             rank channels (filters "name.A", no bias), then of the 1×1 one ("name.B")
 //
 // A tensor record describes one weight matrix W (In×Out, y = x·W + b):
 //

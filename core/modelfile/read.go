@@ -189,8 +189,112 @@ func (d *decoder) layer() (nn.Layer, LayerSummary, error) {
 		return nn.NewDropout(name, rate, 0), LayerSummary{Name: name, Kind: "dropout"}, nil
 	case kindActQuant:
 		return d.actQuant()
+	case kindConv:
+		return d.conv()
+	case kindConvLR:
+		return d.convLowrank()
+	case kindMaxPool, kindFlatten:
+		return d.imageLayer(kind)
 	}
-	return nil, LayerSummary{}, fmt.Errorf("layer kind %d is unknown: allowed 1 (dense), 2 (low-rank), 3 (ReLU), 4 (dropout), 5 (activation quantizer)", kind)
+	return nil, LayerSummary{}, fmt.Errorf("layer kind %d is unknown: allowed 1 (dense), 2 (low-rank), 3 (ReLU), 4 (dropout), 5 (activation quantizer), 6 (convolution), 7 (max-pool), 8 (flatten), 9 (low-rank convolution)", kind)
+}
+
+// maxImageDim bounds every dimension and window of an image layer.
+const maxImageDim = 1 << 16
+
+// imageHeader reads an image layer's name, input shape and n window
+// numbers (size, stride, padding).
+func (d *decoder) imageHeader(n int) (string, nn.Shape, []int, error) {
+	name, err := d.header.name()
+	if err != nil {
+		return "", nn.Shape{}, nil, err
+	}
+	vals := make([]int, 3+n)
+	for i := range vals {
+		if vals[i], err = d.header.uvarint(maxImageDim); err != nil {
+			return "", nn.Shape{}, nil, fmt.Errorf("layer %s: %w", name, err)
+		}
+	}
+	in := nn.Shape{H: vals[0], W: vals[1], C: vals[2]}
+	if in.H < 1 || in.W < 1 || in.C < 1 || int64(in.H)*int64(in.W)*int64(in.C) > MaxTensorWeights {
+		return "", nn.Shape{}, nil, fmt.Errorf("layer %s: input shape %s is out of range", name, in)
+	}
+	return name, in, vals[3:], nil
+}
+
+// conv reads a convolution: its shape, then its filters as a tensor.
+func (d *decoder) conv() (nn.Layer, LayerSummary, error) {
+	name, in, w, err := d.imageHeader(3)
+	if err != nil {
+		return nil, LayerSummary{}, err
+	}
+	k, stride, pad := w[0], w[1], w[2]
+	ho, wo := nn.ConvOut(in.H, k, stride, pad), nn.ConvOut(in.W, k, stride, pad)
+	if k < 1 || ho < 1 || wo < 1 || pad >= k {
+		return nil, LayerSummary{}, fmt.Errorf("convolution %s: a %d×%d window (stride %d, padding %d) does not fit its %s input", name, k, k, stride, pad, in)
+	}
+	kernel, t, err := d.tensor()
+	if err != nil {
+		return nil, LayerSummary{}, fmt.Errorf("convolution %s: %w", name, err)
+	}
+	if kernel.In != k*k*in.C || kernel.LayerName != name {
+		return nil, LayerSummary{}, fmt.Errorf("convolution %s: filters %s are %d×%d, want %d inputs (%d×%d×%d)", name, kernel.LayerName, kernel.In, kernel.Out, k*k*in.C, k, k, in.C)
+	}
+	c := &nn.Conv2D{LayerName: name, In: in, Out: nn.Shape{H: ho, W: wo, C: kernel.Out}, K: k, Stride: stride, Pad: pad, Kernel: kernel}
+	return c, LayerSummary{Name: name, Kind: "conv", In: in.C, Out: kernel.Out, Tensors: []TensorSummary{t}, Bytes: t.WeightBytes + t.BiasBytes}, nil
+}
+
+// convLowrank reads a factorized convolution: its name and rank, then the
+// K×K convolution to rank channels and the 1×1 one after it.
+func (d *decoder) convLowrank() (nn.Layer, LayerSummary, error) {
+	name, err := d.header.name()
+	if err != nil {
+		return nil, LayerSummary{}, err
+	}
+	rank, err := d.header.uvarint(maxImageDim)
+	if err != nil {
+		return nil, LayerSummary{}, fmt.Errorf("low-rank convolution %s: rank: %w", name, err)
+	}
+	var convs [2]*nn.Conv2D
+	var sum LayerSummary
+	for i := range convs {
+		l, s, err := d.conv()
+		if err != nil {
+			return nil, LayerSummary{}, fmt.Errorf("low-rank convolution %s: %w", name, err)
+		}
+		convs[i] = l.(*nn.Conv2D)
+		sum.Tensors = append(sum.Tensors, s.Tensors...)
+		sum.Bytes += s.Bytes
+	}
+	a, b := convs[0], convs[1]
+	if rank < 1 || a.Out.C != rank || b.In != a.Out || b.K != 1 || b.Stride != 1 || b.Pad != 0 || a.Kernel.HasBias() {
+		return nil, LayerSummary{}, fmt.Errorf("low-rank convolution %s: %s (%v→%v, bias %v) then %s (%d×%d, %v→%v) do not make a rank-%d pair", name,
+			a.LayerName, a.In, a.Out, a.Kernel.HasBias(), b.LayerName, b.K, b.K, b.In, b.Out, rank)
+	}
+	l := &lowrank.ConvLayer{LayerName: name, First: a, Second: b, Rank: rank}
+	sum.Name, sum.Kind, sum.In, sum.Out, sum.Rank = name, "lowrank-conv", a.In.C, b.Out.C, rank
+	return l, sum, nil
+}
+
+// imageLayer reads a max-pool or a flatten.
+func (d *decoder) imageLayer(kind byte) (nn.Layer, LayerSummary, error) {
+	if kind == kindFlatten {
+		name, in, _, err := d.imageHeader(0)
+		if err != nil {
+			return nil, LayerSummary{}, err
+		}
+		return nn.NewFlatten(name, in), LayerSummary{Name: name, Kind: "flatten", In: in.Size(), Out: in.Size()}, nil
+	}
+	name, in, w, err := d.imageHeader(2)
+	if err != nil {
+		return nil, LayerSummary{}, err
+	}
+	size, stride := w[0], w[1]
+	if size < 1 || nn.ConvOut(in.H, size, stride, 0) < 1 || nn.ConvOut(in.W, size, stride, 0) < 1 {
+		return nil, LayerSummary{}, fmt.Errorf("max-pool %s: a %d×%d window (stride %d) does not fit its %s input", name, size, size, stride, in)
+	}
+	p := nn.NewMaxPool2D(name, in, size, stride)
+	return p, LayerSummary{Name: name, Kind: "maxpool", In: in.C, Out: in.C}, nil
 }
 
 func (d *decoder) actQuant() (nn.Layer, LayerSummary, error) {

@@ -116,13 +116,21 @@ func sameModel(t *testing.T, what string, want, got *nn.Sequential) {
 		}
 	}
 	if len(wd) > 0 {
-		x := input(16, wd[0].In, 99)
+		x := input(16, inputWidth(want), 99)
 		a := want.Forward(x, false).Clone()
 		b := got.Forward(x, false)
 		if !slices.Equal(canonical(a.Data), canonical(b.Data)) {
 			t.Errorf("%s: outputs differ", what)
 		}
 	}
+}
+
+// inputWidth is the width of m's input rows.
+func inputWidth(m *nn.Sequential) int {
+	if c, ok := m.Layers[0].(*nn.Conv2D); ok {
+		return c.In.Size()
+	}
+	return nn.WeightLayers(m)[0].In
 }
 
 func pruneAll(t *testing.T, m *nn.Sequential, ratio float64) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
 )
 
@@ -36,8 +37,12 @@ type Tensor struct {
 // "__metadata__":{"format":"pt"}. Names and shapes follow torch.nn.Linear:
 // "fc1.weight" is [out, in] — the transpose of W — and "fc1.bias" is [out].
 // A low-rank layer gives "fc1.A.weight" [rank, in] and "fc1.B.weight",
-// "fc1.B.bias". Pruned and quantized weights are written as their float32
-// values: this is an interchange format, not a compressed one.
+// "fc1.B.bias". A convolution gives "conv1.weight" [out, in, kh, kw] and
+// "conv1.bias" [out], as torch.nn.Conv2d; a Dense layer after an image
+// takes its inputs in PyTorch's flatten order (channel, row, column), not
+// the channels-last order pruner-tui runs. Pruned and quantized weights are
+// written as their float32 values: this is an interchange format, not a
+// compressed one.
 func WriteSafetensors(w io.Writer, m *nn.Sequential) error {
 	type entry struct {
 		name  string
@@ -45,16 +50,37 @@ func WriteSafetensors(w io.Writer, m *nn.Sequential) error {
 		data  []float32
 	}
 	var entries []entry
-	for _, d := range nn.WeightLayers(m) {
-		t := make([]float32, 0, d.In*d.Out)
-		for j := 0; j < d.Out; j++ {
-			for i := 0; i < d.In; i++ {
-				t = append(t, d.W.Value.At(i, j))
-			}
-		}
-		entries = append(entries, entry{d.LayerName + ".weight", []int{d.Out, d.In}, t})
+	add := func(d *nn.Dense, weight []float32, shape []int) {
+		entries = append(entries, entry{d.LayerName + ".weight", shape, weight})
 		if d.HasBias() {
 			entries = append(entries, entry{d.LayerName + ".bias", []int{d.Out}, slices.Clone(d.B.Value.Data)})
+		}
+	}
+	// image is the shape a Dense layer's inputs come in when it follows
+	// an image: its columns are reordered from channels-last to PyTorch's
+	// channels-first flatten.
+	var image *nn.Shape
+	for _, l := range m.Layers {
+		switch l := l.(type) {
+		case *nn.Conv2D:
+			add(l.Kernel, torchConvWeight(l), []int{l.Out.C, l.In.C, l.K, l.K})
+			image = &l.Out
+		case *lowrank.ConvLayer:
+			for _, c := range []*nn.Conv2D{l.First, l.Second} {
+				add(c.Kernel, torchConvWeight(c), []int{c.Out.C, c.In.C, c.K, c.K})
+			}
+			image = &l.Second.Out
+		case *nn.MaxPool2D:
+			image = &l.Out
+		case *nn.Flatten:
+		case *nn.Dense:
+			add(l, torchLinearWeight(l, image), []int{l.Out, l.In})
+			image = nil
+		case nn.Factored:
+			for _, d := range l.Factors() {
+				add(d, torchLinearWeight(d, image), []int{d.Out, d.In})
+				image = nil
+			}
 		}
 	}
 	seen := map[string]bool{}
@@ -194,4 +220,45 @@ func ReadSafetensors(r io.Reader) (map[string]Tensor, error) {
 		return nil, fmt.Errorf("read safetensors: tensors cover %d of the %d data bytes", next, len(data))
 	}
 	return tensors, nil
+}
+
+// torchLinearWeight is W as torch.nn.Linear holds it, [out][in]; after an
+// image (image not nil) the inputs are reordered from channels-last
+// (y·W + x)·C + c to channels-first (c·H + y)·W + x.
+func torchLinearWeight(d *nn.Dense, image *nn.Shape) []float32 {
+	t := make([]float32, 0, d.In*d.Out)
+	for j := 0; j < d.Out; j++ {
+		for i := 0; i < d.In; i++ {
+			t = append(t, d.W.Value.At(channelsLast(image, i), j))
+		}
+	}
+	return t
+}
+
+// channelsLast maps a channels-first index of an image's values to the
+// channels-last one (the identity when image is nil or not the input).
+func channelsLast(image *nn.Shape, i int) int {
+	if image == nil {
+		return i
+	}
+	c, rest := i/(image.H*image.W), i%(image.H*image.W)
+	return rest*image.C + c
+}
+
+// torchConvWeight is a convolution's filters as torch.nn.Conv2d holds
+// them, [out][in][kh][kw]; Kernel.W's row (ki·K + kj)·C + c is input
+// channel c at offset (ki, kj).
+func torchConvWeight(l *nn.Conv2D) []float32 {
+	k, cin := l.K, l.In.C
+	t := make([]float32, 0, l.Kernel.In*l.Kernel.Out)
+	for f := 0; f < l.Out.C; f++ {
+		for c := 0; c < cin; c++ {
+			for ki := 0; ki < k; ki++ {
+				for kj := 0; kj < k; kj++ {
+					t = append(t, l.Kernel.W.Value.At((ki*k+kj)*cin+c, f))
+				}
+			}
+		}
+	}
+	return t
 }

@@ -30,6 +30,10 @@ const (
 	kindReLU     = 3
 	kindDropout  = 4
 	kindActQuant = 5
+	kindConv     = 6
+	kindMaxPool  = 7
+	kindFlatten  = 8
+	kindConvLR   = 9
 )
 
 // Tensor layouts: which weights are stored, in which order.
@@ -149,6 +153,35 @@ func encodeModel(m *nn.Sequential, o WriteOptions) ([]byte, error) {
 				return nil, fmt.Errorf("write model file: dropout %s: rate %v is out of range: allowed [0, 1)", l.LayerName, l.Rate)
 			}
 			header = binary.LittleEndian.AppendUint32(header, math.Float32bits(l.Rate))
+		case *nn.Conv2D:
+			header = append(header, kindConv)
+			if err := appendConv(&header, l, tensor); err != nil {
+				return nil, err
+			}
+		case *lowrank.ConvLayer:
+			header = append(header, kindConvLR)
+			var err error
+			if header, err = appendName(header, l.LayerName); err != nil {
+				return nil, err
+			}
+			header = binary.AppendUvarint(header, uint64(l.Rank))
+			for _, c := range []*nn.Conv2D{l.First, l.Second} {
+				if err := appendConv(&header, c, tensor); err != nil {
+					return nil, err
+				}
+			}
+		case *nn.MaxPool2D:
+			header = append(header, kindMaxPool)
+			var err error
+			if header, err = appendImageLayer(header, l.LayerName, l.In, l.Size, l.Stride); err != nil {
+				return nil, err
+			}
+		case *nn.Flatten:
+			header = append(header, kindFlatten)
+			var err error
+			if header, err = appendImageLayer(header, l.LayerName, l.In); err != nil {
+				return nil, err
+			}
 		case *quant.ActQuant:
 			header = append(header, kindActQuant)
 			var err error
@@ -178,7 +211,7 @@ func encodeModel(m *nn.Sequential, o WriteOptions) ([]byte, error) {
 				return nil, fmt.Errorf("write model file: activation quantizer %s: scale %v is negative", l.LayerName, r.Scale)
 			}
 		default:
-			return nil, fmt.Errorf("write model file: layer %d (%q) is a %T: a model file holds Dense, low-rank, ReLU, Dropout and ActQuant layers", i, l.Name(), l)
+			return nil, fmt.Errorf("write model file: layer %d (%q) is a %T: a model file holds Dense, low-rank, convolution, max-pool, flatten, ReLU, Dropout and ActQuant layers", i, l.Name(), l)
 		}
 	}
 	total := 16 + len(header) + len(payload) + 4
@@ -615,6 +648,14 @@ func checkChain(m *nn.Sequential) error {
 			in, out = l.In, l.Out
 		case *lowrank.Layer:
 			in, out = l.In, l.Out
+		case *nn.Conv2D:
+			in, out = l.In.Size(), l.Out.Size()
+		case *lowrank.ConvLayer:
+			in, out = l.First.In.Size(), l.Second.Out.Size()
+		case *nn.MaxPool2D:
+			in, out = l.In.Size(), l.Out.Size()
+		case *nn.Flatten:
+			in, out = l.In.Size(), l.In.Size()
 		default:
 			continue
 		}
@@ -624,4 +665,32 @@ func checkChain(m *nn.Sequential) error {
 		width, from = out, l.Name()
 	}
 	return nil
+}
+
+// appendImageLayer writes the header record of a layer over images: its
+// name, the input's height, width and channels, and the window's size,
+// stride and padding (a flatten has none).
+func appendImageLayer(header []byte, name string, in nn.Shape, window ...int) ([]byte, error) {
+	header, err := appendName(header, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range append([]int{in.H, in.W, in.C}, window...) {
+		header = binary.AppendUvarint(header, uint64(v))
+	}
+	return header, nil
+}
+
+// appendConv writes a convolution's record: its image header, then its
+// filters through tensor.
+func appendConv(header *[]byte, c *nn.Conv2D, tensor func(*nn.Dense) error) error {
+	h, err := appendImageLayer(*header, c.LayerName, c.In, c.K, c.Stride, c.Pad)
+	if err != nil {
+		return err
+	}
+	*header = h
+	if c.Kernel.In != c.K*c.K*c.In.C || c.Kernel.LayerName != c.LayerName {
+		return fmt.Errorf("write model file: convolution %s: its filters are %d×%d, want %d inputs (%d×%d×%d) named as the layer", c.LayerName, c.Kernel.In, c.Kernel.Out, c.K*c.K*c.In.C, c.K, c.K, c.In.C)
+	}
+	return tensor(c.Kernel)
 }

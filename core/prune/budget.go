@@ -33,7 +33,8 @@ func (b Budget) check() error {
 	return nil
 }
 
-// ToBudget prunes the chosen Dense layers (nil: every Dense layer) globally
+// ToBudget prunes the chosen weight layers (nil: every one; see
+// nn.SelectWeightLayers) globally
 // by magnitude, as Prune with ScopeGlobal does, just far enough to meet the budget, and
 // returns the ratio it used: k/N when it removed k of the N chosen weights
 // (weights masked before the call count among the k), at most
@@ -51,7 +52,7 @@ func ToBudget(m *nn.Sequential, b Budget, layers []string) (ratio float64, err e
 	if err := b.check(); err != nil {
 		return 0, err
 	}
-	ds, err := m.DenseLayers(layers)
+	ds, err := nn.SelectWeightLayers(m, layers)
 	if err != nil {
 		return 0, fmt.Errorf("prune: %w", err)
 	}

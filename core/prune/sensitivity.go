@@ -40,16 +40,16 @@ func SensitivityContext(ctx context.Context, m *nn.Sequential, layers []string, 
 			return nil, fmt.Errorf("sensitivity: %w", err)
 		}
 	}
-	ds, err := m.DenseLayers(layers)
+	ds, err := nn.SelectWeightLayers(m, layers)
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
-	// Find each chosen layer in a clone by position, not by name, so
-	// models with repeated layer names still work.
+	// Find each chosen layer in a clone by its position among the weight
+	// layers, not by name, so models with repeated layer names still work.
 	var positions []int
-	for i, l := range m.Layers {
+	for i, w := range nn.WeightLayers(m) {
 		for _, d := range ds {
-			if l == nn.Layer(d) {
+			if w == d {
 				positions = append(positions, i)
 			}
 		}
@@ -61,7 +61,7 @@ func SensitivityContext(ctx context.Context, m *nn.Sequential, layers []string, 
 				return rows, err
 			}
 			c := m.Clone()
-			d := c.Layers[i].(*nn.Dense)
+			d := nn.WeightLayers(c)[i]
 			removeSmallest([]*nn.Dense{d}, r)
 			rows = append(rows, SensitivityRow{Layer: d.LayerName, Ratio: r, Accuracy: eval(c)})
 		}

@@ -252,15 +252,15 @@ func TestStructuredErrors(t *testing.T) {
 		want   []string
 	}{
 		{"output layer", neuronModel, 0.5, L1, []string{"fc2"},
-			[]string{`"fc2" is the output layer`, "hidden Dense layers fc1"}},
+			[]string{`"fc2" is the output layer`, "hidden layers fc1"}},
 		{"ratio 1", neuronModel, 1, L1, nil, []string{"allowed 0 ≤ ratio < 1"}},
 		{"ratio NaN", neuronModel, math.NaN(), L1, nil, []string{"out of range"}},
 		{"unknown norm", neuronModel, 0.5, Norm(7), nil, []string{"norm 7", "L1, L2"}},
 		{"unknown layer", neuronModel, 0.5, L1, []string{"fc9"}, []string{`"fc9"`, "fc1, fc2"}},
-		{"not Dense", neuronModel, 0.5, L1, []string{"relu1"}, []string{`"relu1"`, "not a Dense layer"}},
+		{"not Dense", neuronModel, 0.5, L1, []string{"relu1"}, []string{`"relu1"`, "not a weight layer"}},
 		{"no hidden layer", func() *nn.Sequential {
 			return &nn.Sequential{Layers: []nn.Layer{dense("fc", 2, 2, []float32{1, 2, 3, 4})}}
-		}, 0.5, L1, nil, []string{"no hidden Dense layer"}},
+		}, 0.5, L1, nil, []string{"no hidden layer"}},
 		{"blocked by another layer", func() *nn.Sequential {
 			return &nn.Sequential{Layers: []nn.Layer{
 				dense("fc1", 2, 3, seq(6)), nn.NewReLU("relu1"),

@@ -158,7 +158,7 @@ func CalibrateActivations(m *nn.Sequential, x nn.Matrix, o ActivationOptions) ([
 
 func isWeightLayer(l nn.Layer) bool {
 	switch l.(type) {
-	case *nn.Dense, nn.Factored:
+	case *nn.Dense, *nn.Conv2D, nn.Factored:
 		return true
 	}
 	return false
