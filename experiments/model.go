@@ -34,16 +34,23 @@ func BuildModel(s spec.Spec) (*nn.Sequential, error) {
 func buildModel(s spec.Spec) *nn.Sequential {
 	rng := rand.New(rand.NewPCG(s.Seed, streamInit))
 	m := &nn.Sequential{}
-	in := s.Dataset.InputDim()
+	ins, _ := s.Shapes()
 	for i, l := range s.Model.Layers {
+		in := ins[i]
+		image := nn.Shape{H: in.H, W: in.W, C: in.C}
+		init := nn.He
+		if l.Init == "glorot" {
+			init = nn.Glorot
+		}
 		switch l.Type {
 		case "dense":
-			init := nn.He
-			if l.Init == "glorot" {
-				init = nn.Glorot
-			}
-			m.Layers = append(m.Layers, nn.NewDenseInit(l.Name, in, l.Units, init, rng))
-			in = l.Units
+			m.Layers = append(m.Layers, nn.NewDenseInit(l.Name, in.Size(), l.Units, init, rng))
+		case "conv":
+			m.Layers = append(m.Layers, nn.NewConv2D(l.Name, image, l.Filters, l.Kernel, l.Stride, l.Padding, init, rng))
+		case "maxpool":
+			m.Layers = append(m.Layers, nn.NewMaxPool2D(l.Name, image, l.Size, l.Stride))
+		case "flatten":
+			m.Layers = append(m.Layers, nn.NewFlatten(l.Name, image))
 		case "relu":
 			m.Layers = append(m.Layers, nn.NewReLU(l.Name))
 		case "dropout":
@@ -57,12 +64,16 @@ func buildModel(s spec.Spec) *nn.Sequential {
 func loadData(s spec.Spec, opts Options) (train, test *data.Set, err error) {
 	d := s.Dataset
 	switch d.Name {
-	case "mnist":
-		dir, err := data.FindMNIST(opts.DataDir)
+	case "mnist", "fashion-mnist":
+		images := data.MNIST
+		if d.Name == "fashion-mnist" {
+			images = data.FashionMNIST
+		}
+		dir, err := images.Find(opts.DataDir)
 		if err != nil {
 			return nil, nil, err
 		}
-		if train, test, err = data.LoadMNIST(dir, d.Limit, d.TestLimit); err != nil {
+		if train, test, err = images.Load(dir, d.Limit, d.TestLimit); err != nil {
 			return nil, nil, err
 		}
 	case "blobs":
@@ -70,7 +81,7 @@ func loadData(s spec.Spec, opts Options) (train, test *data.Set, err error) {
 	case "spirals":
 		train, test = data.Spirals(d.Samples, d.Classes, d.Noise, s.Seed)
 	default:
-		return nil, nil, fmt.Errorf("dataset %q: unknown (allowed: mnist, blobs, spirals)", d.Name)
+		return nil, nil, fmt.Errorf("dataset %q: unknown (allowed: mnist, fashion-mnist, blobs, spirals)", d.Name)
 	}
 	if d.Limit > 0 && d.Limit < train.Len() {
 		train = train.Subset(d.Limit)

@@ -107,7 +107,7 @@ func (p neuronPruner) prune(m *nn.Sequential, frac func(float64) float64) error 
 		if !chosen {
 			continue
 		}
-		ds, err := m.DenseLayers([]string{d.LayerName})
+		ds, err := nn.SelectWeightLayers(m, []string{d.LayerName})
 		if err != nil {
 			return err
 		}
@@ -272,15 +272,15 @@ func (r *runner) pruneStageOf(i int, s uint64, st spec.Prune, target float64, in
 }
 
 // candidates are the layers a compress entry prunes at its ratio: those it
-// names, or every dense layer (structured: but the output layer, whose
-// neurons are the classes).
+// names, or every weight layer (structured: every one but the output
+// layer, whose neurons are the classes).
 func (r *runner) candidates(st spec.Prune) []string {
 	if len(st.Layers) > 0 {
 		return st.Layers
 	}
-	names := r.spec.DenseNames()
+	names := r.spec.WeightNames()
 	if st.Structured {
-		names = names[:len(names)-1]
+		return names[:len(names)-1]
 	}
 	return names
 }

@@ -29,7 +29,7 @@ type sweep func(ctx context.Context, layer string, eval func(*nn.Sequential) flo
 func (r *runner) analysePruning(i int, st spec.Sensitivity) error {
 	layers := st.Layers
 	if len(layers) == 0 {
-		layers = r.spec.DenseNames()
+		layers = r.spec.WeightNames()
 	}
 	return r.analyse(i, spec.Phase(st), results.Pruning, layers, st.Ratios,
 		func(ctx context.Context, layer string, eval func(*nn.Sequential) float64) error {

@@ -289,7 +289,7 @@ func (l lowrankStage) energyRanks(x *stageRun, ms *modelState, ranks map[string]
 	}
 	chosen := map[string]int{}
 	for _, name := range layers {
-		ds, err := ms.m.DenseLayers([]string{name})
+		ds, err := nn.SelectWeightLayers(ms.m, []string{name})
 		if err != nil {
 			return err
 		}

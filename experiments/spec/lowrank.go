@@ -97,22 +97,26 @@ func (l Lowrank) checkEnergy(c *checker) *Error {
 	return l.Tune.check(c)
 }
 
-// checkLayer checks that name (at path p) is a dense layer not yet
-// factorized.
+// checkLayer checks that name (at path p) is a weight layer (dense or
+// conv) not yet factorized.
 func (l Lowrank) checkLayer(c *checker, p, name string) *Error {
-	if slices.Contains(c.names.dense, name) {
+	if slices.Contains(c.names.layers, name) {
 		return nil
 	}
-	msg := "must name a dense layer (" + strings.Join(c.names.dense, ", ") + ")"
+	what := "must name a dense layer"
+	if len(c.spec.DenseNames()) < len(c.spec.WeightNames()) {
+		what = "must name a dense or conv layer"
+	}
+	msg := what + " (" + strings.Join(c.names.layers, ", ") + ")"
 	if slices.Contains(c.names.factored, name) {
-		msg = "must name a dense layer not yet factorized (" + strings.Join(c.names.dense, ", ") + ")"
+		msg = what + " not yet factorized (" + strings.Join(c.names.layers, ", ") + ")"
 	}
 	return fieldError(p, msg, quote(name))
 }
 
 // checkRank checks that rank saves parameters for layer name.
 func (l Lowrank) checkRank(c *checker, p, name string, rank int) *Error {
-	in, out := c.spec.DenseShape(name)
+	in, out := c.spec.WeightShape(name)
 	best := lowrank.MaxSavingRank(in, out)
 	if best == 0 {
 		return problem(p, fmt.Sprintf("no rank saves parameters for %s (%d×%d): r·(in+out) ≥ in·out for every r ≥ 1", name, in, out))
@@ -126,7 +130,7 @@ func (l Lowrank) checkRank(c *checker, p, name string, rank int) *Error {
 // Factorizes lists the layers the step factorizes, in model order.
 func (l Lowrank) Factorizes(s Spec) []string {
 	var out []string
-	for _, name := range s.DenseNames() {
+	for _, name := range s.WeightNames() {
 		if name == l.Layer || l.Ranks[name] != 0 || slices.Contains(l.Layers, name) {
 			out = append(out, name)
 		}

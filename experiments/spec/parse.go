@@ -87,6 +87,7 @@ func parseBody(data []byte) (ast.Node, *Error) {
 var required = []string{
 	"name", "dataset", "dataset.name", "dataset.classes", "dataset.dim",
 	"model", "model.layers", "model.layers[].type", "model.layers[].units", "model.layers[].rate",
+	"model.layers[].filters", "model.layers[].kernel", "model.layers[].size",
 	"train", "train.optimizer", "train.lr", "train.epochs", "train.batch",
 	"compress[].technique", "compress[].ratio", "compress[].bits", "compress[].rank", "compress[].clusters",
 	"compress[].pipeline[].technique", "compress[].pipeline[].ratio", "compress[].pipeline[].bits",

@@ -155,9 +155,9 @@ func (p Prune) onlyFor(c *checker, key, applies string) *Error {
 // checkWhat checks what a compress entry prunes: weights by a criterion,
 // or whole neurons by a norm, of the layers it names.
 func (p Prune) checkWhat(c *checker) *Error {
-	dense := c.spec.DenseNames()
-	hidden := dense[:max(len(dense)-1, 0)]
-	allowed := dense
+	weights := c.spec.WeightNames()
+	hidden := weights[:max(len(weights)-1, 0)]
+	allowed := weights
 	if p.Structured {
 		switch {
 		case !slices.Contains(neuronNormNames, p.Criterion):
@@ -167,7 +167,7 @@ func (p Prune) checkWhat(c *checker) *Error {
 		case p.Scope != "layer":
 			return c.wrong("scope", "structured pruning removes the same fraction of each layer's neurons: scope must be layer (or left out)")
 		case len(hidden) == 0:
-			return c.wrong("structured", "the model has no hidden dense layer whose neurons could be removed")
+			return c.wrong("structured", "the model has no hidden layer (dense or conv) whose neurons could be removed")
 		}
 		allowed = hidden
 	} else if !slices.Contains(criterionNames, p.Criterion) {
@@ -180,9 +180,9 @@ func (p Prune) checkWhat(c *checker) *Error {
 	if p.Schedule == "lottery" && p.Criterion != "magnitude" {
 		return c.bad("criterion", "must be magnitude for lottery tickets (the random control is the re-initialized row each round)", quote(p.Criterion))
 	}
-	what := "must name a dense layer (" + strings.Join(dense, ", ") + ")"
+	what := "must name a weight layer (" + strings.Join(weights, ", ") + ")"
 	if p.Structured {
-		what = "must name a hidden dense layer (" + strings.Join(hidden, ", ") + "); the output layer's neurons are the classes"
+		what = "must name a hidden weight layer (" + strings.Join(hidden, ", ") + "); the output layer's neurons are the classes"
 	}
 	if err := c.checkDense("layers", p.Layers, allowed, what); err != nil {
 		return err

@@ -42,8 +42,8 @@ func (s Sensitivity) resolved(*resolver) Step {
 }
 
 func (s Sensitivity) check(c *checker) *Error {
-	dense := c.spec.DenseNames()
-	if err := c.checkDense("layers", s.Layers, dense, "must name a dense layer ("+strings.Join(dense, ", ")+")"); err != nil {
+	weights := c.spec.WeightNames()
+	if err := c.checkDense("layers", s.Layers, weights, "must name a weight layer ("+strings.Join(weights, ", ")+")"); err != nil {
 		return err
 	}
 	if len(s.Ratios) == 0 {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -33,28 +32,13 @@ type Spec struct {
 
 // Dataset names the data: MNIST, or a synthetic set made from the seed.
 type Dataset struct {
-	Name      string  `yaml:"name"`       // mnist, blobs or spirals
+	Name      string  `yaml:"name"`       // mnist, fashion-mnist, blobs or spirals
 	Limit     int     `yaml:"limit"`      // use only the first Limit training examples; 0 = all
 	TestLimit int     `yaml:"test_limit"` // use only the first TestLimit test examples; 0 = all
-	Classes   int     `yaml:"classes"`    // blobs, spirals: number of classes (mnist: 10)
-	Dim       int     `yaml:"dim"`        // blobs: input dimension (spirals are 2-D, mnist 784)
+	Classes   int     `yaml:"classes"`    // blobs, spirals: number of classes (the image sets: 10)
+	Dim       int     `yaml:"dim"`        // blobs: input dimension (spirals are 2-D, the image sets 28×28)
 	Noise     float64 `yaml:"noise"`      // spirals: standard deviation of the noise added to each point
 	Samples   int     `yaml:"samples"`    // blobs, spirals: training examples generated (the test set gets samples/4); 0 = 2000
-}
-
-// Model is a stack of layers; the input width comes from the dataset.
-type Model struct {
-	Layers []Layer `yaml:"layers"`
-}
-
-// Layer is one layer. Names default to fc1, fc2, ... for dense layers,
-// relu1, ... and dropout1, ... for the others.
-type Layer struct {
-	Type  string  `yaml:"type"`  // dense, relu or dropout
-	Units int     `yaml:"units"` // dense: output width
-	Rate  float64 `yaml:"rate"`  // dropout: fraction of activations dropped in training
-	Name  string  `yaml:"name"`
-	Init  string  `yaml:"init"` // dense: he (default) or glorot
 }
 
 // Train says how the baseline is trained.
@@ -72,10 +56,8 @@ type Train struct {
 
 // Allowed values, shared by validation and the error messages.
 var (
-	datasetNames   = []string{"mnist", "blobs", "spirals"}
-	layerTypes     = []string{"dense", "relu", "dropout"}
+	datasetNames   = []string{"mnist", "fashion-mnist", "blobs", "spirals"}
 	optimizerNames = []string{"adam", "sgd"}
-	layerNameRE    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
 )
 
 // Limits of the schema.
@@ -149,25 +131,14 @@ func (s Spec) Resolved() Spec { return s.resolved() }
 // MNIST's class count, the sample count of synthetic sets, and every
 // step's own defaults (see each technique). It is idempotent.
 func (s Spec) resolved() Spec {
-	if s.Dataset.Name == "mnist" && s.Dataset.Classes == 0 {
+	if s.Dataset.Images() && s.Dataset.Classes == 0 {
 		s.Dataset.Classes = MNISTClasses
 	}
-	if s.Dataset.Name != "mnist" && s.Dataset.Samples == 0 {
+	if !s.Dataset.Images() && s.Dataset.Samples == 0 {
 		s.Dataset.Samples = defaultSamples
 	}
 	s.Model.Layers = slices.Clone(s.Model.Layers)
-	count := map[string]int{}
-	for i, l := range s.Model.Layers {
-		count[l.Type]++
-		if l.Name == "" {
-			switch l.Type {
-			case "dense":
-				s.Model.Layers[i].Name = fmt.Sprintf("fc%d", count[l.Type])
-			case "relu", "dropout":
-				s.Model.Layers[i].Name = fmt.Sprintf("%s%d", l.Type, count[l.Type])
-			}
-		}
-	}
+	s.Model.resolve()
 	s.Compress = s.Compress.resolved(&resolver{spec: &s})
 	return s
 }
@@ -215,8 +186,8 @@ func (d Dataset) validate() *Error {
 	if d.TestLimit < 0 {
 		return fieldError("dataset.test_limit", "must be ≥ 0 (0 = every test example)", d.TestLimit)
 	}
-	if d.Name == "mnist" {
-		return d.validateMNIST()
+	if d.Images() {
+		return d.validateImages()
 	}
 	if d.Classes < 2 || d.Classes > maxClasses {
 		return fieldError("dataset.classes", fmt.Sprintf("must be in [2, %d] for %s", maxClasses, d.Name), d.Classes)
@@ -243,94 +214,29 @@ func (d Dataset) validate() *Error {
 	return nil
 }
 
-func (d Dataset) validateMNIST() *Error {
+// validateImages checks the keys of MNIST and Fashion-MNIST, which have
+// 60,000 training and 10,000 test images of 28×28 pixels in 10 classes.
+func (d Dataset) validateImages() *Error {
 	switch {
 	case d.Limit > mnistTrainSize:
-		return fieldError("dataset.limit", fmt.Sprintf("must be in [0, %d] for mnist", mnistTrainSize), d.Limit)
+		return fieldError("dataset.limit", fmt.Sprintf("must be in [0, %d] for %s", mnistTrainSize, d.Name), d.Limit)
 	case d.TestLimit > mnistTestSize:
-		return fieldError("dataset.test_limit", fmt.Sprintf("must be in [0, %d] for mnist", mnistTestSize), d.TestLimit)
+		return fieldError("dataset.test_limit", fmt.Sprintf("must be in [0, %d] for %s", mnistTestSize, d.Name), d.TestLimit)
 	case d.Classes != MNISTClasses:
-		return fieldError("dataset.classes", "must be 10 for mnist (or left out)", d.Classes)
+		return fieldError("dataset.classes", "must be 10 for "+d.Name+" (or left out)", d.Classes)
 	case d.Dim != 0:
-		return fieldError("dataset.dim", "applies only to blobs (mnist images are 784 pixels)", d.Dim)
+		return fieldError("dataset.dim", "applies only to blobs ("+d.Name+" images are 28×28 pixels)", d.Dim)
 	case d.Noise != 0:
 		return fieldError("dataset.noise", "applies only to spirals", d.Noise)
 	case d.Samples != 0:
-		return fieldError("dataset.samples", "applies only to blobs and spirals (mnist has 60000 + 10000 images)", d.Samples)
+		return fieldError("dataset.samples", "applies only to blobs and spirals ("+d.Name+" has 60000 + 10000 images)", d.Samples)
 	}
 	return nil
 }
 
-// layerKeys says which layer types take each optional key: a key set on
-// another type is an error naming the types that take it.
-var layerKeys = []struct {
-	key   string
-	types string // the types it applies to, in words
-	set   func(Layer) (bool, any)
-}{
-	{"units", "dense layers", func(l Layer) (bool, any) { return l.Units != 0, l.Units }},
-	{"rate", "dropout layers", func(l Layer) (bool, any) { return l.Rate != 0, l.Rate }},
-	{"init", "dense layers", func(l Layer) (bool, any) { return l.Init != "", quote(l.Init) }},
-}
-
-func (s Spec) validateModel(present func(string) bool) *Error {
-	layers := s.Model.Layers
-	if len(layers) == 0 {
-		return fieldError("model.layers", "must list at least one dense layer", "none")
-	}
-	seen := map[string]int{}
-	for i, l := range layers {
-		path := fmt.Sprintf("model.layers[%d]", i)
-		if err := l.validate(path, present); err != nil {
-			return err
-		}
-		if j, dup := seen[l.Name]; dup {
-			return fieldError(path+".name", fmt.Sprintf("must be unique, but model.layers[%d] is also named", j), quote(l.Name))
-		}
-		seen[l.Name] = i
-	}
-	last := len(layers) - 1
-	if layers[last].Type != "dense" {
-		return fieldError(fmt.Sprintf("model.layers[%d].type", last), "the last layer must be dense: it gives one score per class", quote(layers[last].Type))
-	}
-	if layers[last].Units != s.Dataset.Classes {
-		return fieldError(fmt.Sprintf("model.layers[%d].units", last),
-			fmt.Sprintf("the last dense layer's units must equal the dataset's class count %d", s.Dataset.Classes), layers[last].Units)
-	}
-	return nil
-}
-
-func (l Layer) validate(path string, present func(string) bool) *Error {
-	if !slices.Contains(layerTypes, l.Type) {
-		return fieldError(path+".type", oneOf(layerTypes), quote(l.Type))
-	}
-	if !layerNameRE.MatchString(l.Name) {
-		return fieldError(path+".name", "must start with a letter and use only letters, digits, _ . -", quote(l.Name))
-	}
-	takes := map[string][]string{"dense": {"units", "init"}, "dropout": {"rate"}}[l.Type]
-	for _, k := range layerKeys {
-		if set, got := k.set(l); set && !slices.Contains(takes, k.key) {
-			return fieldError(path+"."+k.key, "applies only to "+k.types, got)
-		}
-	}
-	switch l.Type {
-	case "dense":
-		if l.Units < 1 || l.Units > maxUnits {
-			return fieldError(path+".units", inRange(1, maxUnits), l.Units)
-		}
-		if l.Init != "" && l.Init != "he" && l.Init != "glorot" {
-			return fieldError(path+".init", "must be he or glorot", quote(l.Init))
-		}
-	case "dropout":
-		if present != nil && !present(path+".rate") {
-			return &Error{Field: path + ".rate", Msg: "required field is missing; must be in [0, 1)", want: "must be in [0, 1)"}
-		}
-		if !(l.Rate >= 0 && l.Rate < 1) {
-			return fieldError(path+".rate", "must be in [0, 1)", l.Rate)
-		}
-	}
-	return nil
-}
+// Images reports whether the dataset is of 28×28 grey images (MNIST,
+// Fashion-MNIST), which convolutions can take.
+func (d Dataset) Images() bool { return d.Name == "mnist" || d.Name == "fashion-mnist" }
 
 func (t Train) validate() *Error {
 	if !slices.Contains(optimizerNames, t.Optimizer) {
@@ -367,10 +273,10 @@ func (t Train) LRAt(epoch int) float64 {
 
 // InputDim is the width of one example of the dataset.
 func (d Dataset) InputDim() int {
-	switch d.Name {
-	case "mnist":
+	switch {
+	case d.Images():
 		return MNISTDim
-	case "spirals":
+	case d.Name == "spirals":
 		return 2
 	default:
 		return d.Dim
@@ -380,8 +286,8 @@ func (d Dataset) InputDim() int {
 // Describe says what the data is, for a progress line.
 func (d Dataset) Describe() string {
 	switch d.Name {
-	case "mnist":
-		s := "mnist"
+	case "mnist", "fashion-mnist":
+		s := d.Name
 		if d.Limit > 0 {
 			s += fmt.Sprintf(" (first %d training images)", d.Limit)
 		}
@@ -391,43 +297,4 @@ func (d Dataset) Describe() string {
 	default:
 		return fmt.Sprintf("spirals: %d samples, %d classes, noise %g", d.Samples, d.Classes, d.Noise)
 	}
-}
-
-// DenseNames lists the dense layers' names in order (of a resolved spec).
-func (s Spec) DenseNames() []string {
-	var names []string
-	for _, l := range s.Model.Layers {
-		if l.Type == "dense" {
-			names = append(names, l.Name)
-		}
-	}
-	return names
-}
-
-// DenseShape returns the input and output width of the dense layer named
-// name, following the widths through the stack; 0, 0 if there is none.
-func (s Spec) DenseShape(name string) (in, out int) {
-	in = s.Dataset.InputDim()
-	for _, l := range s.Model.Layers {
-		if l.Type != "dense" {
-			continue
-		}
-		if l.Name == name {
-			return in, l.Units
-		}
-		in = l.Units
-	}
-	return 0, 0
-}
-
-// DescribeModel gives the widths through the model, e.g. "784-300-100-10".
-func (s Spec) DescribeModel() string {
-	r := s.resolved()
-	parts := []string{fmt.Sprint(r.Dataset.InputDim())}
-	for _, l := range r.Model.Layers {
-		if l.Type == "dense" {
-			parts = append(parts, fmt.Sprint(l.Units))
-		}
-	}
-	return strings.Join(parts, "-")
 }

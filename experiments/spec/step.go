@@ -173,7 +173,7 @@ func (s Steps) resolved(r *resolver) Steps {
 func (s Steps) check(spec *Spec, path string, present func(string) bool) *Error {
 	for i, st := range s {
 		c := &checker{spec: spec, path: fmt.Sprintf("%s[%d]", path, i), present: present,
-			earlier: s[:i], names: weightNames{dense: spec.DenseNames()}}
+			earlier: s[:i], names: weightNames{layers: spec.WeightNames()}}
 		if err := st.check(c); err != nil {
 			return err
 		}
@@ -217,17 +217,18 @@ func (c *checker) ranEarlier(name string) bool {
 	return slices.ContainsFunc(c.earlier, func(s Step) bool { return s.Technique() == name })
 }
 
-// weightNames is what a step may name as a layer: the model's dense layers
-// and, in a pipeline after a lowrank stage, the factorized layers (a name
-// that means both factors) and their factors ("fc1.A", "fc1.B").
+// weightNames is what a step may name as a layer: the model's weight
+// layers (dense layers and convolutions) and, in a pipeline after a
+// lowrank stage, the factorized layers (a name that means both factors)
+// and their factors ("fc1.A", "fc1.B").
 type weightNames struct {
-	dense    []string // dense layers not factorized, in model order
+	layers   []string // weight layers not factorized, in model order
 	factored []string // factorized layers
 }
 
 // list is every name a step may use, for error messages.
 func (w weightNames) list() []string {
-	names := slices.Clone(w.dense)
+	names := slices.Clone(w.layers)
 	for _, f := range w.factored {
 		names = append(names, f, f+".A", f+".B")
 	}
@@ -238,7 +239,7 @@ func (w weightNames) has(name string) bool { return slices.Contains(w.list(), na
 
 // factorize marks layer as factorized.
 func (w weightNames) factorize(layer string) weightNames {
-	w.dense = slices.DeleteFunc(slices.Clone(w.dense), func(n string) bool { return n == layer })
+	w.layers = slices.DeleteFunc(slices.Clone(w.layers), func(n string) bool { return n == layer })
 	w.factored = append(slices.Clone(w.factored), layer)
 	return w
 }

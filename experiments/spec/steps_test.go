@@ -33,8 +33,8 @@ func TestPruneSpecErrors(t *testing.T) {
 		{"structured magnitude", "{technique: prune, ratio: 0.5, structured: true, criterion: magnitude}", "must be l1 or l2 for structured pruning"},
 		{"structured gradual", "{technique: prune, ratio: 0.5, structured: true, schedule: gradual, end_epoch: 2}", "must be one-shot or iterative for structured pruning"},
 		{"structured global", "{technique: prune, ratio: 0.5, structured: true, scope: global}", "compress[0].scope: structured pruning removes the same fraction"},
-		{"structured output", "{technique: prune, ratio: 0.5, structured: true, layers: [fc3]}", `compress[0].layers[0]: must name a hidden dense layer (fc1, fc2); the output layer's neurons are the classes, got "fc3"`},
-		{"per_layer unknown", "{technique: prune, ratio: 0.5, per_layer: {fc9: 0.5}}", `compress[0].per_layer.fc9: layer "fc9": per_layer keys name a dense layer (fc1, fc2, fc3)`},
+		{"structured output", "{technique: prune, ratio: 0.5, structured: true, layers: [fc3]}", `compress[0].layers[0]: must name a hidden weight layer (fc1, fc2); the output layer's neurons are the classes, got "fc3"`},
+		{"per_layer unknown", "{technique: prune, ratio: 0.5, per_layer: {fc9: 0.5}}", `compress[0].per_layer.fc9: layer "fc9": per_layer keys name a weight layer (fc1, fc2, fc3)`},
 		{"layers repeated", "{technique: prune, ratio: 0.5, layers: [fc2, fc2]}", `compress[0].layers[1]: must not repeat a layer, got "fc2"`},
 		{"per_layer range", "{technique: prune, ratio: 0.5, per_layer: {fc1: 1.5}}", "compress[0].per_layer.fc1: must be in [0, 0.99], got 1.5"},
 		{"per_layer type", "{technique: prune, ratio: 0.5, per_layer: [fc1]}", "compress[0].per_layer: must be a mapping of names to values, got a list"},
@@ -68,7 +68,7 @@ func TestPruneSpecErrors(t *testing.T) {
 		{"ratios on prune", "{technique: prune, ratio: 0.5, ratios: [0.5]}", "compress[0].ratios: applies only to technique sensitivity"},
 		{"sensitivity finetune", "{technique: sensitivity, finetune_epochs: 2}", "compress[0].finetune_epochs: applies only to technique kmeans, lowrank, prune or quantize; remove it from this sensitivity step (it prunes each layer alone at each of ratios, without fine-tuning)"},
 		{"sensitivity ratio", "{technique: sensitivity, ratios: [0.5, 1.2]}", "compress[0].ratios[1]: must be in [0, 0.99], got 1.2"},
-		{"sensitivity layer", "{technique: sensitivity, layers: [relu1]}", `compress[0].layers[0]: must name a dense layer (fc1, fc2, fc3), got "relu1"`},
+		{"sensitivity layer", "{technique: sensitivity, layers: [relu1]}", `compress[0].layers[0]: must name a weight layer (fc1, fc2, fc3), got "relu1"`},
 	}
 	checkStepErrors(t, cases)
 }
