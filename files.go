@@ -10,6 +10,7 @@ import (
 
 	"github.com/prunerlab/pruner-tui/core/bench"
 	"github.com/prunerlab/pruner-tui/core/data"
+	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments"
@@ -76,11 +77,20 @@ type fileEval struct {
 	Predictions   []int // the predicted class of every test image
 }
 
-// evalModelFile loads a compressed model file and measures it on the MNIST
-// test set as the result table measures a row: accuracy on the float
-// weights, the median latency at batch 1 and 256 on the inference plan
-// (pruned layers on the sparse kernels, quantized ones on int8).
-func evalModelFile(ctx context.Context, path, dataDir string) (fileEval, error) {
+// evalModelFile loads a compressed model file and measures it on the test
+// set of dataset (mnist or fashion-mnist) as the result table measures a
+// row: accuracy on the float weights, the median latency at batch 1 and
+// 256 on the inference plan (pruned layers on the sparse kernels,
+// quantized ones on int8).
+func evalModelFile(ctx context.Context, path, dataset, dataDir string) (fileEval, error) {
+	images := data.MNIST
+	switch dataset {
+	case "mnist":
+	case "fashion-mnist":
+		images = data.FashionMNIST
+	default:
+		return fileEval{}, fmt.Errorf("--dataset %q: allowed mnist, fashion-mnist", dataset)
+	}
 	info, err := os.Stat(path)
 	if err != nil {
 		return fileEval{}, err
@@ -90,13 +100,13 @@ func evalModelFile(ctx context.Context, path, dataDir string) (fileEval, error) 
 		return fileEval{}, err
 	}
 	if in := inputWidth(m); in != spec.MNISTDim {
-		return fileEval{}, fmt.Errorf("%s: the model takes %d inputs; eval measures MNIST models (%d inputs)", path, in, spec.MNISTDim)
+		return fileEval{}, fmt.Errorf("%s: the model takes %d inputs; eval measures models of 28×28 images (%d inputs)", path, in, spec.MNISTDim)
 	}
-	dir, err := data.FindMNIST(dataDir)
+	dir, err := images.Find(dataDir)
 	if err != nil {
 		return fileEval{}, err
 	}
-	_, test, err := data.LoadMNIST(dir, 1, 0)
+	_, test, err := images.Load(dir, 1, 0)
 	if err != nil {
 		return fileEval{}, err
 	}
@@ -123,9 +133,16 @@ func evalModelFile(ctx context.Context, path, dataDir string) (fileEval, error) 
 	}, nil
 }
 
-// inputWidth is the input width of m's first weight layer, 0 if it has none.
+// inputWidth is the width of the rows m takes: its first convolution's
+// image, or its first weight layer's inputs; 0 if it has none.
 func inputWidth(m *nn.Sequential) int {
 	for _, l := range m.Layers {
+		switch l := l.(type) {
+		case *nn.Conv2D:
+			return l.In.Size()
+		case *lowrank.ConvLayer:
+			return l.First.In.Size()
+		}
 		if s := l.Stats(); s.In > 0 {
 			return s.In
 		}

