@@ -63,7 +63,13 @@ var forms = []string{"dense", "sparse90", "sparse95", "int8", "rank32"}
 //     (quant.QuantizeModel at 8 bits) and rank32 (lowrank.FactorizeModel of
 //     fc1 at rank 32). The weights are random: speed does not depend on
 //     their values;
-//   - infer_speedup_b1_F, infer_speedup_b256_F: the dense time over F's.
+//   - infer_speedup_b1_F, infer_speedup_b256_F: the dense time over F's;
+//   - infer_us_b1_lenet5_F, infer_us_b256_lenet5_F: the same for LeNet-5
+//     (conv 20@5×5, pool, conv 50@5×5, pool, dense 500, dense 10), F in
+//     dense, sparse90, int8 and filters50 (half of each convolution's
+//     filters removed by prune.Structured);
+//   - train_epoch_s_lenet5_b64: seconds per LeNet-5 epoch with Adam at
+//     batch 64, timed on 5% of an epoch (Quick: 1%) and scaled.
 //
 // Every timing is a median over rounds; the GEMMs and the inference forms
 // are measured interleaved (each round runs every candidate in turn), so
@@ -113,7 +119,13 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (map[string]floa
 	if err := inference(ctx, r, round, rounds, progress); err != nil {
 		return nil, err
 	}
+	if err := convInference(ctx, r, round, rounds, progress); err != nil {
+		return nil, err
+	}
 	if err := training(ctx, r, opts, progress); err != nil {
+		return nil, err
+	}
+	if err := convTraining(ctx, r, opts, progress); err != nil {
 		return nil, err
 	}
 	return r, nil
