@@ -134,14 +134,14 @@ func (c *Conv2D) im2col(x, dst Matrix) {
 					case iy < 0 || iy >= in.H:
 						clear(seg)
 					case x0 >= 0 && x0+k <= in.W:
-						copy(seg, img[(iy*in.W+x0)*ch:(iy*in.W+x0+k)*ch])
+						copyRun(seg, img[(iy*in.W+x0)*ch:(iy*in.W+x0+k)*ch])
 					default:
 						for kj := 0; kj < k; kj++ {
 							px := seg[kj*ch : (kj+1)*ch]
 							if ix := x0 + kj; ix < 0 || ix >= in.W {
 								clear(px)
 							} else {
-								copy(px, img[(iy*in.W+ix)*ch:(iy*in.W+ix+1)*ch])
+								copyRun(px, img[(iy*in.W+ix)*ch:(iy*in.W+ix+1)*ch])
 							}
 						}
 					}
@@ -151,34 +151,57 @@ func (c *Conv2D) im2col(x, dst Matrix) {
 	}
 }
 
+// copyRun copies src into dst; a short run (a window row of a one-channel
+// image) by a loop, which costs less than a call to memmove.
+func copyRun(dst, src []float32) {
+	if len(src) > 16 {
+		copy(dst, src)
+		return
+	}
+	for i, v := range src {
+		dst[i] = v
+	}
+}
+
 // col2im is im2col's adjoint: dx = Σ over the patches of each patch
-// gradient added back onto the pixels it was read from.
+// gradient added back onto the pixels it was read from, a window row at a
+// time where the row lies inside the image.
 func (c *Conv2D) col2im(dp, dx Matrix) {
 	clear(dx.Data)
 	in, k, ch := c.In, c.K, c.In.C
+	run := k * ch
 	for b := 0; b < dx.Rows; b++ {
 		img := dx.Row(b)
 		for oy := 0; oy < c.Out.H; oy++ {
 			for ox := 0; ox < c.Out.W; ox++ {
 				row := dp.Row((b*c.Out.H+oy)*c.Out.W + ox)
+				x0 := ox*c.Stride - c.Pad
 				for ki := 0; ki < k; ki++ {
 					iy := oy*c.Stride - c.Pad + ki
 					if iy < 0 || iy >= in.H {
 						continue
 					}
+					seg := row[ki*run : (ki+1)*run]
+					if x0 >= 0 && x0+k <= in.W {
+						addRun(img[(iy*in.W+x0)*ch:(iy*in.W+x0+k)*ch], seg)
+						continue
+					}
 					for kj := 0; kj < k; kj++ {
-						ix := ox*c.Stride - c.Pad + kj
-						if ix < 0 || ix >= in.W {
-							continue
-						}
-						px := img[(iy*in.W+ix)*ch : (iy*in.W+ix+1)*ch]
-						for i, g := range row[(ki*k+kj)*ch : (ki*k+kj+1)*ch] {
-							px[i] += g
+						if ix := x0 + kj; ix >= 0 && ix < in.W {
+							addRun(img[(iy*in.W+ix)*ch:(iy*in.W+ix+1)*ch], seg[kj*ch:(kj+1)*ch])
 						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// addRun adds src into dst element by element.
+func addRun(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] += v
 	}
 }
 
@@ -277,15 +300,42 @@ func (p *MaxPool2D) Forward(x Matrix, train bool) Matrix {
 	return p.y
 }
 
-// Backward: each output's gradient goes to the input it took.
+// Backward: each output's gradient goes to the input it took. With
+// windows that tile the image (stride = size) each input belongs to one
+// window, so dx is written window by window; overlapping or gapped
+// windows add into a cleared dx.
 func (p *MaxPool2D) Backward(dy Matrix) Matrix {
 	p.dx = ensure(p.dx, dy.Rows, p.In.Size())
-	clear(p.dx.Data)
 	n := p.Out.Size()
+	if p.Stride != p.Size || p.Out.H*p.Size != p.In.H || p.Out.W*p.Size != p.In.W {
+		clear(p.dx.Data)
+		for b := 0; b < dy.Rows; b++ {
+			g, dst, arg := dy.Row(b), p.dx.Row(b), p.argmax[b*n:(b+1)*n]
+			for o, v := range g {
+				dst[arg[o]] += v
+			}
+		}
+		return p.dx
+	}
+	in, out, ch := p.In, p.Out, p.In.C
 	for b := 0; b < dy.Rows; b++ {
 		g, dst, arg := dy.Row(b), p.dx.Row(b), p.argmax[b*n:(b+1)*n]
-		for o, v := range g {
-			dst[arg[o]] += v
+		for oy := 0; oy < out.H; oy++ {
+			for ox := 0; ox < out.W; ox++ {
+				o := (oy*out.W + ox) * ch
+				for ki := 0; ki < p.Size; ki++ {
+					for kj := 0; kj < p.Size; kj++ {
+						i := ((oy*p.Size+ki)*in.W + ox*p.Size + kj) * ch
+						for c := range ch {
+							if int(arg[o+c]) == i+c {
+								dst[i+c] = g[o+c]
+							} else {
+								dst[i+c] = 0
+							}
+						}
+					}
+				}
+			}
 		}
 	}
 	return p.dx

@@ -263,3 +263,51 @@ func TestPointwiseConvIsADenseLayerPerPixel(t *testing.T) {
 		t.Fatalf("⟨conv(x) − conv(0), dy⟩ = %v, ⟨x, dx⟩ = %v", lhs, rhs)
 	}
 }
+
+// TestMaxPoolBackwardBothPaths: windows that tile the image write dx in
+// place; windows that overlap (stride 1) or leave pixels out (a 5×5 image
+// in 2×2 windows) add into a cleared dx. Both give each input the sum of
+// the gradients of the outputs that took it.
+func TestMaxPoolBackwardBothPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	for _, c := range []struct {
+		in           Shape
+		size, stride int
+	}{{Shape{4, 6, 3}, 2, 2}, {Shape{5, 5, 2}, 2, 2}, {Shape{5, 5, 2}, 2, 1}, {Shape{6, 6, 1}, 3, 3}} {
+		p := NewMaxPool2D("pool", c.in, c.size, c.stride)
+		x := randomMatrix(rng, 2, c.in.Size())
+		y := p.Forward(x, true)
+		dy := randomMatrix(rng, 2, p.Out.Size())
+		dx := p.Backward(dy)
+		// The reference: every output's gradient to its window's maximum,
+		// found again here by brute force.
+		want := make([]float64, len(dx.Data))
+		for b := 0; b < 2; b++ {
+			for oy := 0; oy < p.Out.H; oy++ {
+				for ox := 0; ox < p.Out.W; ox++ {
+					for ch := 0; ch < c.in.C; ch++ {
+						best, at := float32(0), -1
+						for ki := 0; ki < c.size; ki++ {
+							for kj := 0; kj < c.size; kj++ {
+								i := ((oy*c.stride+ki)*c.in.W+ox*c.stride+kj)*c.in.C + ch
+								if v := x.At(b, i); at < 0 || v > best {
+									best, at = v, i
+								}
+							}
+						}
+						o := (oy*p.Out.W+ox)*c.in.C + ch
+						if y.At(b, o) != best {
+							t.Fatalf("%+v: y[%d][%d] = %v, the window's max is %v", c, b, o, y.At(b, o), best)
+						}
+						want[b*c.in.Size()+at] += float64(dy.At(b, o))
+					}
+				}
+			}
+		}
+		for i, w := range want {
+			if math.Abs(float64(dx.Data[i])-w) > 1e-6 {
+				t.Fatalf("%+v: dx[%d] = %v, want %v", c, i, dx.Data[i], w)
+			}
+		}
+	}
+}

@@ -80,11 +80,21 @@ func (d *Dense) Forward(x Matrix, train bool) Matrix {
 		return d.y
 	}
 	d.y = ensure(d.y, x.Rows, d.Out)
-	for i := 0; i < x.Rows; i++ {
-		copy(d.y.Data[i*d.Out:(i+1)*d.Out], d.B.Value.Data)
-	}
+	fillRows(d.y.Data[:x.Rows*d.Out], d.B.Value.Data)
 	kernels.Gemm(false, false, x.Rows, d.Out, d.In, 1, x.Data, d.In, d.W.Value.Data, d.Out, 1, d.y.Data, d.Out)
 	return d.y
+}
+
+// fillRows fills dst with copies of row, doubling the filled part with
+// each copy: a few calls even for a convolution's thousands of rows.
+func fillRows(dst, row []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	n := copy(dst, row)
+	for n < len(dst) {
+		n += copy(dst[n:], dst[:n])
+	}
 }
 
 // Backward: dW += xᵀ·dy, db += Σ_rows dy, dx = dy·Wᵀ.
