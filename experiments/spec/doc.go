@@ -19,20 +19,34 @@
 //	description: one line
 //	seed: 1                      # every random choice derives from it (default 0)
 //	dataset:
-//	  name: mnist                # * mnist | blobs | spirals
+//	  name: mnist                # * mnist | fashion-mnist | blobs | spirals
 //	  limit: 0                   # first N training examples only (0 = all)
 //	  test_limit: 0              # first N test examples only (0 = all)
-//	  classes: 3                 # * for blobs and spirals (mnist: 10)
+//	  classes: 3                 # * for blobs and spirals (mnist, fashion-mnist: 10)
 //	  dim: 16                    # * for blobs: input width
 //	  noise: 0.1                 # spirals: noise std (default 0)
 //	  samples: 2000              # blobs, spirals: training points; test gets samples/4
 //	model:
-//	  layers:                    # * the input width comes from the dataset
+//	  layers:                    # * the input comes from the dataset
 //	    - {type: dense, units: 300, name: fc1}   # name optional: fc1, fc2, ...
 //	    - {type: dense, units: 10, init: glorot} # init: he (default) | glorot
 //	    - {type: relu}
 //	    - {type: dropout, rate: 0.2}             # rate * for dropout, in [0, 1)
 //	    - {type: dense, units: 10}               # the last layer: dense, one unit per class
+//
+// MNIST and Fashion-MNIST give 28×28×1 images, which convolutions and
+// pooling take (conv1, conv2, ... and pool1, ... by default):
+//
+//	    - {type: conv, filters: 20, kernel: 5}   # * filters, kernel; stride 1, padding 0 by default; init as dense
+//	    - {type: maxpool, size: 2}               # * size; stride: the size by default
+//	    - {type: flatten}                        # the image as a vector (a dense layer also takes an image as is)
+//
+// Images are channels-last (NHWC: a pixel's channels side by side); a
+// convolution's filters are a (kernel²·channels)×filters matrix, what the
+// compression steps prune, quantize, share and factorize like a dense
+// layer's weights. Shapes are checked when the file is read: a window that
+// does not fit its input, a convolution after the images became vectors,
+// or a flatten of a vector is an error naming the layer and the shape.
 //	train:
 //	  optimizer: adam            # * adam | sgd
 //	  lr: 0.001                  # * in (0, 1]
@@ -114,9 +128,12 @@
 //     two rows per round, lottery and lottery-reinit.
 //
 // Structured pruning: structured: true removes whole neurons of the hidden
-// layers (never the output layer), scored by the criterion l1 (default) or
-// l2 norm of their incoming weights; the next layer loses the matching
-// inputs, so the row's params_total, flops and latency drop. ratio is the
+// layers (never the output layer) — for a convolution whole filters —
+// scored by the criterion l1 (default) or l2 norm of their incoming
+// weights; the next layer loses the matching inputs (the next
+// convolution's input channel, or the dense layer's inputs at every pixel
+// of the flattened channel), so the row's params_total, flops and latency
+// drop. ratio is the
 // fraction of each layer's neurons; schedules one-shot and iterative;
 // scope layer.
 //
@@ -188,7 +205,8 @@
 //
 //	compress:
 //	  - technique: lowrank
-//	    layer: fc1               # default: the first dense layer
+//	    layer: fc1               # default: the first dense layer; a conv layer factorizes its
+//	                             #   filter matrix: a kernel×kernel conv to rank channels, then a 1×1
 //	    rank: 20                 # * the rank, which must save parameters: r·(in+out) < in·out ...
 //	    ranks: {fc1: 20, fc2: 16} # ... or ranks by layer, several layers at once ...
 //	    energy: 0.9              # ... or the smallest rank keeping 90% of Σσ², for layer (or layers: [...])
