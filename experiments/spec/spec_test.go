@@ -363,5 +363,8 @@ func FuzzParse(f *testing.F) {
 		if !printable.Is(s.Name) || !printable.Is(s.Description) {
 			t.Errorf("name %q or description %q is not printable", s.Name, s.Description)
 		}
+		if s.Memory().Total() <= 0 {
+			t.Errorf("memory estimate %v", s.Memory())
+		}
 	})
 }
