@@ -29,6 +29,10 @@ const (
 	MaxDepth = 32
 	// MaxValues bounds the nodes of the tree with every alias expanded.
 	MaxValues = 100_000
+	// MaxListLength bounds every list of a spec (layers, compression
+	// steps, ratios, ...): decoding a step costs the YAML library a tenth
+	// of a millisecond, and running one minutes.
+	MaxListLength = 1000
 )
 
 var byteOrderMark = []byte("\xef\xbb\xbf")

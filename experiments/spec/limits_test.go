@@ -39,6 +39,10 @@ var hostileCases = []struct {
 		"  - *f\n", []string{"compress[3].technique: must be one of prune, quantize, ", `got "finetune"`}},
 	{"an alias is checked where it is used", "name: x\ndataset: &d {name: spirals, classes: 3}\nmodel: {layers: [{type: dense, units: 3}]}\ntrain: *d\n",
 		[]string{"line 2: ", `unknown field "name" in train (allowed: optimizer,`}},
+	{"7,000 steps", replaceLine("- {technique: prune", strings.Repeat("- {technique: prune, ratio: 0.5}\n  ", 7000)),
+		[]string{"line 21: compress: must have at most 1000 entries, got 7002"}},
+	{"1,001 aliased steps", replaceLine("- {technique: prune", "- &p {technique: prune, ratio: 0.5}\n"+strings.Repeat("  - *p\n", 1001)),
+		[]string{"line 21: compress: must have at most 1000 entries, got 1004"}},
 	{"not UTF-8", replaceLine("description:", "description: caf\xe9"),
 		[]string{"bad.yaml: line 2: the file is not UTF-8 text: byte 0xe9 at column 17"}},
 	{"a raw escape character", replaceLine("description:", "description: \x1b[2J"),
@@ -156,5 +160,38 @@ func TestLoadReadsAtMostTheLimit(t *testing.T) {
 	_, err := Load("/dev/zero")
 	if err == nil || !strings.Contains(err.Error(), "/dev/zero: the file is larger than 1 MiB") {
 		t.Errorf("Load(/dev/zero) = %v", err)
+	}
+}
+
+// TestValidateBoundsLists: a Spec built in Go meets the same bounds.
+func TestValidateBoundsLists(t *testing.T) {
+	s, err := Parse("tiny.yaml", []byte(validSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := s
+	many.Compress = make(Steps, MaxListLength+1)
+	for i := range many.Compress {
+		many.Compress[i] = s.Compress[1]
+	}
+	if err := many.Validate(); err == nil || !strings.Contains(err.Error(), "compress: must have at most 1000 steps, got 1001") {
+		t.Errorf("1001 steps: %v", err)
+	}
+	deep := s
+	deep.Model.Layers = make([]Layer, MaxListLength+1)
+	for i := range deep.Model.Layers {
+		deep.Model.Layers[i] = Layer{Type: "relu"}
+	}
+	if err := deep.Validate(); err == nil || !strings.Contains(err.Error(), "model.layers: must have at most 1000 layers, got 1001") {
+		t.Errorf("1001 layers: %v", err)
+	}
+	named := s
+	named.Name = strings.Repeat("é", 65)
+	if err := named.Validate(); err == nil || !strings.Contains(err.Error(), "name: must be at most 64 characters, got 65") {
+		t.Errorf("65 characters: %v", err)
+	}
+	named.Name = strings.Repeat("é", 64) // 128 bytes, 64 characters
+	if err := named.Validate(); err != nil {
+		t.Errorf("64 characters: %v", err)
 	}
 }

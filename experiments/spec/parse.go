@@ -172,6 +172,9 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string, line int) *Error 
 		if !ok {
 			return bad("a list")
 		}
+		if len(seq.Values) > MaxListLength {
+			return &Error{Field: path, Line: line, Msg: fmt.Sprintf("must have at most %d entries, got %d", MaxListLength, len(seq.Values))}
+		}
 		for i, v := range seq.Values {
 			p := fmt.Sprintf("%s[%d]", path, i)
 			itemLine := line

@@ -226,6 +226,9 @@ func (s Spec) validate(present func(path string) bool) *Error {
 	if err := s.Train.validate(); err != nil {
 		return err
 	}
+	if len(s.Compress) > MaxListLength {
+		return fieldError("compress", fmt.Sprintf("must have at most %d steps", MaxListLength), len(s.Compress))
+	}
 	return s.Compress.check(&s, "compress", present)
 }
 
@@ -318,6 +321,9 @@ func (s Spec) validateModel(present func(string) bool) *Error {
 	layers := s.Model.Layers
 	if len(layers) == 0 {
 		return fieldError("model.layers", "must list at least one dense layer", "none")
+	}
+	if len(layers) > MaxListLength {
+		return fieldError("model.layers", fmt.Sprintf("must have at most %d layers", MaxListLength), len(layers))
 	}
 	seen := map[string]int{}
 	for i, l := range layers {
