@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -109,11 +108,10 @@ func checkSaveDir(dir string, s spec.Spec) error {
 	}
 	row := results.Row{Experiment: s.Name, Technique: strings.Repeat("x", maxTechniqueLength)}
 	longest := len(RowFileStem(row, 99)) + len(SafetensorsExt)
-	probe := filepath.Join(dir, "."+strings.Repeat("x", longest-1))
-	f, err := os.OpenFile(probe, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := os.CreateTemp(dir, "."+strings.Repeat("x", longest-1)+"*") // a few digits longer still
 	if err != nil {
 		return fmt.Errorf("--save %s: cannot write model files there: %w", dir, err)
 	}
 	f.Close()
-	return os.Remove(probe)
+	return os.Remove(f.Name())
 }
