@@ -79,8 +79,8 @@ func (p Pipeline) check(c *checker) *Error {
 			earlier: c.earlier, names: names, stage: true}
 		tech := st.Technique()
 		if t, ok := lookupTechnique(tech); !ok || !t.stage {
-			// The walk of Parse says so with the key's line; an alias or a
-			// merge key can bring a step the walk does not see.
+			// The walk of Parse says so with the key's line; a merge key
+			// (<<) or a Spec built in Go can bring a step it does not see.
 			return sc.wrong("technique", fmt.Sprintf("%s in a pipeline, got %q", oneOf(stageOrder), tech))
 		}
 		switch tech {
