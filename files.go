@@ -15,6 +15,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/spec"
+	"github.com/prunerlab/pruner-tui/internal/printable"
 )
 
 // describeModelFile says what a model file holds: for a .prtm file each
@@ -40,7 +41,8 @@ func describeModelFile(path string) (string, error) {
 		slices.Sort(names)
 		for _, n := range names {
 			t := tensors[n]
-			fmt.Fprintf(&b, "%-16s %s %v\n", n, t.DType, t.Shape)
+			// Names and dtypes are the file's: escaped for the terminal.
+			fmt.Fprintf(&b, "%-16s %s %v\n", printable.Escape(n), printable.Escape(t.DType), t.Shape)
 		}
 		return b.String(), nil
 	}

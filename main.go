@@ -13,6 +13,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -24,6 +27,7 @@ import (
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/experiments/spec"
+	"github.com/prunerlab/pruner-tui/internal/printable"
 	"github.com/prunerlab/pruner-tui/tui"
 )
 
@@ -31,10 +35,10 @@ const usage = `pruner-tui — explore neural-network compression (pruning, quant
 low-rank factorization) on MNIST, live in the terminal.
 
 Usage:
-  pruner-tui [--data DIR] [PRESET | FILE.yaml ...]
+  pruner-tui [--data DIR] [--max-memory SIZE] [PRESET | FILE.yaml ...]
         Open the TUI and run the first experiment (default: the quickstart
         preset). Further YAML files are offered in the preset picker (p).
-  pruner-tui run PRESET|FILE.yaml [--out FILE] [--save DIR] [--data DIR] [--seed N]
+  pruner-tui run PRESET|FILE.yaml [--out FILE] [--save DIR] [--data DIR] [--seed N] [--max-memory SIZE]
         Run headless: a progress bar on stderr, the result table on stdout,
         and with --out the table written as CSV, Markdown or JSON (chosen by
         the extension: .csv, .md, .json). --save DIR writes each row's model
@@ -42,6 +46,14 @@ Usage:
         exactly the bytes its size_bytes counts; the dense baseline also as
         .safetensors. A sensitivity step's table goes beside --out as
         NAME-sensitivity.EXT (pruning) or NAME-bit-sensitivity.EXT (bits).
+        Every output is checked writable before the training starts; if
+        writing still fails at the end, the files go to a new folder in the
+        temporary directory instead. --seed N (0 to 18446744073709551615)
+        replaces the spec's seed.
+
+A spec whose run would need more memory than --max-memory SIZE (e.g. 8GiB,
+512MB; default ¾ of the machine's memory) is refused before anything is
+loaded, with what it would need.
   pruner-tui presets
         List the embedded presets with a one-line description.
   pruner-tui inspect FILE
@@ -75,7 +87,9 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
-		fmt.Fprintln(os.Stderr, "pruner-tui:", err)
+		// An error may quote a file (a layer name, a YAML value): escaped,
+		// it cannot drive the terminal.
+		fmt.Fprintln(os.Stderr, "pruner-tui:", printable.Escape(err.Error()))
 		os.Exit(1)
 	}
 }
@@ -125,9 +139,47 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// memoryFlag adds --max-memory to fs: the limit a run's estimated memory
+// must stay within (0 until given: experiments.DefaultMaxMemory).
+func memoryFlag(fs *flag.FlagSet) *int64 {
+	var limit int64
+	fs.Func("max-memory", "refuse a spec whose run needs more memory than `SIZE` (e.g. 8GiB; default ¾ of the machine's)", func(v string) error {
+		n, err := spec.ParseBytes(v)
+		limit = n
+		return err
+	})
+	return &limit
+}
+
+// seedFlag adds --seed to fs; given reports whether it was.
+func seedFlag(fs *flag.FlagSet) (seed *uint64, given *bool) {
+	seed, given = new(uint64), new(bool)
+	fs.Func("seed", "override the spec's seed: a whole number from 0 to 18446744073709551615", func(v string) error {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return errors.New("seeds are whole numbers from 0 to 18446744073709551615 (2^64−1)")
+		}
+		*seed, *given = n, true
+		return nil
+	})
+	return seed, given
+}
+
+// limitMemory makes the run's memory limit the Go runtime's soft limit as
+// well, so near it the garbage collector works harder instead of letting
+// the heap pass it (the estimate counts the live data).
+func limitMemory(opts experiments.Options) {
+	limit := opts.MaxMemory
+	if limit == 0 {
+		limit, _ = experiments.DefaultMaxMemory()
+	}
+	debug.SetMemoryLimit(limit)
+}
+
 func runTUI(args []string, stderr io.Writer) error {
 	fs := newFlagSet("pruner-tui", stderr)
 	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
+	maxMemory := memoryFlag(fs)
 	names, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -138,27 +190,29 @@ func runTUI(args []string, stderr io.Writer) error {
 	if len(names) == 0 {
 		names = []string{"quickstart"}
 	}
+	opts := experiments.Options{DataDir: *dataDir, MaxMemory: *maxMemory}
 	var specs []spec.Spec
 	for _, n := range names {
 		s, err := spec.Load(n)
 		if err != nil {
 			return err
 		}
+		if err := experiments.Preflight(s, opts); err != nil {
+			return err
+		}
 		specs = append(specs, s)
 	}
-	return tui.Run(tui.Config{
-		Spec:  specs[0],
-		Extra: specs[1:],
-		Opts:  experiments.Options{DataDir: *dataDir},
-	})
+	limitMemory(opts)
+	return tui.Run(tui.Config{Spec: specs[0], Extra: specs[1:], Opts: opts})
 }
 
 func runHeadless(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	out := fs.String("out", "", "write the result table here (.csv, .md or .json)")
 	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
-	seed := fs.Int64("seed", -1, "override the preset's seed")
+	seed, seedGiven := seedFlag(fs)
 	save := fs.String("save", "", "write each row's model file into this folder (.prtm; the dense baseline also as .safetensors)")
+	maxMemory := memoryFlag(fs)
 	names, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -166,31 +220,33 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 	if len(names) != 1 {
 		return fmt.Errorf("run takes one preset name or YAML file, got %d: try 'pruner-tui presets'", len(names))
 	}
-	if *out != "" {
-		if _, err := results.FormatFor(*out); err != nil {
-			return err
-		}
-	}
 	s, err := spec.Load(names[0])
 	if err != nil {
 		return err
 	}
-	if *seed >= 0 {
-		s.Seed = uint64(*seed)
+	if *seedGiven {
+		s.Seed = *seed
 	}
+	// Everything the run will need or write is checked before it starts.
+	if *out != "" {
+		if err := results.CheckExport(*out, experiments.TableKinds(s)...); err != nil {
+			return err
+		}
+	}
+	opts := experiments.Options{DataDir: *dataDir, SaveDir: *save, MaxMemory: *maxMemory}
+	if err := experiments.Preflight(s, opts); err != nil {
+		return err
+	}
+	limitMemory(opts)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	report, runErr := experiments.Run(ctx, s, experiments.Options{DataDir: *dataDir, SaveDir: *save}, newProgressSink(stderr))
+	report, runErr := experiments.Run(ctx, s, opts, newProgressSink(stderr))
 	if len(report.Rows) > 0 {
 		if err := report.Rows.WriteText(stdout); err != nil {
 			return err
 		}
 		if *out != "" {
-			written, err := report.Export(*out)
-			for _, w := range written {
-				fmt.Fprintf(stderr, "wrote the %s to %s\n", w.What, w.Path)
-			}
-			if err != nil {
+			if err := exportKeeping(report, *out, stderr); err != nil {
 				return err
 			}
 		}
@@ -204,10 +260,35 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 	return runErr
 }
 
+// exportKeeping exports report to out; when that fails (the disk filled
+// up, the folder went away) it writes the files into a new folder of the
+// temporary directory instead and says where, so no result is lost.
+func exportKeeping(report results.Report, out string, stderr io.Writer) error {
+	written, err := report.Export(out)
+	for _, w := range written {
+		fmt.Fprintf(stderr, "wrote the %s to %s\n", w.What, w.Path)
+	}
+	if err == nil {
+		return nil
+	}
+	dir, tmpErr := os.MkdirTemp("", "pruner-tui-results-")
+	if tmpErr != nil {
+		return fmt.Errorf("%w (and no temporary folder to keep the results in: %v; the table is above)", err, tmpErr)
+	}
+	kept, keepErr := report.Export(filepath.Join(dir, filepath.Base(out)))
+	for _, w := range kept {
+		fmt.Fprintf(stderr, "kept the %s in %s instead\n", w.What, w.Path)
+	}
+	if keepErr != nil {
+		return fmt.Errorf("%w (and keeping them in %s failed too: %v; the table is above)", err, dir, keepErr)
+	}
+	return fmt.Errorf("%w; the results are kept in %s", err, dir)
+}
+
 func listPresets(stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	for _, p := range spec.Presets() {
-		fmt.Fprintf(tw, "%s\t%s\n", p.Name, strings.TrimSpace(p.Description))
+		fmt.Fprintf(tw, "%s\t%s\n", printable.Escape(p.Name), printable.Escape(strings.TrimSpace(p.Description)))
 	}
 	return tw.Flush()
 }

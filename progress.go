@@ -14,6 +14,7 @@ import (
 
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/internal/printable"
 )
 
 // redrawInterval bounds how often the progress bar is redrawn.
@@ -84,7 +85,10 @@ func (p *progressSink) Emit(e experiments.Event) {
 			if e.Table.Kind == results.Bits {
 				changed = "quantized"
 			}
-			p.line("%s: test accuracy %% with one layer %s (dense %.2f%%):\n%s", e.Phase, changed, e.BaseTestAcc, strings.TrimRight(b.String(), "\n"))
+			p.line("%s: test accuracy %% with one layer %s (dense %.2f%%):", e.Phase, changed, e.BaseTestAcc)
+			for _, row := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+				p.line("%s", row)
+			}
 		}
 	case experiments.ResultEvent:
 		r := e.Row
@@ -107,10 +111,12 @@ func (p *progressSink) Emit(e experiments.Event) {
 	}
 }
 
-// line prints a whole line, keeping the progress bar below it.
+// line prints a whole line, keeping the progress bar below it. What it
+// says may quote a spec or a file: it is escaped, so it stays one line and
+// cannot drive the terminal.
 func (p *progressSink) line(format string, args ...any) {
 	p.clear()
-	fmt.Fprintf(p.w, format+"\n", args...)
+	io.WriteString(p.w, printable.Escape(fmt.Sprintf(format, args...))+"\n")
 	if p.tty {
 		p.redraw(true)
 	}
@@ -148,7 +154,7 @@ func (p *progressSink) redraw(force bool) {
 		}
 	}
 	fmt.Fprintf(&b, "  %s", time.Since(p.start).Round(100*time.Millisecond))
-	s := b.String()
+	s := printable.Escape(b.String())
 	if utf8.RuneCountInString(s) >= p.width {
 		s = string([]rune(s)[:p.width-1])
 	}

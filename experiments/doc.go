@@ -20,6 +20,12 @@
 // Everything is deterministic from Spec.Seed: the same spec gives the same
 // table except for the latency and wall-time columns.
 //
+// Before any work Run checks, with Preflight (which a command calls first
+// to fail at once), that the spec is valid, that its estimated memory
+// (spec.Memory) fits in Options.MaxMemory — by default DefaultMaxMemory, ¾
+// of the machine's — and that Options.SaveDir takes files as long as the
+// longest it will write.
+//
 // # Model files and size_bytes
 //
 // Every row's size_bytes is the length of its model file (core/modelfile;

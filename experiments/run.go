@@ -12,10 +12,14 @@ import (
 	"github.com/prunerlab/pruner-tui/experiments/spec"
 )
 
-// Options tune how a run finds its inputs; they never change its results.
+// Options tune how a run finds its inputs and what it may use; they never
+// change its results.
 type Options struct {
 	DataDir string // the directory holding MNIST (--data); "" searches the usual places
 	SaveDir string // write each row's model file here (--save); "" writes none
+	// MaxMemory refuses a spec whose run would need more bytes (see
+	// spec.Memory; --max-memory); 0 is DefaultMaxMemory.
+	MaxMemory int64
 }
 
 // Run runs s: load data → build model → train the baseline → for each
@@ -102,13 +106,10 @@ func (r *runner) runSafely(s spec.Spec, opts Options) (err error) {
 }
 
 func (r *runner) run(s spec.Spec, opts Options) error {
-	if err := s.Validate(); err != nil {
+	if err := Preflight(s, opts); err != nil {
 		return err
 	}
 	s = s.Resolved()
-	if err := checkSaveDir(opts.SaveDir); err != nil {
-		return err
-	}
 	r.spec, r.saveDir = s, opts.SaveDir
 	r.stage(StageLoading, s.Dataset.Describe())
 	var err error

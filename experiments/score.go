@@ -3,7 +3,6 @@ package experiments
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -210,23 +209,4 @@ func RowFileStem(row results.Row, index int) string {
 		exp = "model"
 	}
 	return fmt.Sprintf("%s-%02d-%s", exp, index, clean(row.Technique))
-}
-
-// checkSaveDir checks that dir is a directory a run can write its model
-// files to, making it when missing.
-func checkSaveDir(dir string) error {
-	if dir == "" {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("--save %s: %w", dir, err)
-	}
-	info, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("--save %s: %w", dir, err)
-	}
-	if !info.IsDir() {
-		return fmt.Errorf("--save %s: not a directory", dir)
-	}
-	return nil
 }

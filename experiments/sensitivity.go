@@ -21,6 +21,27 @@ import (
 // the report, and a later step takes per-layer settings from it
 // (ratios_from, bits_from).
 
+// TableKinds lists the sensitivity tables a run of s reports, each kind
+// once, in the order its steps make them: what goes beside an export.
+func TableKinds(s spec.Spec) []results.Kind {
+	var kinds []results.Kind
+	for _, st := range s.Compress {
+		var k results.Kind
+		switch st.(type) {
+		case spec.Sensitivity:
+			k = results.Pruning
+		case spec.BitSensitivity:
+			k = results.Bits
+		default:
+			continue
+		}
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
 // sweep scores one layer at every value of an analysis, calling eval on
 // the baseline with the layer changed.
 type sweep func(ctx context.Context, layer string, eval func(*nn.Sequential) float64) error

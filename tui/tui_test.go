@@ -189,6 +189,38 @@ func TestStaleJobIgnored(t *testing.T) {
 	}
 }
 
+// TestTooSmallWraps: at 20×10 the message is wrapped to the width, every
+// word of it on screen, none cut.
+func TestTooSmallWraps(t *testing.T) {
+	m, _ := newTestModel(t, 20, 10)
+	v := m.View()
+	want := "Terminal too small 20×10, needs at least 80×24 enlarge the window, or press q to quit"
+	if got := strings.Join(strings.Fields(v), " "); got != want {
+		t.Errorf("too-small view at 20×10 says %q, want %q:\n%s", got, want, v)
+	}
+	if lipgloss.Height(v) != 10 || lipgloss.Width(v) != 20 {
+		t.Errorf("too-small view is %d×%d, want 20×10", lipgloss.Width(v), lipgloss.Height(v))
+	}
+}
+
+// TestHeaderEscapesNames: a spec's name and description reach the header
+// escaped, so they can neither retitle nor clear the terminal (the test's
+// colour profile writes no escape codes of its own).
+func TestHeaderEscapesNames(t *testing.T) {
+	evil := spec.Spec{Name: "x\x1b]0;owned\x07", Description: "clear\x1b[2J now"}
+	m := New(Config{Spec: evil, Export: filepath.Join(t.TempDir(), "results")}).(*model)
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	header := m.headerView()
+	if strings.ContainsAny(header, "\x1b\x07") {
+		t.Errorf("the header holds raw escape codes: %q", header)
+	}
+	for _, want := range []string{`x\x1b]0;owned\a`, `clear\x1b[2J now`} {
+		if !strings.Contains(header, want) {
+			t.Errorf("the header lacks %s: %q", want, header)
+		}
+	}
+}
+
 func TestTooSmall(t *testing.T) {
 	m, _ := newTestModel(t, 40, 10)
 	v := m.View()

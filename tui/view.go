@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/prunerlab/pruner-tui/internal/printable"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -96,13 +97,15 @@ func (m *model) View() string {
 	return lipgloss.JoinVertical(lipgloss.Left, m.headerView(), body, m.status.View(), m.helpView())
 }
 
-// tooSmallView says the window is too small, centred.
+// tooSmallView says the window is too small, centred, each line wrapped
+// to the width so that a narrow window still shows all of it.
 func (m *model) tooSmallView() string {
 	st := m.common.Styles
+	wrap := lipgloss.NewStyle().Width(m.width).Align(lipgloss.Center)
 	msg := lipgloss.JoinVertical(lipgloss.Center,
-		st.Bad.Render("Terminal too small"),
-		fmt.Sprintf("%d×%d, needs at least %d×%d", m.width, m.height, MinWidth, MinHeight),
-		st.Muted.Render("enlarge the window, or press q to quit"))
+		wrap.Inherit(st.Bad).Render("Terminal too small"),
+		wrap.Render(fmt.Sprintf("%d×%d, needs at least %d×%d", m.width, m.height, MinWidth, MinHeight)),
+		wrap.Inherit(st.Muted).Render("enlarge the window, or press q to quit"))
 	return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, msg)
 }
 
@@ -110,13 +113,15 @@ func (m *model) tooSmallView() string {
 func (m *model) headerView() string {
 	st := m.common.Styles
 	spec := m.session.spec
-	name := spec.Name
+	// The name and description come from a file: escaped, they cannot
+	// retitle or clear the terminal.
+	name := printable.Escape(spec.Name)
 	if name == "" {
 		name = "(unnamed experiment)"
 	}
 	line := st.AppName.Render(" pruner-tui ") + st.Header.Render("│ ") + st.Experiment.Render(name)
 	if d := strings.TrimSpace(spec.Description); d != "" {
-		line += st.Description.Render(" — " + strings.Join(strings.Fields(d), " "))
+		line += st.Description.Render(" — " + printable.Escape(strings.Join(strings.Fields(d), " ")))
 	}
 	line = common.Truncate(line, m.width)
 	if pad := m.width - lipgloss.Width(line); pad > 0 {

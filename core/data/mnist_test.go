@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"io/fs"
 	"math"
@@ -163,6 +164,37 @@ func TestHugeCountAllocatesLittle(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
 		t.Errorf("allocated %d MB for a 2 KB file, want under 64 MB", alloc>>20)
+	}
+}
+
+// TestIDXDecompressionBomb: a gzip of zeros whose header claims a million
+// images (784 MB) — which it really holds — is refused once it has
+// expanded past the bound, long before its end and without allocating
+// for the claim.
+func TestIDXDecompressionBomb(t *testing.T) {
+	var bomb bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&bomb, gzip.BestSpeed)
+	w.Write(idxImages(1_000_000, 28, 28, nil))
+	zeros := make([]byte, 1<<20)
+	for range 64 { // 64 MiB of the 784 MB claimed: enough to trip the bound
+		w.Write(zeros)
+	}
+	w.Close()
+	src := &countingReader{r: bytes.NewReader(bomb.Bytes())}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err := readImages(src, "t10k-images-idx3-ubyte.gz", 0)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "expands more than 64 times its compressed size") {
+		t.Fatalf("error %v, want the expansion bound", err)
+	}
+	if src.n >= int64(bomb.Len()) {
+		t.Errorf("read all %d compressed bytes, want the reader to stop early", bomb.Len())
+	}
+	// At most the 16 MiB allowed before the bound applies, in a buffer
+	// grown by doubling: 8 + 16 + 32 MiB.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("allocated %d MiB, want under 64 MiB", alloc>>20)
 	}
 }
 

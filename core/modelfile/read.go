@@ -11,6 +11,7 @@ import (
 	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/core/quant"
+	"github.com/prunerlab/pruner-tui/internal/checked"
 )
 
 // Limits a reader enforces, so a corrupt or hostile file gets an error
@@ -349,10 +350,13 @@ func (d *decoder) tensor() (*nn.Dense, TensorSummary, error) {
 	if err != nil {
 		return fail("columns: %v", err)
 	}
-	if in < 1 || out < 1 || in*out > MaxTensorWeights {
+	// The product is checked, not computed: where int has 32 bits, two
+	// in-range dimensions can wrap around.
+	weights, ok := checked.Product(MaxTensorWeights, uint64(in), uint64(out))
+	if in < 1 || out < 1 || !ok {
 		return fail("shape %d×%d is not allowed: 1 to %d weights", in, out, MaxTensorWeights)
 	}
-	if d.weights += in * out; d.weights > maxModelWeights {
+	if d.weights += int(weights); d.weights > maxModelWeights {
 		return fail("the model exceeds %d weights in all", maxModelWeights)
 	}
 	fixed, err := h.bytes(4)
@@ -466,7 +470,11 @@ func positions(p *parser, stored, in, out, layout int, t *TensorSummary) ([]int,
 	if g < 1 || g > maxGapBits {
 		return nil, fmt.Errorf("relative-index width %d is out of range: allowed 1–%d", g, maxGapBits)
 	}
-	count, err := p.uvarint(len(p.data) * 8)
+	maxSymbols, ok := checked.Product(math.MaxInt, uint64(len(p.data)), 8) // a symbol takes a bit at least
+	if !ok {
+		maxSymbols = math.MaxInt
+	}
+	count, err := p.uvarint(int(maxSymbols))
 	if err != nil {
 		return nil, fmt.Errorf("symbol count: %w", err)
 	}

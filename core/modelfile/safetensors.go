@@ -13,6 +13,7 @@ import (
 
 	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
+	"github.com/prunerlab/pruner-tui/internal/checked"
 )
 
 // maxSafetensorsHeader is the largest JSON header ReadSafetensors accepts
@@ -185,15 +186,17 @@ func ReadSafetensors(r io.Reader) (map[string]Tensor, error) {
 		if len(t.Offsets) != 2 || t.Offsets[0] > t.Offsets[1] || t.Offsets[1] > uint64(len(data)) {
 			return nil, fmt.Errorf("read safetensors: tensor %q: data_offsets %v do not lie within the %d data bytes", name, t.Offsets, len(data))
 		}
-		count := uint64(1)
-		for _, s := range t.Shape {
+		dims := make([]uint64, len(t.Shape))
+		for i, s := range t.Shape {
 			if s < 0 {
 				return nil, fmt.Errorf("read safetensors: tensor %q has a negative dimension in shape %v", name, t.Shape)
 			}
-			count *= uint64(s)
-			if count > uint64(len(data)) {
-				return nil, fmt.Errorf("read safetensors: tensor %q: shape %v is larger than the data", name, t.Shape)
-			}
+			dims[i] = uint64(s)
+		}
+		// Checked: a shape like [2, 2^63] wraps around to 0 elements.
+		count, ok := checked.Product(uint64(len(data)), dims...)
+		if !ok {
+			return nil, fmt.Errorf("read safetensors: tensor %q: shape %v is larger than the data", name, t.Shape)
 		}
 		if 4*count != t.Offsets[1]-t.Offsets[0] {
 			return nil, fmt.Errorf("read safetensors: tensor %q: shape %v needs %d bytes, data_offsets give %d", name, t.Shape, 4*count, t.Offsets[1]-t.Offsets[0])

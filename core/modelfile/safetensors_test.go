@@ -119,6 +119,10 @@ func TestSafetensorsErrors(t *testing.T) {
 		{"overlap", file(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8), "without gaps or overlaps"},
 		{"uncovered", file(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 8), "cover 4 of the 8"},
 		{"negative", file(`{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}`, 4), "negative dimension"},
+		// 4 × 2^62 elements is 2^64: multiplied unchecked it wraps around to
+		// 0, which matches an empty byte range.
+		{"wraps", file(`{"a":{"dtype":"F32","shape":[4,4611686018427387904],"data_offsets":[0,0]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4), "larger than the data"},
+		{"wraps late", file(`{"a":{"dtype":"F32","shape":[1,1,65536,65536,65536,65536],"data_offsets":[0,0]}}`, 0), "larger than the data"},
 	}
 	for _, c := range cases {
 		_, err := ReadSafetensors(bytes.NewReader(c.data))
@@ -130,4 +134,38 @@ func TestSafetensorsErrors(t *testing.T) {
 	if err := WriteSafetensors(&bytes.Buffer{}, dup); err == nil || !strings.Contains(err.Error(), "used twice") {
 		t.Errorf("duplicate names: %v", err)
 	}
+}
+
+// FuzzReadSafetensors: any bytes give tensors or an error, never a panic;
+// tensors it returns hold as many values as their shapes say.
+func FuzzReadSafetensors(f *testing.F) {
+	var buf bytes.Buffer
+	if err := WriteSafetensors(&buf, mlp(1, 3, 4, 2)); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	for _, json := range []string{
+		`{"a":{"dtype":"F32","shape":[4,4611686018427387904],"data_offsets":[0,0]}}`,
+		`{"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}`,
+		`{"a":{"dtype":"F32","shape":[0,9223372036854775807],"data_offsets":[0,0]}}`,
+		`{"__metadata__":{"format":"pt"},"a\u001b[2J":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`,
+	} {
+		b := binary.LittleEndian.AppendUint64(nil, uint64(len(json)))
+		f.Add(append(append(b, json...), 0, 0, 0, 0))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tensors, err := ReadSafetensors(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for name, tn := range tensors {
+			n := 1
+			for _, d := range tn.Shape {
+				n *= d
+			}
+			if n != len(tn.Data) {
+				t.Fatalf("tensor %q: shape %v but %d values", name, tn.Shape, len(tn.Data))
+			}
+		}
+	})
 }

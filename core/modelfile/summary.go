@@ -3,6 +3,8 @@ package modelfile
 import (
 	"fmt"
 	"strings"
+
+	"github.com/prunerlab/pruner-tui/internal/printable"
 )
 
 var (
@@ -72,14 +74,16 @@ func (s Summary) DenseBytes() int64 {
 	return n
 }
 
-// String renders the summary as a table, one line per tensor.
+// String renders the summary as a table for a terminal, one line per
+// tensor; names are escaped (printable.Escape), since a file may carry
+// any bytes in them.
 func (s Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "model file v%d: %d bytes (header %d), CRC-32 %08x\n", s.Version, s.FileBytes, s.HeaderBytes, s.Checksum)
 	fmt.Fprintf(&b, "%-12s %-9s %-11s %-10s %-8s %6s %9s %9s %8s %9s\n", "layer", "kind", "shape", "layout", "encoding", "bits", "nonzero", "bytes", "bits/nz", "huffman")
 	for _, l := range s.Layers {
 		if len(l.Tensors) == 0 {
-			fmt.Fprintf(&b, "%-12s %-9s\n", l.Name, l.Kind)
+			fmt.Fprintf(&b, "%-12s %-9s\n", printable.Escape(l.Name), l.Kind)
 			continue
 		}
 		for _, t := range l.Tensors {
@@ -92,7 +96,7 @@ func (s Summary) String() string {
 			case t.GapHuffman:
 				huff = "gaps"
 			}
-			fmt.Fprintf(&b, "%-12s %-9s %-11s %-10s %-8s %6d %9d %9d %8.2f %9s\n", t.Name, l.Kind, fmt.Sprintf("%d×%d", t.In, t.Out),
+			fmt.Fprintf(&b, "%-12s %-9s %-11s %-10s %-8s %6d %9d %9d %8.2f %9s\n", printable.Escape(t.Name), l.Kind, fmt.Sprintf("%d×%d", t.In, t.Out),
 				t.Layout, t.Encoding, t.CodeBits, t.NonZero, t.WeightBytes+t.BiasBytes, t.BitsPerNonZero(), huff)
 		}
 	}

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/prunerlab/pruner-tui/internal/printable"
 )
 
 // table is what the writers need of a Table or a Sensitivity.
@@ -61,11 +65,17 @@ func writeJSON(w io.Writer, t table) error {
 
 // writeAligned writes rows as text columns two spaces apart: the first
 // leftCols columns left-aligned, the rest right-aligned, as numbers read
-// best; no line ends in blanks.
+// best; no line ends in blanks. It is for a terminal: a cell's control
+// characters are escaped (printable.Escape), so none can move the cursor
+// or break a line.
 func writeAligned(w io.Writer, rows [][]string, leftCols int) error {
+	escaped := make([][]string, len(rows))
 	var widths []int
-	for _, cells := range rows {
+	for r, cells := range rows {
+		escaped[r] = make([]string, len(cells))
 		for i, c := range cells {
+			c = printable.Escape(c)
+			escaped[r][i] = c
 			if i == len(widths) {
 				widths = append(widths, 0)
 			}
@@ -73,7 +83,7 @@ func writeAligned(w io.Writer, rows [][]string, leftCols int) error {
 		}
 	}
 	var b strings.Builder
-	for _, cells := range rows {
+	for _, cells := range escaped {
 		var line strings.Builder
 		for i, c := range cells {
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
@@ -160,6 +170,40 @@ func (r Report) Export(path string) ([]Written, error) {
 		done = append(done, Written{s.Kind.String() + " sensitivity table (" + rowCount(len(s.Points)) + ")", p})
 	}
 	return done, nil
+}
+
+// CheckExport checks, before any work, that Export(path) can write: path
+// and the sensitivity tables of kinds beside it are no folders, the
+// extension names a format, and path's folder exists and takes a new file
+// (one is made and removed, as Export's temporary file will be).
+func CheckExport(path string, kinds ...Kind) error {
+	paths := []string{path}
+	for _, k := range kinds {
+		paths = append(paths, SidePath(path, k))
+	}
+	for _, p := range paths {
+		if info, err := os.Stat(p); err == nil && info.IsDir() {
+			return fmt.Errorf("export %s: it is a directory; give a file name such as %s", p, filepath.Join(p, "results.csv"))
+		}
+	}
+	if _, err := FormatFor(path); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	switch info, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("export %s: the folder %s does not exist", path, dir)
+	case err != nil:
+		return fmt.Errorf("export %s: %w", path, err)
+	case !info.IsDir():
+		return fmt.Errorf("export %s: %s is not a folder", path, dir)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("export %s: cannot write in %s: %w", path, dir, err)
+	}
+	tmp.Close()
+	return os.Remove(tmp.Name())
 }
 
 // rowCount says "1 row" or "n rows".

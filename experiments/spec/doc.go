@@ -15,8 +15,8 @@
 //
 // Keys are snake_case; unknown keys are errors. Required keys are marked *.
 //
-//	name: lenet-300-100          # * the experiment column of the table
-//	description: one line
+//	name: lenet-300-100          # * the experiment column of the table: one line, printable, ≤ 64 characters
+//	description: one line        # printable, ≤ 500 characters
 //	seed: 1                      # every random choice derives from it (default 0)
 //	dataset:
 //	  name: mnist                # * mnist | fashion-mnist | blobs | spirals
@@ -28,7 +28,7 @@
 //	  samples: 2000              # blobs, spirals: training points; test gets samples/4
 //	model:
 //	  layers:                    # * the input comes from the dataset
-//	    - {type: dense, units: 300, name: fc1}   # name optional: fc1, fc2, ...
+//	    - {type: dense, units: 300, name: fc1}   # name optional: fc1, fc2, ...; letters, digits, _ . -, ≤ 64
 //	    - {type: dense, units: 10, init: glorot} # init: he (default) | glorot
 //	    - {type: relu}
 //	    - {type: dropout, rate: 0.2}             # rate * for dropout, in [0, 1)
@@ -37,9 +37,9 @@
 // MNIST and Fashion-MNIST give 28×28×1 images, which convolutions and
 // pooling take (conv1, conv2, ... and pool1, ... by default):
 //
-//	    - {type: conv, filters: 20, kernel: 5}   # * filters, kernel; stride 1, padding 0 by default; init as dense
-//	    - {type: maxpool, size: 2}               # * size; stride: the size by default
-//	    - {type: flatten}                        # the image as a vector (a dense layer also takes an image as is)
+//   - {type: conv, filters: 20, kernel: 5}   # * filters, kernel; stride 1, padding 0 by default; init as dense
+//   - {type: maxpool, size: 2}               # * size; stride: the size by default
+//   - {type: flatten}                        # the image as a vector (a dense layer also takes an image as is)
 //
 // Images are channels-last (NHWC: a pixel's channels side by side); a
 // convolution's filters are a (kernel²·channels)×filters matrix, what the
@@ -47,6 +47,7 @@
 // layer's weights. Shapes are checked when the file is read: a window that
 // does not fit its input, a convolution after the images became vectors,
 // or a flatten of a vector is an error naming the layer and the shape.
+//
 //	train:
 //	  optimizer: adam            # * adam | sgd
 //	  lr: 0.001                  # * in (0, 1]
@@ -243,5 +244,25 @@
 // factor ("fc1.A", "fc1.B"), so the factors can be pruned or quantized.
 // Rows: the first stage's technique, then "+technique" for each later one
 // (prune-gradual, +finetune, +kmeans, ...); wall_s counts every stage up to
-// the row.
+// the row. A pipeline's name is one line of printable characters, at most
+// 64.
+//
+// # Limits
+//
+// A spec is refused, with its line, before the YAML library builds or
+// decodes anything costly, when the file is larger than MaxSpecBytes (1
+// MiB; Load reads no more), is not UTF-8 or holds a character YAML does not
+// allow (a control character other than tab and line breaks; a leading
+// byte-order mark is skipped), holds more than MaxMarks (50,000) YAML
+// punctuation marks and line breaks, nests lists and mappings deeper than
+// MaxDepth (32), has a list of more than MaxListLength (1,000) entries, or
+// more than MaxValues (100,000) values once every alias is replaced by
+// what it names (a "billion laughs"); an anchor may be defined once, and
+// an alias may not stand inside its own anchor. What an alias names is
+// checked where it is used, as if written there.
+//
+// Memory estimates the memory a run of a spec holds (dataset, model,
+// activations: the formula is on the type), and CheckMemory refuses a spec
+// that needs more than a limit; experiments.Run checks it against
+// Options.MaxMemory (pruner-tui --max-memory) before it loads anything.
 package spec

@@ -167,6 +167,9 @@ func (s Spec) validateModel(present func(string) bool) *Error {
 	if len(layers) == 0 {
 		return fieldError("model.layers", "must list at least one dense layer", "none")
 	}
+	if len(layers) > MaxListLength {
+		return fieldError("model.layers", fmt.Sprintf("must have at most %d layers", MaxListLength), len(layers))
+	}
 	seen := map[string]int{}
 	t := s.Dataset.Input()
 	for i, l := range layers {
@@ -201,6 +204,9 @@ func (l Layer) validate(path string, present func(string) bool) *Error {
 	}
 	if !layerNameRE.MatchString(l.Name) {
 		return fieldError(path+".name", "must start with a letter and use only letters, digits, _ . -", quote(l.Name))
+	}
+	if err := checkText(path+".name", l.Name, MaxNameLength); err != nil {
+		return err
 	}
 	for _, k := range layerKeys {
 		if set, got := k.set(l); set && !slices.Contains(k.types, l.Type) {

@@ -35,12 +35,12 @@ func Parse(source string, data []byte) (spec Spec, err error) {
 			spec, err = Spec{}, &Error{Source: source, Msg: fmt.Sprintf("cannot read the YAML: %v", r)}
 		}
 	}()
-	body, e := parseBody(data)
+	body, anchors, e := parseBody(data)
 	if e != nil {
 		e.Source = source
 		return Spec{}, e
 	}
-	w := &walker{lines: map[string]int{}, rootLine: max(nodeLine(body), 1)}
+	w := &walker{lines: map[string]int{}, rootLine: max(nodeLine(body), 1), anchors: anchors}
 	if e := w.walk(body, reflect.TypeFor[Spec](), "", w.rootLine); e != nil {
 		e.Source = source
 		return Spec{}, e
@@ -61,11 +61,16 @@ func Parse(source string, data []byte) (spec Spec, err error) {
 	return spec, nil
 }
 
-// parseBody returns the one document's body.
-func parseBody(data []byte) (ast.Node, *Error) {
+// parseBody returns the one document's body and its anchors, once the
+// bytes have passed prescan and the tree checkAliases.
+func parseBody(data []byte) (ast.Node, map[string]*ast.AnchorNode, *Error) {
+	data, e := prescan(data)
+	if e != nil {
+		return nil, nil, e
+	}
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, yamlError("", "YAML syntax error: ", err)
+		return nil, nil, yamlError("", "YAML syntax error: ", err)
 	}
 	var bodies []ast.Node
 	for _, doc := range file.Docs {
@@ -75,11 +80,15 @@ func parseBody(data []byte) (ast.Node, *Error) {
 	}
 	switch {
 	case len(bodies) == 0:
-		return nil, &Error{Msg: "the spec is empty: it needs at least name, dataset, model and train"}
+		return nil, nil, &Error{Msg: "the spec is empty: it needs at least name, dataset, model and train"}
 	case len(bodies) > 1:
-		return nil, &Error{Line: nodeLine(bodies[1]), Msg: "only one YAML document is allowed per spec, found a second one"}
+		return nil, nil, &Error{Line: nodeLine(bodies[1]), Msg: "only one YAML document is allowed per spec, found a second one"}
 	}
-	return bodies[0], nil
+	anchors, e := checkAliases(bodies[0])
+	if e != nil {
+		return nil, nil, e
+	}
+	return bodies[0], anchors, nil
 }
 
 // required lists the fields a spec must give, list indices written as
@@ -105,6 +114,7 @@ func requiredField(path string) bool {
 type walker struct {
 	lines    map[string]int // "train.lr", "compress[1]" → line of its key or list item
 	rootLine int
+	anchors  map[string]*ast.AnchorNode // by name, to look through aliases
 }
 
 // present reports whether path is given in the file.
@@ -132,8 +142,14 @@ var stepType = reflect.TypeFor[Step]()
 
 func (w *walker) walk(n ast.Node, t reflect.Type, path string, line int) *Error {
 	n = unwrap(n)
-	if _, alias := n.(*ast.AliasNode); alias {
-		return nil // the decoder resolves aliases and checks what they point to
+	if alias, ok := n.(*ast.AliasNode); ok {
+		// What an alias names is checked where it is used; checkAliases
+		// has bounded the expansion and refused cycles.
+		an, ok := w.anchors[scalarText(alias.Value)]
+		if !ok {
+			return nil // the decoder says the anchor is missing
+		}
+		n = unwrap(an.Value)
 	}
 	if n != nil && nodeLine(n) > 0 {
 		line = nodeLine(n)
@@ -156,6 +172,9 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string, line int) *Error 
 		seq, ok := n.(*ast.SequenceNode)
 		if !ok {
 			return bad("a list")
+		}
+		if len(seq.Values) > MaxListLength {
+			return &Error{Field: path, Line: line, Msg: fmt.Sprintf("must have at most %d entries, got %d", MaxListLength, len(seq.Values))}
 		}
 		for i, v := range seq.Values {
 			p := fmt.Sprintf("%s[%d]", path, i)
@@ -490,13 +509,15 @@ func sectionName(path string) string {
 // yamlError turns an error of the YAML library into an *Error with the
 // line of the token it points at.
 func yamlError(source, prefix string, err error) *Error {
-	e := &Error{Source: source, Msg: prefix + err.Error()}
 	var ye yaml.Error
-	if errors.As(err, &ye) {
-		e.Msg = prefix + ye.GetMessage()
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			e.Line = tk.Position.Line
-		}
+	if !errors.As(err, &ye) {
+		return &Error{Source: source, Msg: prefix + err.Error()}
+	}
+	// Not err.Error(): that prints the source around the token, which for a
+	// long line costs seconds.
+	e := &Error{Source: source, Msg: prefix + ye.GetMessage()}
+	if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+		e.Line = tk.Position.Line
 	}
 	return e
 }

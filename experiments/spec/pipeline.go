@@ -69,8 +69,8 @@ func (p Pipeline) check(c *checker) *Error {
 	if len(p.Stages) > maxPipelineStages {
 		return c.bad("pipeline", fmt.Sprintf("must have at most %d stages", maxPipelineStages), len(p.Stages))
 	}
-	if strings.ContainsAny(p.Name, "\n\r") {
-		return c.bad("name", "must be one line", "several lines")
+	if err := checkText(c.field("name"), p.Name, MaxNameLength); err != nil {
+		return err
 	}
 	names := c.names
 	quantizedBy, huffman := "", false
@@ -78,6 +78,11 @@ func (p Pipeline) check(c *checker) *Error {
 		sc := &checker{spec: c.spec, path: fmt.Sprintf("%s.pipeline[%d]", c.path, j), present: c.present,
 			earlier: c.earlier, names: names, stage: true}
 		tech := st.Technique()
+		if t, ok := lookupTechnique(tech); !ok || !t.stage {
+			// The walk of Parse says so with the key's line; a merge key
+			// (<<) or a Spec built in Go can bring a step it does not see.
+			return sc.wrong("technique", fmt.Sprintf("%s in a pipeline, got %q", oneOf(stageOrder), tech))
+		}
 		switch tech {
 		case "prune", "lowrank":
 			if quantizedBy != "" {

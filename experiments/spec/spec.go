@@ -2,11 +2,14 @@ package spec
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/prunerlab/pruner-tui/internal/printable"
 	"github.com/prunerlab/pruner-tui/presets"
 )
 
@@ -78,6 +81,12 @@ const (
 	MaxPruneRatio = 0.99
 	// MaxBits is the widest quantized width; 32 means float32.
 	MaxBits = 8
+	// MaxNameLength bounds the names of the experiment, its layers and
+	// its pipelines, in characters: they reach file names (--save writes
+	// EXPERIMENT-NN-TECHNIQUE.safetensors, which must fit the 255 bytes a
+	// file system allows) and table columns.
+	MaxNameLength        = 64
+	maxDescriptionLength = 500
 )
 
 // Load loads a spec by preset name (as listed by Presets) or from a path
@@ -91,7 +100,7 @@ func Load(nameOrPath string) (Spec, error) {
 			return Parse("preset:"+nameOrPath, data)
 		}
 	}
-	data, err := os.ReadFile(nameOrPath)
+	data, err := readSpecFile(nameOrPath)
 	if err != nil {
 		if !isPath && os.IsNotExist(err) {
 			return Spec{}, fmt.Errorf("no preset named %q and no such file (presets: %s)", nameOrPath, strings.Join(presets.Names(), ", "))
@@ -99,6 +108,18 @@ func Load(nameOrPath string) (Spec, error) {
 		return Spec{}, fmt.Errorf("spec %s: %w", nameOrPath, err)
 	}
 	return Parse(nameOrPath, data)
+}
+
+// readSpecFile reads at most one byte more than MaxSpecBytes, so Parse
+// can refuse a file too large without its all being read (/dev/zero never
+// ends).
+func readSpecFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxSpecBytes+1))
 }
 
 // PresetInfo describes a shipped preset.
@@ -161,8 +182,11 @@ func (s Spec) validate(present func(path string) bool) *Error {
 	if strings.TrimSpace(s.Name) == "" {
 		return fieldError("name", "must be a non-empty name for the experiment", `""`)
 	}
-	if strings.ContainsAny(s.Description, "\n\r") {
-		return fieldError("description", "must be one line", "several lines")
+	if err := checkText("name", s.Name, MaxNameLength); err != nil {
+		return err
+	}
+	if err := checkText("description", s.Description, maxDescriptionLength); err != nil {
+		return err
 	}
 	if err := s.Dataset.validate(); err != nil {
 		return err
@@ -173,7 +197,27 @@ func (s Spec) validate(present func(path string) bool) *Error {
 	if err := s.Train.validate(); err != nil {
 		return err
 	}
+	if len(s.Compress) > MaxListLength {
+		return fieldError("compress", fmt.Sprintf("must have at most %d steps", MaxListLength), len(s.Compress))
+	}
 	return s.Compress.check(&s, "compress", present)
+}
+
+// checkText checks a name or a description that reaches the terminal
+// and file names: one line of printable characters (no escape codes, no
+// tabs, no invisible ones), at most max of them.
+func checkText(field, s string, max int) *Error {
+	if n := utf8.RuneCountInString(s); n > max {
+		return fieldError(field, fmt.Sprintf("must be at most %d characters", max), n)
+	}
+	if !printable.Is(s) {
+		what := "characters that are not printable"
+		if strings.ContainsAny(s, "\n\r") {
+			what = "several lines"
+		}
+		return fieldError(field, "must be one line of printable characters (no control characters or escape codes)", fmt.Sprintf("%s in %q", what, s))
+	}
+	return nil
 }
 
 func (d Dataset) validate() *Error {

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml/lexer"
+
+	"github.com/prunerlab/pruner-tui/internal/printable"
 	"github.com/prunerlab/pruner-tui/presets"
 )
 
@@ -320,19 +323,48 @@ func FuzzParse(f *testing.F) {
 		"name: x\ncompress: [{technique: lowrank, rank: 99999999999999999999}]\n",
 		"model: {layers: [{type: dense, units: -1}]}\n", "dataset: {name: spirals, noise: .nan}\n",
 		"---\n---\n", "name: |\n  two\n  lines\n",
+		// Aliases, merges and deep nesting: the hostile shapes.
+		laughs(3, 3), laughs(6, 9), "name: x\ncompress: &a [*a]\n", "a: &x 1\nb: &x 2\n",
+		"name: &n x\ndescription: *n\n", "train: &t {lr: 0.1}\ncompress: [{<<: *t, technique: prune}]\n",
+		"name: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n",
+		"name: " + strings.Repeat("- ", 40) + "x\n", nestedBlock(40), nestedBlock(8),
+		"name: " + strings.Repeat("{a: ", 20) + strings.Repeat("}", 20) + "\n",
+		"\xef\xbb\xbf" + validSpec, "name: caf\xe9\n", "name: \"\\e[2J\"\n", "name: a\x00b\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.yaml", data)
+		if text, e := prescan(data); e == nil {
+			// The bound that keeps the lexer small: between two marks at
+			// most one scalar.
+			marks := 0
+			for _, b := range text {
+				if strings.IndexByte(yamlMarks, b) >= 0 {
+					marks++
+				}
+			}
+			if n := len(lexer.Tokenize(string(text))); n > 2*marks+2 {
+				t.Fatalf("%d tokens from %d marks", n, marks)
+			}
+		}
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz.yaml: ") {
 				t.Errorf("error %q does not name the file", err)
+			}
+			if strings.Contains(err.Error(), "cannot read the YAML") {
+				t.Errorf("the YAML library panicked: %v", err)
 			}
 			return
 		}
 		if err := s.Validate(); err != nil {
 			t.Errorf("parsed spec does not validate: %v", err)
+		}
+		if !printable.Is(s.Name) || !printable.Is(s.Description) {
+			t.Errorf("name %q or description %q is not printable", s.Name, s.Description)
+		}
+		if s.Memory().Total() <= 0 {
+			t.Errorf("memory estimate %v", s.Memory())
 		}
 	})
 }

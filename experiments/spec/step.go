@@ -174,6 +174,9 @@ func (s Steps) check(spec *Spec, path string, present func(string) bool) *Error 
 	for i, st := range s {
 		c := &checker{spec: spec, path: fmt.Sprintf("%s[%d]", path, i), present: present,
 			earlier: s[:i], names: weightNames{layers: spec.WeightNames()}}
+		if t, ok := lookupTechnique(st.Technique()); !ok || !t.alone {
+			return c.wrong("technique", fmt.Sprintf("%s, got %q", oneOf(allowedTechniques(false)), st.Technique()))
+		}
 		if err := st.check(c); err != nil {
 			return err
 		}

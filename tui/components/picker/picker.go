@@ -6,6 +6,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/prunerlab/pruner-tui/experiments/spec"
+	"github.com/prunerlab/pruner-tui/internal/printable"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -16,8 +17,9 @@ type Item struct {
 	Spec               *spec.Spec
 }
 
-func (i Item) Title() string       { return i.Name }
-func (i Item) Description() string { return i.Desc }
+// Title and Description are escaped: a spec from a file may hold anything.
+func (i Item) Title() string       { return printable.Escape(i.Name) }
+func (i Item) Description() string { return printable.Escape(i.Desc) }
 func (i Item) FilterValue() string { return i.Name + " " + i.Desc }
 
 // ChosenMsg says the user picked an item.

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/internal/printable"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
@@ -61,9 +62,11 @@ func (m *Model) Text() string {
 	return s
 }
 
+// firstLine is the first line of s, escaped: an error or a log line may
+// quote a file, and must not drive the terminal.
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
-	return strings.TrimSpace(s)
+	return printable.Escape(strings.TrimSpace(s))
 }
 
 // SetSize sets the width; the status line is one row.
@@ -93,7 +96,7 @@ func (m *Model) View() string {
 	case experiments.StageCancelled:
 		stageStyle, dot = st.StatusClock, "■"
 	}
-	left := " " + stageStyle.Render(dot+" "+m.Text()) + st.StatusClock.Render("  "+common.Clock(m.elapsed))
+	left := " " + stageStyle.Render(dot+" "+printable.Escape(m.Text())) + st.StatusClock.Render("  "+common.Clock(m.elapsed))
 	rest := m.width - lipgloss.Width(left) - 3
 	var msg string
 	switch {
