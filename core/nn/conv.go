@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 )
 
@@ -272,26 +273,22 @@ func (p *MaxPool2D) Forward(x Matrix, train bool) Matrix {
 		for oy := 0; oy < out.H; oy++ {
 			for ox := 0; ox < out.W; ox++ {
 				o := (oy*out.W + ox) * ch
-				best, at := dst[o:o+ch], arg[o:o+ch]
+				best, at := dst[o:o+ch:o+ch], arg[o:o+ch:o+ch]
 				// The window's first pixel, then the others in reading
 				// order, each channel at once: a later pixel wins only
 				// when larger.
+				first := (oy*p.Stride*in.W + ox*p.Stride) * ch
+				copy(best, img[first:first+ch])
+				for c := range at {
+					at[c] = int32(first + c)
+				}
 				for ki := 0; ki < p.Size; ki++ {
 					for kj := 0; kj < p.Size; kj++ {
-						i := ((oy*p.Stride+ki)*in.W + ox*p.Stride + kj) * ch
-						px := img[i : i+ch]
 						if ki == 0 && kj == 0 {
-							copy(best, px)
-							for c := range at {
-								at[c] = int32(i + c)
-							}
 							continue
 						}
-						for c, v := range px {
-							if v > best[c] {
-								best[c], at[c] = v, int32(i+c)
-							}
-						}
+						i := ((oy*p.Stride+ki)*in.W + ox*p.Stride + kj) * ch
+						takeLarger(best, at, img[i:i+ch:i+ch], int32(i))
 					}
 				}
 			}
@@ -300,42 +297,41 @@ func (p *MaxPool2D) Forward(x Matrix, train bool) Matrix {
 	return p.y
 }
 
-// Backward: each output's gradient goes to the input it took. With
-// windows that tile the image (stride = size) each input belongs to one
-// window, so dx is written window by window; overlapping or gapped
-// windows add into a cleared dx.
+// takeLarger sets best[c] to px[c], and at[c] to i+c, where px[c] is
+// larger: without a branch, as a larger value is a coin toss to predict.
+func takeLarger(best []float32, at []int32, px []float32, i int32) {
+	at = at[:len(best)]
+	px = px[:len(best)]
+	for c, v := range px {
+		m, k := best[c], at[c]
+		var take uint32
+		if v > m {
+			take = ^uint32(0)
+		}
+		bits := math.Float32bits(v)&take | math.Float32bits(m)&^take
+		best[c] = math.Float32frombits(bits)
+		at[c] = int32(uint32(i+int32(c))&take | uint32(k)&^take)
+	}
+}
+
+// Backward: each output's gradient goes to the input it took, in a
+// cleared dx; where windows overlap, an input taken by several outputs
+// gets their sum.
 func (p *MaxPool2D) Backward(dy Matrix) Matrix {
 	p.dx = ensure(p.dx, dy.Rows, p.In.Size())
+	clear(p.dx.Data)
 	n := p.Out.Size()
-	if p.Stride != p.Size || p.Out.H*p.Size != p.In.H || p.Out.W*p.Size != p.In.W {
-		clear(p.dx.Data)
-		for b := 0; b < dy.Rows; b++ {
-			g, dst, arg := dy.Row(b), p.dx.Row(b), p.argmax[b*n:(b+1)*n]
-			for o, v := range g {
-				dst[arg[o]] += v
-			}
-		}
-		return p.dx
-	}
-	in, out, ch := p.In, p.Out, p.In.C
+	tiled := p.Stride >= p.Size // no input is in two windows
 	for b := 0; b < dy.Rows; b++ {
 		g, dst, arg := dy.Row(b), p.dx.Row(b), p.argmax[b*n:(b+1)*n]
-		for oy := 0; oy < out.H; oy++ {
-			for ox := 0; ox < out.W; ox++ {
-				o := (oy*out.W + ox) * ch
-				for ki := 0; ki < p.Size; ki++ {
-					for kj := 0; kj < p.Size; kj++ {
-						i := ((oy*p.Size+ki)*in.W + ox*p.Size + kj) * ch
-						for c := range ch {
-							if int(arg[o+c]) == i+c {
-								dst[i+c] = g[o+c]
-							} else {
-								dst[i+c] = 0
-							}
-						}
-					}
-				}
+		if tiled {
+			for o, v := range g {
+				dst[arg[o]] = v
 			}
+			continue
+		}
+		for o, v := range g {
+			dst[arg[o]] += v
 		}
 	}
 	return p.dx

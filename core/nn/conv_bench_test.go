@@ -51,3 +51,22 @@ func BenchmarkLeNet5TrainStep(b *testing.B) {
 		opt.Step(m.Params())
 	}
 }
+
+// BenchmarkMaxPool times LeNet-5's first pooling (64×24×24×20 → 12×12×20)
+// forward and backward.
+func BenchmarkMaxPool(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	p := NewMaxPool2D("pool1", Shape{24, 24, 20}, 2, 2)
+	x := randomMatrix(rng, 64, p.In.Size())
+	dy := randomMatrix(rng, 64, p.Out.Size())
+	b.Run("forward", func(b *testing.B) {
+		for b.Loop() {
+			p.Forward(x, true)
+		}
+	})
+	b.Run("backward", func(b *testing.B) {
+		for b.Loop() {
+			p.Backward(dy)
+		}
+	})
+}

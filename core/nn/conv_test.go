@@ -311,3 +311,23 @@ func TestMaxPoolBackwardBothPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPoolNaN: a NaN in a window's first pixel stays (nothing compares
+// larger than it); a NaN after the first pixel is never taken.
+func TestMaxPoolNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	p := NewMaxPool2D("pool", Shape{2, 4, 1}, 2, 2)
+	// Window 0: pixels (0,0)=NaN (0,1)=5 (1,0)=1 (1,1)=2; window 1: 3, NaN, 4, 1.
+	x := Matrix{Rows: 1, Cols: 8, Data: []float32{nan, 5, 3, nan, 1, 2, 4, 1}}
+	y := p.Forward(x, true)
+	if !math.IsNaN(float64(y.Data[0])) || y.Data[1] != 4 {
+		t.Fatalf("y = %v, want [NaN 4]", y.Data)
+	}
+	dx := p.Backward(Matrix{Rows: 1, Cols: 2, Data: []float32{1, 2}})
+	want := []float32{1, 0, 0, 0, 0, 0, 2, 0}
+	for i, w := range want {
+		if dx.Data[i] != w {
+			t.Fatalf("dx = %v, want %v", dx.Data, want)
+		}
+	}
+}
