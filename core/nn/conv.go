@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/prunerlab/pruner-tui/core/kernels"
 )
 
 // Images are stored channels-last (NHWC): a sample of H×W pixels with C
@@ -198,9 +200,14 @@ func (c *Conv2D) col2im(dp, dx Matrix) {
 	}
 }
 
-// addRun adds src into dst element by element.
+// addRun adds src into dst: a long run with the vector kernel, a short
+// one (a window row of a one-channel image) by a loop.
 func addRun(dst, src []float32) {
 	dst = dst[:len(src)]
+	if len(src) >= 16 {
+		kernels.AddRows(dst, src, 1, len(src))
+		return
+	}
 	for i, v := range src {
 		dst[i] += v
 	}
