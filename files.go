@@ -39,7 +39,7 @@ func describeModelFile(path string) (string, error) {
 		slices.Sort(names)
 		for _, n := range names {
 			t := tensors[n]
-			fmt.Fprintf(&b, "%-16s %s %v\n", n, t.DType, t.Shape)
+			fmt.Fprintf(&b, "%-16s %s %s\n", n, t.DType, tensorShape(t.Shape))
 		}
 		return b.String(), nil
 	}
@@ -48,6 +48,16 @@ func describeModelFile(path string) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return s.String(), nil
+}
+
+// tensorShape writes a safetensors tensor's shape as the project writes
+// shapes: a weight matrix, stored [out in] as PyTorch keeps it, as
+// "in→out (stored [out in])"; any other shape as it is stored.
+func tensorShape(shape []int) string {
+	if len(shape) == 2 {
+		return fmt.Sprintf("%s (stored %v)", modelfile.FormatShape(shape[1], shape[0]), shape)
+	}
+	return fmt.Sprint(shape)
 }
 
 // loadModelFile reads a compressed model file (.prtm).

@@ -95,7 +95,7 @@ func (s Setting) Validate(m *nn.Sequential) error {
 		return err
 	}
 	if full := min(d.In, d.Out); s.Rank > full {
-		return fmt.Errorf("rank must be in [0, %d] for %s (%d×%d), got %d", full, d.LayerName, d.In, d.Out, s.Rank)
+		return fmt.Errorf("rank must be in [0, %d] for %s (%d→%d), got %d", full, d.LayerName, d.In, d.Out, s.Rank)
 	}
 	return nil
 }

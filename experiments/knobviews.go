@@ -177,7 +177,7 @@ func (t *Trained) Spectrum(layer string, rank int) (Spectrum, error) {
 		return Spectrum{}, err
 	}
 	if rank < 0 || rank > min(d.In, d.Out) {
-		return Spectrum{}, fmt.Errorf("rank must be in [0, %d] for %s (%d×%d), got %d", min(d.In, d.Out), d.LayerName, d.In, d.Out, rank)
+		return Spectrum{}, fmt.Errorf("rank must be in [0, %d] for %s (%d→%d), got %d", min(d.In, d.Out), d.LayerName, d.In, d.Out, rank)
 	}
 	dc, err := t.decomposition(d.LayerName)
 	if err != nil {

@@ -523,8 +523,8 @@ func TestSettingValidate(t *testing.T) {
 		{Setting{Bits: 9}, "bit width must be in [1, 8], or 0/32 for float32, got 9"},
 		{Setting{Bits: -1}, "bit width must be in [1, 8], or 0/32 for float32, got -1"},
 		{Setting{Rank: -2}, "rank must be ≥ 0 (0 = no factorization), got -2"},
-		{Setting{Rank: 7}, "rank must be in [0, 6] for fc1 (20×6), got 7"},
-		{Setting{Rank: 4, RankLayer: "fc2"}, "rank must be in [0, 3] for fc2 (6×3), got 4"},
+		{Setting{Rank: 7}, "rank must be in [0, 6] for fc1 (20→6), got 7"},
+		{Setting{Rank: 4, RankLayer: "fc2"}, "rank must be in [0, 3] for fc2 (6→3), got 4"},
 		{Setting{Rank: 2, RankLayer: "relu1"}, `rank layer must name a dense layer (fc1, fc2), got "relu1"`},
 	}
 	for _, c := range cases {

@@ -64,13 +64,13 @@ func TestKnobChartsThroughRoot(t *testing.T) {
 
 	m.settle(m.press("down")) // the rank knob: fc1, 4×8
 	v = m.View()
-	for _, want := range []string{"Spectrum σ of fc1 (4×8)", "not factorized", "ranks ≤ 2 save bytes"} {
+	for _, want := range []string{"Spectrum σ of fc1 (4→8)", "not factorized", "ranks ≤ 2 save bytes"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("rank knob picked: view lacks %q:\n%s", want, v)
 		}
 	}
 	m.settle(m.press("right")) // full rank 4: saves nothing
-	if got := m.charts.spectrum.Summary(); !strings.HasPrefix(got, "fc1 4×8: rank 4 keeps 100.0% of the energy") {
+	if got := m.charts.spectrum.Summary(); !strings.HasPrefix(got, "fc1 4→8: rank 4 keeps 100.0% of the energy") {
 		t.Errorf("rank 4: %q", got)
 	}
 	if v := m.View(); !strings.Contains(v, "saves no bytes") {

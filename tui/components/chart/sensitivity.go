@@ -300,7 +300,7 @@ func (m *Model) SensitivitySummary(k results.Kind) string {
 		last := pts[len(pts)-1]
 		at := fmt.Sprintf("%.0f%%", last.X)
 		if axis.kind == results.Bits {
-			at = fmt.Sprintf("%.0f bits", axis.top-last.X)
+			at = common.Bits(int(math.Round(axis.top - last.X)))
 		}
 		parts = append(parts, fmt.Sprintf("%s %s→%.2f%%", layer, at, last.Y))
 	}

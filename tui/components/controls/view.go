@@ -158,7 +158,7 @@ func (m *Model) explainLines(width int) []string {
 			if m.knobs.Bits == 1 {
 				levels = 2
 			}
-			text = fmt.Sprintf("Round each weight to one of %d levels per output channel (%d bits instead of 32).", levels, m.knobs.Bits)
+			text = fmt.Sprintf("Round each weight to one of %d levels per output channel (%s instead of 32).", levels, common.Bits(m.knobs.Bits))
 		}
 	case KnobRank:
 		t := m.knobs.Target
