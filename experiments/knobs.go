@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prunerlab/pruner-tui/core/bench"
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
@@ -287,7 +286,7 @@ func (t *Trained) FineTune(ctx context.Context, s Setting, epochs int, sink Sink
 		return Evaluation{}, err
 	}
 	ev.Row.WallS = wall.Seconds()
-	if ev.Row.LatencyUsB1, ev.Row.LatencyUsB256, err = bench.Latency(ctx, ms.m, t.Test.X); err != nil {
+	if ev.Row.LatencyUsB1, ev.Row.LatencyUsB256, err = latency(ctx, ms.m, t.Test.X); err != nil {
 		return Evaluation{}, err
 	}
 	return ev, nil

@@ -93,7 +93,7 @@ func mnistLayers(nonzero1 int) []nn.LayerStats {
 func row(technique, setting string, size int64, test, delta float64) results.Row {
 	return results.Row{Experiment: "mnist-mlp", Technique: technique, Setting: setting,
 		ParamsTotal: 101770, ParamsNonzero: 101770, SizeBytes: size, CompressionRatio: 407080 / float64(size),
-		TrainAcc: test + 1.25, TestAcc: test, DeltaAccPP: delta, GapPP: 1.25, LatencyUsB1: 40, LatencyUsB256: 2900}
+		TrainAcc: test + 1.25, TestAcc: test, DeltaAccPP: delta, GapPP: 1.25, LatencyUsB1: results.Measure(40), LatencyUsB256: results.Measure(2900)}
 }
 
 // tinyTrained is a real, untrained 4→8→3 model on blobs, for Apply.

@@ -39,8 +39,10 @@ var columns = []column{
 	{title: "µs b256", right: true, drop: 3, cell: func(r results.Row) string { return latency(r.LatencyUsB256) }},
 }
 
-func latency(us float64) string {
-	if us <= 0 {
+// latency writes a measured latency, or "—" for one not measured.
+func latency(m results.Measured) string {
+	us, ok := m.Value()
+	if !ok {
 		return "—"
 	}
 	if us >= 1000 {

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 func prunedRow(ratio float64) results.Row {
 	return results.Row{Experiment: "mnist", Technique: "prune", Setting: fmt.Sprintf("ratio=%.2f", ratio),
 		ParamsTotal: 101770, ParamsNonzero: int64(101770 * (1 - ratio)), SizeBytes: 204800, CompressionRatio: 1.99,
-		TrainAcc: 98.5, TestAcc: 97.25, DeltaAccPP: -0.31, GapPP: 1.25, LatencyUsB1: 41.5, LatencyUsB256: 2900}
+		TrainAcc: 98.5, TestAcc: 97.25, DeltaAccPP: -0.31, GapPP: 1.25, LatencyUsB1: results.Measure(41.5), LatencyUsB256: results.Measure(2900)}
 }
 
 func TestRowsAppear(t *testing.T) {
@@ -121,7 +121,7 @@ func TestGoldenResults(t *testing.T) {
 	m := New(common.New())
 	m.SetSize(100, 9)
 	dense := results.Row{Experiment: "mnist", Technique: "dense", Setting: "fp32", ParamsTotal: 101770, ParamsNonzero: 101770,
-		SizeBytes: 407080, CompressionRatio: 1, TrainAcc: 98.9, TestAcc: 97.56, GapPP: 1.34, LatencyUsB1: 38.2, LatencyUsB256: 2710}
+		SizeBytes: 407080, CompressionRatio: 1, TrainAcc: 98.9, TestAcc: 97.56, GapPP: 1.34, LatencyUsB1: results.Measure(38.2), LatencyUsB256: results.Measure(2710)}
 	quant := results.Row{Experiment: "mnist", Technique: "quantize", Setting: "bits=4", ParamsTotal: 101770, ParamsNonzero: 101770,
 		SizeBytes: 52224, CompressionRatio: 7.79, TrainAcc: 98.7, TestAcc: 97.41, DeltaAccPP: -0.15, GapPP: 1.29}
 	for _, r := range []results.Row{dense, prunedRow(0.5), prunedRow(0.9), quant} {
