@@ -30,6 +30,9 @@ type Options struct {
 //	  → StageEvent(evaluating) → ResultEvent
 //	→ StageEvent(done) → DoneEvent
 //
+// Every StageEvent says which part of the run it belongs to: part 1 is
+// the baseline (data, model, training), part 2+i compress entry i.
+//
 // and returns the report: the result table and the sensitivity tables.
 // Cancelling ctx stops it within one batch: it then emits
 // StageEvent(cancelled) and DoneEvent{Err: ctx.Err()} with the rows made
@@ -44,7 +47,8 @@ func Run(ctx context.Context, s spec.Spec, opts Options, sink Sink) (results.Rep
 	if sink == nil {
 		sink = SinkFunc(func(Event) {})
 	}
-	r := &runner{env: env{ctx: ctx, reporter: reporter{sink: sink, start: time.Now()}}}
+	part := &runPart{index: 1, count: 1 + len(s.Compress)}
+	r := &runner{env: env{ctx: ctx, reporter: reporter{sink: sink, start: time.Now(), part: part}}}
 	err := r.runSafely(s, opts)
 	rows := len(r.report.Rows)
 	switch {
@@ -60,11 +64,16 @@ func Run(ctx context.Context, s spec.Spec, opts Options, sink Sink) (results.Rep
 	return r.report.Clone(), err
 }
 
-// reporter sends events stamped with the time since start.
+// reporter sends events stamped with the time since start and, in a run,
+// with the part of the run they belong to.
 type reporter struct {
 	sink  Sink
 	start time.Time
+	part  *runPart // nil outside a run (the knobs' fine-tunes)
 }
+
+// runPart is where a run is: part Index of Count (see StageEvent.Part).
+type runPart struct{ index, count int }
 
 func (r reporter) emit(e Event) {
 	if r.sink != nil {
@@ -73,7 +82,11 @@ func (r reporter) emit(e Event) {
 }
 
 func (r reporter) stage(s Stage, detail string) {
-	r.emit(StageEvent{Stage: s, Detail: detail, Elapsed: time.Since(r.start)})
+	e := StageEvent{Stage: s, Detail: detail, Elapsed: time.Since(r.start)}
+	if r.part != nil {
+		e.Part, e.Parts = r.part.index, r.part.count
+	}
+	r.emit(e)
 }
 
 // runner is one run of a spec.
@@ -106,6 +119,7 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 		return err
 	}
 	s = s.Resolved()
+	r.part.count = 1 + len(s.Compress)
 	if err := checkSaveDir(opts.SaveDir); err != nil {
 		return err
 	}
@@ -125,6 +139,7 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 		return err
 	}
 	for i, st := range s.Compress {
+		r.part.index = 2 + i
 		if err := r.compress(i, st); err != nil {
 			return err
 		}

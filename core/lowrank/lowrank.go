@@ -55,6 +55,8 @@ func (l *Layer) Stats() nn.LayerStats {
 		Name: l.LayerName, Kind: "lowrank", In: l.In, Out: l.Out,
 		Params:    a.Params + b.Params,
 		NonZero:   a.NonZero + b.NonZero,
+		Weights:   a.Weights + b.Weights,
+		NonZeroW:  a.NonZeroW + b.NonZeroW,
 		Bits:      max(a.Bits, b.Bits),
 		Rank:      l.Rank,
 		FullRank:  min(l.In, l.Out),

@@ -67,11 +67,22 @@ type LayerStats struct {
 	In, Out   int
 	Params    int   // weights and biases
 	NonZero   int   // non-zero weights and biases
+	Weights   int   // weights alone, biases not counted: what pruning removes
+	NonZeroW  int   // non-zero weights alone
 	Bits      int   // bits per stored weight value: 32 for float32
 	Rank      int   // rank of a factorized layer, 0 when not factorized
 	FullRank  int   // min(In, Out) for weight layers
 	SizeBytes int64 // bytes in the stored form (see Dense.Stats)
 	FLOPs     int64 // multiply-adds per sample actually executed
+}
+
+// WeightSparsity is the fraction of the weights (biases not counted) that
+// are zero: what a prune ratio speaks of.
+func (s LayerStats) WeightSparsity() float64 {
+	if s.Weights == 0 {
+		return 0
+	}
+	return 1 - float64(s.NonZeroW)/float64(s.Weights)
 }
 
 // Sparsity is the fraction of zero parameters.
