@@ -144,7 +144,7 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		return m.session.update(msg)
 	case controls.EvalResultMsg, controls.SizeResultMsg:
 		return m.preview(msg)
-	case spectrumMsg, histogramsMsg:
+	case spectrumMsg, histogramsMsg, magnitudesMsg:
 		m.charts.update(msg, m.controls)
 		return nil
 	case picker.ChosenMsg:

@@ -286,7 +286,7 @@ func TestKnobsThroughRoot(t *testing.T) {
 	}
 	m.feed(experiments.BaselineEvent{Trained: tinyTrained()})
 	v := m.View()
-	if strings.Contains(v, "waiting for the baseline") || !strings.Contains(v, "prune ratio  0.00") {
+	if strings.Contains(v, "waiting for the baseline") || !strings.Contains(v, "prune ratio   0.00") {
 		t.Fatalf("knobs after the baseline:\n%s", v)
 	}
 
@@ -296,7 +296,7 @@ func TestKnobsThroughRoot(t *testing.T) {
 	if cmd == nil {
 		t.Fatal("right on the prune ratio issued no command")
 	}
-	if v := m.View(); !strings.Contains(v, "prune ratio  0.05") || !strings.Contains(v, "evaluating…") {
+	if v := m.View(); !strings.Contains(v, "prune ratio   0.05") || !strings.Contains(v, "evaluating…") {
 		t.Errorf("after right:\n%s", v)
 	}
 	stale := m.controls.Generation()
@@ -334,10 +334,7 @@ func TestKnobsThroughRoot(t *testing.T) {
 func TestRealEvaluationThroughRoot(t *testing.T) {
 	m, _ := newTestModel(t, 120, 40)
 	m.feed(experiments.BaselineEvent{Trained: tinyTrained()})
-	cmd := m.press("right")
-	for cmd != nil { // accuracies → exact size
-		_, cmd = m.Update(cmd())
-	}
+	m.settle(m.press("right")) // accuracies → exact size, and the magnitudes
 	v := m.View()
 	if !strings.Contains(v, "Preview ratio=0.05") || !strings.Contains(v, "Layers preview: ratio=0.05") {
 		t.Errorf("after a real evaluation:\n%s", v)
