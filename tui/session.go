@@ -228,11 +228,14 @@ func (s *session) handleEvent(id int, j *job, ev experiments.Event) tea.Cmd {
 			label = "fine-tuning " + j.setting.String()
 		}
 		p.layers.SetLayers(label, e.Layers)
+		// The run's first layers are the baseline's, before it trains.
+		p.layers.SetTraining(j.kind == jobRun && e.Phase == chart.BaselinePhase && !p.knobs.Ready())
 	case experiments.ResultEvent:
 		p.results.Add(e.Row)
 		j.gotResult = true
 	case experiments.BaselineEvent:
 		if j.kind == jobRun && e.Trained != nil {
+			p.layers.SetTraining(false)
 			p.knobs.SetTrained(e.Trained)
 			p.charts.newBaseline()
 			p.status.SetNote("baseline trained: turn the knobs (←/→) to compress it")

@@ -82,11 +82,14 @@ func (m *model) press(keys ...string) tea.Cmd {
 	return cmd
 }
 
+// mnistLayers are the layer stats of a 784-128-10 MLP whose fc1 keeps
+// nonzero1 of its 100,480 parameters (its 128 biases among them).
 func mnistLayers(nonzero1 int) []nn.LayerStats {
 	return []nn.LayerStats{
-		{Name: "fc1", Kind: "dense", In: 784, Out: 128, Params: 100480, NonZero: nonzero1, Bits: 32, FullRank: 128, SizeBytes: 401920},
+		{Name: "fc1", Kind: "dense", In: 784, Out: 128, Params: 100480, NonZero: nonzero1, Weights: 100352, NonZeroW: nonzero1 - 128,
+			Bits: 32, FullRank: 128, SizeBytes: 401920},
 		{Name: "relu1", Kind: "relu"},
-		{Name: "fc2", Kind: "dense", In: 128, Out: 10, Params: 1290, NonZero: 1290, Bits: 32, FullRank: 10, SizeBytes: 5160},
+		{Name: "fc2", Kind: "dense", In: 128, Out: 10, Params: 1290, NonZero: 1290, Weights: 1280, NonZeroW: 1280, Bits: 32, FullRank: 10, SizeBytes: 5160},
 	}
 }
 
@@ -129,7 +132,7 @@ func TestEventsReachPanes(t *testing.T) {
 		experiments.EpochEvent{Phase: "baseline", Epoch: 1, Epochs: 10, TrainAcc: 0.9, TestAcc: 0.89},
 	)
 	v = m.View()
-	for _, want := range []string{"training epoch 3/10", "784→128", "100,480", "total", "101,770",
+	for _, want := range []string{"training epoch 3/10", "784→128", "100,352", "total", "101,632", "training…",
 		"epoch 3/10 · dense baseline", "waiting for the baseline…"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
@@ -315,7 +318,7 @@ func TestKnobsThroughRoot(t *testing.T) {
 		Row:     results.Row{Technique: "prune", Setting: "ratio=0.10", TestAcc: 43.21, DeltaAccPP: 5.71, SizeBytes: 250, CompressionRatio: 1.2},
 		Layers:  mnistLayers(90432)}})
 	v = m.View()
-	for _, want := range []string{"43.21%", "Δ +5.71 pp", "Layers preview: ratio=0.10", "90,432", "10.0%"} {
+	for _, want := range []string{"43.21%", "Δ +5.71 pp", "Layers preview: ratio=0.10", "90,304", "10.0%"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("current evaluation: view lacks %q:\n%s", want, v)
 		}
@@ -664,7 +667,8 @@ func TestGradualPruningMovesLayersAndChart(t *testing.T) {
 			experiments.LayersEvent{Phase: phase, Layers: mnistLayers(int(float64(100480) * (1 - s)))},
 		)
 		v := m.View()
-		want := fmt.Sprintf("%.1f%%", 100*(1-float64(int(float64(100480)*(1-s)))/100480))
+		// The sparsity of fc1's weights, its biases left out.
+		want := fmt.Sprintf("%.1f%%", 100*(1-float64(int(float64(100480)*(1-s))-128)/100352))
 		if !strings.Contains(v, want) {
 			t.Errorf("after sparsity %.1f the layer pane lacks fc1's sparsity %s:\n%s", s, want, v)
 		}
