@@ -5,6 +5,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/prunerlab/pruner-tui/experiments"
@@ -140,7 +141,7 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyMsg:
 		return m.handleKey(msg)
-	case jobEventMsg, jobEndMsg, jobClosedMsg, tickMsg, specLoadedMsg, exportedMsg:
+	case jobEventMsg, jobEndMsg, jobClosedMsg, tickMsg, specLoadedMsg, exportedMsg, latencyMsg, spinner.TickMsg:
 		return m.session.update(msg)
 	case controls.EvalResultMsg, controls.SizeResultMsg:
 		return m.preview(msg)
@@ -206,8 +207,7 @@ func (m *model) handleKey(k tea.KeyMsg) tea.Cmd {
 	case key.Matches(k, keys.FineTune):
 		return m.session.fineTune()
 	case key.Matches(k, keys.AddRow):
-		m.addPreviewRow()
-		return nil
+		return m.session.addPreviewRow()
 	case key.Matches(k, keys.View):
 		m.nextChartView()
 		return nil
@@ -282,21 +282,4 @@ func (m *model) quit() tea.Cmd {
 	m.session.stop()
 	m.controls.Cancel()
 	return tea.Quit
-}
-
-// addPreviewRow appends the knob preview to the results without
-// fine-tuning.
-func (m *model) addPreviewRow() {
-	row, ok := m.controls.Preview()
-	switch {
-	case !m.controls.Ready():
-		m.status.SetNote("no preview yet: the knobs unlock once the baseline is trained")
-	case !ok:
-		m.status.SetNote("the preview is not ready yet")
-	case m.controls.Setting() == (experiments.Setting{}):
-		m.status.SetNote("every knob is off: that is the dense baseline, already in the table")
-	default:
-		m.results.Add(row)
-		m.status.SetNote("added " + row.Setting + " to the results")
-	}
 }
