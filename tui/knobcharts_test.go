@@ -113,7 +113,7 @@ func TestKnobChartsThroughRoot(t *testing.T) {
 
 	// Back to the bit-width knob; the chart pane's keys step through layers.
 	m.settle(m.press("up", "up"))
-	m.press("tab", "tab", "tab")
+	m.press("tab")
 	if m.focus != paneChart {
 		t.Fatalf("focus %v, want the chart pane", m.focus)
 	}
@@ -125,7 +125,7 @@ func TestKnobChartsThroughRoot(t *testing.T) {
 	if h, _ := m.charts.histogram.Shown(); h.Layer != "fc2.A" {
 		t.Errorf("down in the histogram: %q, want fc2.A", h.Layer)
 	}
-	m.press("tab")
+	m.press("tab", "tab", "tab")
 	m.settle(m.press("up", "up")) // the prune knob, off (from the knobs pane)
 	if v := m.View(); !strings.Contains(v, "Curves") {
 		t.Errorf("prune knob off: the curves should be back:\n%s", v)

@@ -60,6 +60,10 @@ func TestProgramQuickstart(t *testing.T) {
 	teatest.WaitFor(t, tm.Output(), contains("fine-tuned ratio=0.05"),
 		teatest.WithDuration(programTimeout), teatest.WithCheckInterval(100*time.Millisecond))
 
+	// The fine-tuned row is the user's and not exported: q asks, q again quits.
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	teatest.WaitFor(t, tm.Output(), contains("Quit pruner-tui?", "you added are not exported"),
+		teatest.WithDuration(programTimeout), teatest.WithCheckInterval(100*time.Millisecond))
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(programTimeout)).(*model)
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -32,9 +33,12 @@ type (
 		Err  error
 	}
 	// exportedMsg says how writing the result table (and the sensitivity
-	// tables beside it, when there are some) went.
+	// tables beside it, when there are some) went: where, and which path
+	// was taken already (Taken, "" when the wanted one was free).
 	exportedMsg struct {
 		Written []results.Written // absolute paths
+		Taken   string
+		Rows    int // the rows written
 		Err     error
 	}
 )
@@ -90,12 +94,13 @@ type session struct {
 	queued   *experiments.Setting // a fine-tune asked for while the run still works, started when it ends
 	latency  latencyQueue         // rows added with a, waiting for their latency
 	userRows int                  // rows the user added (a, f) since the table was last exported
+	savedLen int                  // the table's length when last exported; -1 before
 
 	sensitivity results.Report // the run's finished sensitivity analyses (no rows), exported beside the table
 }
 
 func newSession(cfg Config, panes runPanes) *session {
-	return &session{opts: cfg.Opts, prefix: cfg.Export, panes: panes, spec: cfg.Spec, jobs: map[int]*job{}}
+	return &session{opts: cfg.Opts, prefix: cfg.Export, panes: panes, spec: cfg.Spec, jobs: map[int]*job{}, savedLen: -1}
 }
 
 // presets are the experiments shipped in the binary, for the picker.
@@ -131,8 +136,6 @@ func (s *session) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		return s.start(msg.Spec)
-	case exportedMsg:
-		s.exported(msg)
 	case latencyMsg:
 		return s.measured(msg)
 	case spinner.TickMsg:
@@ -161,7 +164,7 @@ func (s *session) stop() {
 // start cancels whatever runs, clears the panes and runs spec.
 func (s *session) start(spec spec.Spec) tea.Cmd {
 	s.stop()
-	s.runJob, s.ftJob, s.queued, s.userRows = 0, 0, nil, 0
+	s.runJob, s.ftJob, s.queued, s.userRows, s.savedLen = 0, 0, nil, 0, -1
 	s.eta.clear()
 	s.panes.reset()
 	s.sensitivity = results.Report{}
@@ -341,11 +344,10 @@ func (s *session) finishRun(table results.Table, err error, elapsed time.Duratio
 	p := s.panes
 	s.running = false
 	s.eta.clear()
-	if elapsed > 0 {
-		p.status.SetElapsed(elapsed)
-	} else {
-		p.status.SetElapsed(time.Since(s.activeSince))
+	if elapsed == 0 && !s.activeSince.IsZero() {
+		elapsed = time.Since(s.activeSince)
 	}
+	p.status.SetElapsed(elapsed)
 	if p.results.Len() == 0 {
 		for _, r := range table {
 			p.results.Add(r)
@@ -431,9 +433,10 @@ func (s *session) tick() tea.Cmd {
 	return tea.Tick(time.Second, func(time.Time) tea.Msg { return tickMsg{Gen: gen} })
 }
 
-// ExportPath is where the export key writes: prefix (or the experiment
-// name) with ".csv" added unless it already names a format.
-func ExportPath(prefix, experiment string) string {
+// ExportPath is where the export key writes the table in format ("csv",
+// "md" or "json"): prefix (or the experiment's name) with the format's
+// extension, in place of one prefix already names.
+func ExportPath(prefix, experiment, format string) string {
 	if prefix == "" {
 		prefix = strings.Map(func(r rune) rune {
 			if r == '/' || r == '\\' || r == ' ' {
@@ -446,30 +449,69 @@ func ExportPath(prefix, experiment string) string {
 		}
 	}
 	if _, err := results.FormatFor(prefix); err == nil {
-		return prefix
+		prefix = strings.TrimSuffix(prefix, filepath.Ext(prefix))
 	}
-	return prefix + ".csv"
+	return prefix + "." + format
 }
 
-// export writes the result table, and the sensitivity tables beside it, in
-// a tea.Cmd.
-func (s *session) export() tea.Cmd {
+// exportPath is where an export in format goes, before checking it is free.
+func (s *session) exportPath(format string) string { return ExportPath(s.prefix, s.spec.Name, format) }
+
+// prefixFormat is the format the export prefix names, "" for none.
+func (s *session) prefixFormat() string {
+	f, _ := results.FormatFor(s.prefix)
+	return f
+}
+
+// freePath is path, or when it (or a sensitivity table beside it) exists,
+// the first of NAME-2.EXT, NAME-3.EXT, … that is free with its side
+// tables: an export never overwrites a file.
+func freePath(path string, kinds []results.Kind) string {
+	ext := filepath.Ext(path)
+	base := strings.TrimSuffix(path, ext)
+	taken := func(p string) bool {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+		for _, k := range kinds {
+			if _, err := os.Stat(results.SidePath(p, k)); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	p := path
+	for n := 2; taken(p); n++ {
+		p = fmt.Sprintf("%s-%d%s", base, n, ext)
+	}
+	return p
+}
+
+// export writes the result table in format, and the sensitivity tables
+// beside it, in a tea.Cmd, under a name no file has yet.
+func (s *session) export(format string) tea.Cmd {
 	table := s.panes.results.Table()
 	if len(table) == 0 {
 		s.panes.status.SetNote("nothing to export yet: no result rows")
 		return nil
 	}
-	path := ExportPath(s.prefix, s.spec.Name)
+	wanted := s.exportPath(format)
 	report := s.sensitivity.Clone()
 	report.Rows = table
+	rows := len(table)
 	return func() tea.Msg {
+		path := freePath(wanted, sideKinds(report))
 		written, err := report.Export(path)
 		for i, w := range written {
 			if abs, err := filepath.Abs(w.Path); err == nil {
 				written[i].Path = abs
 			}
 		}
-		return exportedMsg{Written: written, Err: err}
+		msg := exportedMsg{Written: written, Err: err, Rows: rows}
+		if path != wanted {
+			msg.Taken = wanted
+		}
+		return msg
 	}
 }
 
@@ -481,9 +523,14 @@ func (s *session) exported(msg exportedMsg) {
 		return
 	}
 	status.SetError(nil)
+	s.savedLen, s.userRows = msg.Rows, 0
 	var parts []string
 	for _, w := range msg.Written {
 		parts = append(parts, "the "+w.What+" to "+w.Path)
 	}
-	status.SetNote("exported " + strings.Join(parts, " and "))
+	note := "exported " + strings.Join(parts, " and ")
+	if msg.Taken != "" {
+		note += " (" + msg.Taken + " exists: kept)"
+	}
+	status.SetNote(note)
 }

@@ -246,7 +246,7 @@ func TestHelpToggles(t *testing.T) {
 	}
 	m.press("?")
 	v = m.View()
-	for _, want := range []string{"prev pane", "fine-tune", "less compression", "fine step up", "export csv", "presets", "close help"} {
+	for _, want := range []string{"prev pane", "fine-tune", "less compression", "fine step up", "export", "presets", "esc back", "close help"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("full help lacks %q:\n%s", want, v)
 		}
@@ -266,19 +266,27 @@ func TestFocusCycles(t *testing.T) {
 		t.Fatal("the knobs are not focused at start")
 	}
 	m.press("tab")
-	if !m.results.Focused() || m.controls.Focused() {
-		t.Error("tab did not move focus to the results")
+	if !m.chart.Focused() || m.controls.Focused() {
+		t.Error("tab did not move focus to the chart")
+	}
+	m.press("tab")
+	if !m.results.Focused() {
+		t.Error("a second tab did not move focus to the results")
 	}
 	if v := m.View(); !strings.Contains(v, "↑/↓ scroll") {
 		t.Errorf("help does not follow the focus:\n%s", v)
 	}
-	m.press("tab", "tab", "tab")
+	m.press("tab", "tab")
 	if !m.controls.Focused() {
 		t.Error("four tabs did not come back to the knobs")
 	}
 	m.Update(tea.KeyMsg{Type: tea.KeyShiftTab})
-	if !m.chart.Focused() {
-		t.Error("shift+tab did not go back to the curves")
+	if !m.layers.Focused() {
+		t.Error("shift+tab did not go back to the layers")
+	}
+	m.press("esc")
+	if !m.controls.Focused() {
+		t.Error("esc did not bring the focus back to the knobs")
 	}
 }
 
@@ -344,21 +352,42 @@ func TestRealEvaluationThroughRoot(t *testing.T) {
 	}
 }
 
+// exportAs exports the table with e and the format's key, and takes in
+// the answer.
+func (m *model) exportAs(t *testing.T, format string) {
+	t.Helper()
+	m.press("e")
+	if m.dialog == nil {
+		t.Fatal("e asked no format")
+	}
+	m.settle(m.press(format))
+}
+
 func TestExport(t *testing.T) {
 	m, _ := newTestModel(t, 120, 40)
-	if cmd := m.press("e"); cmd != nil {
-		t.Error("export with no rows issued a command")
+	if cmd := m.press("e"); cmd != nil || m.dialog != nil {
+		t.Error("export with no rows issued a command or asked")
 	}
 	if v := m.View(); !strings.Contains(v, "nothing to export yet") {
 		t.Errorf("status after e with no rows:\n%s", v)
 	}
 	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)},
 		experiments.ResultEvent{Row: row("prune", "ratio=0.90", 61440, 96.1, -1.4)})
-	cmd := m.press("e")
-	if cmd == nil {
-		t.Fatal("e issued no command")
+	m.press("e")
+	v := m.View()
+	for _, want := range []string{"Export the results", "CSV", "Markdown", "JSON", "writes " + m.cfg.Export + ".csv"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("export dialog lacks %q:\n%s", want, v)
+		}
 	}
-	m.Update(cmd())
+	if v := lastLines(v, 1); !strings.Contains(v, "c csv") || !strings.Contains(v, "esc cancel") {
+		t.Errorf("the help bar does not list the dialog's keys:\n%s", v)
+	}
+	m.settle(m.press("esc"))
+	if m.dialog != nil {
+		t.Fatal("esc did not cancel the export")
+	}
+	m.exportAs(t, "c")
 	path := m.cfg.Export + ".csv"
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -371,21 +400,50 @@ func TestExport(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "exported the result table (2 rows) to "+path) {
 		t.Errorf("status does not say where:\n%s", v)
 	}
+	// Again: the file is there, so the export takes a new name and says so.
+	m.exportAs(t, "c")
+	if b2, err := os.ReadFile(m.cfg.Export + "-2.csv"); err != nil || string(b2) != string(b) {
+		t.Errorf("the second export: %v", err)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 300, Height: 40})
+	if v := m.View(); !strings.Contains(v, "to "+m.cfg.Export+"-2.csv ("+path+" exists: kept)") {
+		t.Errorf("status does not say the first file was kept:\n%s", lastLines(v, 2))
+	}
+	// Markdown and JSON too; the JSON says null for a latency not measured.
+	m.feed(experiments.ResultEvent{Row: results.Row{Technique: "prune", Setting: "ratio=0.50"}})
+	m.exportAs(t, "m")
+	if b, err := os.ReadFile(m.cfg.Export + ".md"); err != nil || !strings.HasPrefix(string(b), "| experiment |") {
+		t.Errorf("Markdown export: %v\n%s", err, b)
+	}
+	m.exportAs(t, "j")
+	if b, err := os.ReadFile(m.cfg.Export + ".json"); err != nil || !strings.Contains(string(b), `"latency_us_b1": null`) {
+		t.Errorf("JSON export: %v\n%s", err, b)
+	}
 }
 
 func TestExportPath(t *testing.T) {
-	cases := []struct{ prefix, experiment, want string }{
-		{"results", "quickstart", "results.csv"},
-		{"", "quickstart", "quickstart.csv"},
-		{"", "my run/2", "my-run-2.csv"},
-		{"", "", "results.csv"},
-		{"out/table.md", "x", "out/table.md"},
-		{"table.json", "x", "table.json"},
+	cases := []struct{ prefix, experiment, format, want string }{
+		{"results", "quickstart", "csv", "results.csv"},
+		{"", "quickstart", "md", "quickstart.md"},
+		{"", "my run/2", "csv", "my-run-2.csv"},
+		{"", "", "json", "results.json"},
+		{"out/table.md", "x", "md", "out/table.md"},
+		{"table.json", "x", "csv", "table.csv"},
 	}
 	for _, c := range cases {
-		if got := ExportPath(c.prefix, c.experiment); got != c.want {
-			t.Errorf("ExportPath(%q, %q) = %q, want %q", c.prefix, c.experiment, got, c.want)
+		if got := ExportPath(c.prefix, c.experiment, c.format); got != c.want {
+			t.Errorf("ExportPath(%q, %q, %q) = %q, want %q", c.prefix, c.experiment, c.format, got, c.want)
 		}
+	}
+	dir := t.TempDir()
+	taken := filepath.Join(dir, "r.csv")
+	os.WriteFile(taken, nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "r-2-sensitivity.csv"), nil, 0o644)
+	if got := freePath(taken, []results.Kind{results.Pruning}); got != filepath.Join(dir, "r-3.csv") {
+		t.Errorf("freePath = %q, want r-3.csv (r.csv and r-2's side table exist)", got)
+	}
+	if got := freePath(filepath.Join(dir, "new.csv"), nil); got != filepath.Join(dir, "new.csv") {
+		t.Errorf("freePath of a free name = %q", got)
 	}
 }
 
@@ -394,33 +452,84 @@ func TestPicker(t *testing.T) {
 	m.cfg.Extra = nil
 	m.press("p")
 	v := m.View()
-	if !strings.Contains(v, "Choose an experiment") || !strings.Contains(v, "deep-compression-lenet300") {
+	if !strings.Contains(v, "Choose an experiment") || !strings.Contains(v, "14 experiments") {
 		t.Errorf("picker:\n%s", v)
 	}
-	if !strings.Contains(v, "enter run") || !strings.Contains(v, "esc back") {
+	if !strings.Contains(v, "enter run") || !strings.Contains(v, "esc back") || !strings.Contains(v, "? help") {
 		t.Errorf("picker help:\n%s", v)
 	}
-	// While filtering, q is text, not quit.
+	// ? shows every key of the picker, esc closes the help first.
+	m.press("?")
+	if v := m.View(); !strings.Contains(v, "next page") || !strings.Contains(v, "close help") {
+		t.Errorf("? in the picker:\n%s", v)
+	}
+	m.press("esc")
+	if m.help.ShowAll || m.state != statePicker {
+		t.Error("esc did not close the picker's help first")
+	}
+	// While filtering, q and ? are text.
 	m.press("/")
-	if cmd := m.press("q"); cmd != nil {
-		if _, quit := cmd().(tea.QuitMsg); quit {
-			t.Error("q quit while typing a filter")
+	for _, k := range []string{"q", "?"} {
+		if cmd := m.press(k); cmd != nil {
+			if _, quit := cmd().(tea.QuitMsg); quit {
+				t.Error("q quit while typing a filter")
+			}
 		}
 	}
+	if m.picker.Query() != "q?" || m.help.ShowAll {
+		t.Errorf("typed %q, help %v", m.picker.Query(), m.help.ShowAll)
+	}
 	m.press("esc") // leave the filter
-	m.Update(picker.ClosedMsg{})
+	m.settle(m.press("esc"))
 	if v := m.View(); strings.Contains(v, "Choose an experiment") {
 		t.Errorf("picker still open after esc:\n%s", v)
 	}
 }
 
-func TestPickerRunsChosenSpec(t *testing.T) {
+// Another experiment, with rows in the table or work running, is run only
+// once the user says so; "export first" writes the table, then runs it.
+func TestPickerAsksBeforeDiscarding(t *testing.T) {
 	m, cancelled := newTestModel(t, 120, 40)
 	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)})
+	bad := spec.Spec{Name: "broken", Description: "no layers"}
+	m.press("p")
+	m.Update(picker.ChosenMsg{Item: picker.Item{Name: "broken", Spec: &bad}})
+	v := m.View()
+	for _, want := range []string{"Run broken?", "mnist-mlp's run is still working", "The table's 1 row", "not exported", "y Run it", "e Export first", "n Stay"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("dialog lacks %q:\n%s", want, v)
+		}
+	}
+	if *cancelled || m.results.Len() != 1 {
+		t.Fatal("the run was stopped or the table cleared before the answer")
+	}
+	m.settle(m.press("n"))
+	if m.dialog != nil || m.state != stateMain || m.results.Len() != 1 || *cancelled {
+		t.Fatalf("n: dialog %v, state %v, %d rows", m.dialog != nil, m.state, m.results.Len())
+	}
+	m.press("p")
+	m.Update(picker.ChosenMsg{Item: picker.Item{Name: "broken", Spec: &bad}})
+	m.settle(m.press("e"))
+	if m.dialog == nil || m.dialog.ID() != dialogExport {
+		t.Fatal("export first did not ask the format")
+	}
+	m.settle(m.press("c"))
+	if _, err := os.Stat(m.cfg.Export + ".csv"); err != nil {
+		t.Errorf("export first wrote nothing: %v", err)
+	}
+	if !*cancelled || m.session.spec.Name != "broken" {
+		t.Errorf("after the export the new experiment did not start: %q", m.session.spec.Name)
+	}
+	m.quit()
+}
+
+func TestPickerRunsChosenSpec(t *testing.T) {
+	m, cancelled := newTestModel(t, 120, 40)
+	m.session.running = false // nothing at stake: it runs at once
 	old := m.session.runJob
 	// A spec that fails validation at once: the run ends without numerics.
 	bad := spec.Spec{Name: "broken", Description: "no layers"}
-	_, cmd := m.Update(picker.ChosenMsg{Item: picker.Item{Name: "broken", Spec: &bad}})
+	m.Update(picker.ChosenMsg{Item: picker.Item{Name: "broken", Spec: &bad}})
 	if !*cancelled {
 		t.Error("choosing a preset did not cancel the current run")
 	}
@@ -445,25 +554,47 @@ func TestPickerRunsChosenSpec(t *testing.T) {
 			t.Fatal("the new run did not end")
 		}
 	}
-	_ = cmd
 	if v := m.View(); !strings.Contains(v, "failed") {
 		t.Errorf("a run of an invalid spec should fail:\n%s", v)
 	}
 	m.quit()
 }
 
-func TestQuitCancels(t *testing.T) {
+// q while work runs asks first, and q again quits; with nothing at stake
+// it quits at once. ctrl+c always quits at once.
+func TestQuitAsksWhileWorking(t *testing.T) {
 	m, cancelled := newTestModel(t, 120, 40)
-	cmd := m.press("q")
-	if cmd == nil {
-		t.Fatal("q issued no command")
+	if cmd := m.press("q"); cmd != nil || m.dialog == nil {
+		t.Fatal("q while the run works did not ask")
 	}
-	if _, ok := cmd().(tea.QuitMsg); !ok {
+	if v := m.View(); !strings.Contains(v, "Quit pruner-tui?") || !strings.Contains(v, "mnist-mlp's run is still working") {
+		t.Errorf("quit dialog:\n%s", v)
+	}
+	m.settle(m.press("n"))
+	if m.dialog != nil || *cancelled {
+		t.Fatal("n did not keep the program running")
+	}
+	m.press("q")
+	answer := m.press("q")
+	if answer == nil {
+		t.Fatal("q q issued no command")
+	}
+	_, cmd := m.Update(answer())
+	if cmd == nil {
+		t.Fatal("the answer quit did not quit")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok || !*cancelled {
+		t.Error("q q did not quit and cancel the run")
+	}
+
+	idle, _ := newTestModel(t, 120, 40)
+	idle.session.running = false
+	if cmd := idle.press("q"); cmd == nil || idle.dialog != nil {
+		t.Error("q with nothing at stake did not quit at once")
+	} else if _, ok := cmd().(tea.QuitMsg); !ok {
 		t.Error("q did not quit")
 	}
-	if !*cancelled {
-		t.Error("q did not cancel the run")
-	}
+
 	m2, cancelled2 := newTestModel(t, 120, 40)
 	m2.press("p")
 	if _, ok := m2.press("ctrl+c")().(tea.QuitMsg); !ok || !*cancelled2 {
@@ -643,7 +774,7 @@ func TestSensitivityThroughRoot(t *testing.T) {
 
 	// Export writes the sensitivity table beside the results.
 	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)})
-	m.Update(m.press("e")())
+	m.exportAs(t, "c")
 	b, err := os.ReadFile(m.cfg.Export + "-sensitivity.csv")
 	if err != nil {
 		t.Fatal(err)
@@ -728,7 +859,7 @@ func TestBitSensitivityThroughRoot(t *testing.T) {
 
 	// Export writes the bit-width table beside the results.
 	m.feed(experiments.ResultEvent{Row: row("dense", "fp32", 407080, 97.5, 0)})
-	m.Update(m.press("e")())
+	m.exportAs(t, "c")
 	b, err := os.ReadFile(m.cfg.Export + "-bit-sensitivity.csv")
 	if err != nil {
 		t.Fatal(err)

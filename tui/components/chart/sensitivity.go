@@ -122,6 +122,12 @@ func (m *Model) NextView() {
 	m.cache = ""
 }
 
+// ShowCurves goes back to the training curves (esc from an analysis);
+// from then on the pane stays on the views the user chooses.
+func (m *Model) ShowCurves() {
+	m.view, m.chosen, m.cache = viewCurves, true, ""
+}
+
 // ViewName names what the pane draws: "curves", "pruning sensitivity" or
 // "bit-width sensitivity".
 func (m *Model) ViewName() string {

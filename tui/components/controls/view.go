@@ -320,6 +320,8 @@ func sizeChange(st *common.Styles, ratio float64) string {
 		return st.Bad.Render(common.Ratio(1/ratio) + " larger")
 	case ratio < 1.005:
 		return st.Muted.Render("same size")
+	case ratio < 1.095: // "1.0× smaller" would say nothing
+		return st.Good.Render(fmt.Sprintf("%.1f%% smaller", 100*(1-1/ratio)))
 	default:
 		return st.Good.Render(common.Ratio(ratio) + " smaller")
 	}

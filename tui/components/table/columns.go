@@ -56,8 +56,9 @@ func latency(m results.Measured) string {
 }
 
 // Widths of the setting column: never narrower than minSetting, and
-// columns are dropped to give it up to wantSetting cells (a longer
-// setting is cut, and shown whole on the detail line).
+// columns are dropped to give it up to wantSetting cells, or three tenths
+// of the pane on a narrow one (a longer setting is cut, and shown whole
+// on the detail line).
 const (
 	minSetting  = 14
 	wantSetting = 36
@@ -74,7 +75,7 @@ type layout struct {
 // layout fits the columns to the pane's width: each as wide as its title
 // or widest cell, the setting as wide as its widest cell when there is
 // room; columns go, highest drop first, until the setting has
-// min(widest, wantSetting) cells. Room left over stays at the right end,
+// min(widest, wantSetting, 3/10 of the pane) cells. Room left over stays at the right end,
 // never inside the table.
 func (m *Model) layout() layout {
 	inner := max(m.width-2, 0)
@@ -104,7 +105,7 @@ func (m *Model) layout() layout {
 		}
 		return inner - used - gap*n
 	}
-	target := max(min(widths[setting], wantSetting), minSetting)
+	target := max(min(widths[setting], wantSetting, inner*3/10), minSetting)
 	for level := 7; level >= 1 && room() < target; level-- {
 		for i := len(columns) - 1; i >= 0 && room() < target; i-- {
 			if columns[i].drop == level {
