@@ -30,7 +30,7 @@ func (s *session) atStake(allRows bool) []string {
 		if s.runPart[1] > 1 {
 			what += fmt.Sprintf(", stage %d of %d", s.runPart[0], s.runPart[1])
 		}
-		out = append(out, fmt.Sprintf("%s's run is still working (%s): it stops, and its rows so far go.", s.spec.Name, what))
+		out = append(out, fmt.Sprintf("%s's run is still working (%s): it stops, and its rows so far are lost.", s.spec.Name, what))
 	case s.ftJob != 0:
 		out = append(out, "The fine-tune of "+s.ftText+" is still running: it stops.")
 	}

@@ -15,6 +15,15 @@ func (m *model) handleKey(k tea.KeyMsg) tea.Cmd {
 	if k.String() == "ctrl+c" {
 		return m.quit()
 	}
+	// Keys typed faster than the terminal is read arrive as one message
+	// ("/agp"): each is a key of its own (a paste stays text).
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste {
+		var cmds []tea.Cmd
+		for _, r := range k.Runes {
+			cmds = append(cmds, m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: k.Alt}))
+		}
+		return tea.Batch(cmds...)
+	}
 	typing := m.state == statePicker && m.picker.Filtering()
 	if key.Matches(k, keys.Help) && !typing {
 		m.help.ShowAll = !m.help.ShowAll

@@ -152,3 +152,21 @@ func TestEscBacksOut(t *testing.T) {
 		t.Errorf("? over the dialog:\n%s", m.View())
 	}
 }
+
+// Keys typed fast arrive as one message: "/agp" still starts the filter
+// and types agp into it, and "]]" turns a knob two fine steps.
+func TestKeysTypedFast(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	m.press("p")
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("/agp")})
+	if !m.picker.Filtering() || m.picker.Query() != "agp" || m.picker.Matches()[0] != "agp-lenet300" {
+		t.Errorf("/agp as one message: filtering %v, query %q", m.picker.Filtering(), m.picker.Query())
+	}
+	m.press("esc")
+	m.settle(m.press("esc"))
+	m.feed(experiments.BaselineEvent{Trained: tinyTrained()})
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("]]")})
+	if got := m.controls.Setting().PruneRatio; got != 0.02 {
+		t.Errorf("]] as one message: ratio %v, want 0.02", got)
+	}
+}

@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 
 func quitDialog() *Model {
 	return New(common.New(), "quit", "Quit pruner-tui?",
-		[]string{"quickstart's run is still working (training epoch 3/10, stage 1 of 7): it stops, and its rows so far go."},
+		[]string{"quickstart's run is still working (training epoch 3/10, stage 1 of 7): it stops, and its rows so far are lost."},
 		Option{Keys: []string{"q", "y"}, Label: "Quit", Value: "quit"},
 		Option{Keys: []string{"e"}, Label: "Export first", Value: "export", Note: "writes quickstart.csv"},
 		Option{Keys: []string{"n"}, Label: "Stay"})

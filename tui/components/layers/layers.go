@@ -237,7 +237,7 @@ func (m *Model) View() string {
 	}
 	last := st.Value.Render(render(tot))
 	if m.training {
-		last += st.Muted.Render("   training… its figures come once it is trained")
+		last += st.Muted.Render("   training…")
 	}
 	lines = append(lines, last)
 	return st.Pane("Layers", note, strings.Join(lines, "\n"), m.width, m.height, m.focused)

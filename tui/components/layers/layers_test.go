@@ -145,7 +145,7 @@ func TestTraining(t *testing.T) {
 	m.SetLayers("baseline", mnistLayers())
 	m.SetTraining(true)
 	v := m.View()
-	for _, want := range []string{"Layers baseline · training…", "784→128", "100,352", "training… its figures come once it is trained"} {
+	for _, want := range []string{"Layers baseline · training…", "784→128", "100,352", "total", "training…"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("while training: view lacks %q:\n%s", want, v)
 		}

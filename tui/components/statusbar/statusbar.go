@@ -33,7 +33,7 @@ type Model struct {
 
 // New returns an empty status line.
 func New(c *common.Common) *Model {
-	return &Model{common: c, spinner: spinner.New(spinner.WithSpinner(spinner.Dot), spinner.WithStyle(c.Styles.StatusStage))}
+	return &Model{common: c, spinner: spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.StatusStage))}
 }
 
 // Reset clears everything (a new experiment starts).
