@@ -152,7 +152,10 @@ func (m *Model) View() string {
 	if m.busy {
 		mark = m.spinner.View()
 	}
-	left := " " + mark + stageStyle.Render(" "+m.Text()) + st.StatusClock.Render("  "+m.clock())
+	// The clock always shows whole; a long stage text gives way to it.
+	clock := st.StatusClock.Render("  " + m.clock())
+	text := common.Truncate(" "+m.Text(), max(m.width-1-lipgloss.Width(mark)-lipgloss.Width(clock), 0))
+	left := " " + mark + stageStyle.Render(text) + clock
 	rest := m.width - lipgloss.Width(left) - 3
 	var msg string
 	switch {
