@@ -130,6 +130,8 @@ func (s *session) measured(msg latencyMsg) tea.Cmd {
 	case msg.Err == nil:
 		msg.Measurement.Apply(&row)
 		p.results.Replace(msg.Row, row)
+		p.status.SetNote(fmt.Sprintf("measured %s: %s µs at batch 1, %s µs at batch 256",
+			row.Setting, row.LatencyUsB1.Format(1), row.LatencyUsB256.Format(1)))
 	case errors.Is(msg.Err, context.Canceled):
 	default:
 		p.status.SetError(fmt.Errorf("measuring the latency of %s: %w", row.Setting, msg.Err))
