@@ -307,7 +307,7 @@ func (m *Model) previewLines(width int) []string {
 		row("test acc", fmt.Sprintf("%.2f%%", r.TestAcc), delta.Render("Δ "+common.Signed(r.DeltaAccPP, 2)+" pp")),
 		row("train acc", fmt.Sprintf("%.2f%%", r.TrainAcc), st.Muted.Render("gap "+common.Signed(r.GapPP, 2)+" pp")),
 		m.sizeRow(row, r),
-		row("non-zero", common.Count(r.ParamsNonzero), st.Muted.Render("of "+common.Count(max(r.ParamsTotal, base.ParamsTotal)))),
+		row("non-zero", common.Count(r.ParamsNonzero), st.Muted.Render("of "+common.Count(max(r.ParamsTotal, base.ParamsTotal))+" params")),
 	}
 }
 
