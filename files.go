@@ -42,7 +42,7 @@ func describeModelFile(path string) (string, error) {
 		for _, n := range names {
 			t := tensors[n]
 			// Names and dtypes are the file's: escaped for the terminal.
-			fmt.Fprintf(&b, "%-16s %s %v\n", printable.Escape(n), printable.Escape(t.DType), t.Shape)
+			fmt.Fprintf(&b, "%-16s %s %s\n", printable.Escape(n), printable.Escape(t.DType), tensorShape(t.Shape))
 		}
 		return b.String(), nil
 	}
@@ -51,6 +51,16 @@ func describeModelFile(path string) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return s.String(), nil
+}
+
+// tensorShape writes a safetensors tensor's shape as the project writes
+// shapes: a weight matrix, stored [out in] as PyTorch keeps it, as
+// "in→out (stored [out in])"; any other shape as it is stored.
+func tensorShape(shape []int) string {
+	if len(shape) == 2 {
+		return fmt.Sprintf("%s (stored %v)", modelfile.FormatShape(shape[1], shape[0]), shape)
+	}
+	return fmt.Sprint(shape)
 }
 
 // loadModelFile reads a compressed model file (.prtm).

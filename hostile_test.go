@@ -45,7 +45,7 @@ func TestRunChecksBeforeTheWork(t *testing.T) {
 		{[]string{"run", big}, "model.layers: a run needs about 302 GiB of memory"},
 		// Within a larger limit the run goes on to load its data: here from
 		// a folder that does not exist.
-		{[]string{"run", big, "--max-memory", "1TiB", "--data", filepath.Join(dir, "none")}, "folder lacks"},
+		{[]string{"run", big, "--max-memory", "1TiB", "--data", filepath.Join(dir, "none")}, "folder does not exist"},
 		// tiny needs 219 KiB (see spec.TestMemoryByHand).
 		{[]string{"run", tiny, "--max-memory", "200KiB"}, "a run needs about 219 KiB of memory (dataset 4.45 KiB, model 4.65 KiB, activations 210 KiB), more than the limit of 200 KiB (--max-memory)"},
 		{[]string{"run", tiny, "--max-memory", "8XB"}, `unknown unit "XB"`},
@@ -58,7 +58,7 @@ func TestRunChecksBeforeTheWork(t *testing.T) {
 			t.Errorf("%q: error %v, want %q", c.args, err, c.want)
 		}
 		started := strings.Contains(stderr.String(), "\nloading") || strings.HasPrefix(stderr.String(), "loading")
-		if started != (c.want == "folder lacks") {
+		if started != (c.want == "folder does not exist") {
 			t.Errorf("%q: the run started: %v\n%s", c.args, started, stderr.String())
 		}
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/prunerlab/pruner-tui/core/bench"
 	"github.com/prunerlab/pruner-tui/core/data"
+	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/experiments/spec"
@@ -327,7 +328,7 @@ func evalFile(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d bytes, %d parameters (%d non-zero)\n", r.Path, r.SizeBytes, r.ParamsTotal, r.ParamsNonzero)
+	fmt.Fprintf(stdout, "%s: %s (%d bytes), %d parameters (%d non-zero)\n", r.Path, modelfile.FormatSize(r.SizeBytes), r.SizeBytes, r.ParamsTotal, r.ParamsNonzero)
 	fmt.Fprintf(stdout, "test accuracy %.2f%% on %d %s test images\n", r.TestAcc, len(r.Predictions), *dataset)
 	fmt.Fprintf(stdout, "latency %.1f µs at batch 1, %.1f µs at batch 256 (medians)\n", r.LatencyUsB1, r.LatencyUsB256)
 	return nil

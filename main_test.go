@@ -144,6 +144,20 @@ compress:
 	if !strings.Contains(inspect.String(), "codebook") {
 		t.Errorf("inspect of the k-means row:\n%s", inspect.String())
 	}
+	// One notation for shapes (in→out) and one unit for sizes (KiB) in
+	// everything the project prints.
+	for _, file := range []string{"tiny-02-kmeans.prtm", "tiny-00-dense.safetensors"} {
+		inspect.Reset()
+		if err := run([]string{"inspect", filepath.Join(save, file)}, &inspect, &stderr); err != nil {
+			t.Fatal(err)
+		}
+		if out := inspect.String(); !strings.Contains(out, "4→8") || strings.Contains(out, "4×8") {
+			t.Errorf("inspect %s does not write shapes as in→out:\n%s", file, out)
+		}
+	}
+	if out := inspect.String(); !strings.Contains(out, "8→3 (stored [3 8])") {
+		t.Errorf("safetensors shapes:\n%s", out)
+	}
 	if !strings.Contains(stderr.String(), "wrote 3 model files to "+save) {
 		t.Errorf("stderr lacks the save note:\n%s", stderr.String())
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/internal/printable"
@@ -93,7 +94,7 @@ func (p *progressSink) Emit(e experiments.Event) {
 	case experiments.ResultEvent:
 		r := e.Row
 		p.line("result %s %s: test %.2f%% (%+.2f pp)  train %.2f%%  size %s (×%.2f)  nonzero %.1f%%  %.2f s",
-			r.Technique, r.Setting, r.TestAcc, r.DeltaAccPP, r.TrainAcc, formatBytes(r.SizeBytes),
+			r.Technique, r.Setting, r.TestAcc, r.DeltaAccPP, r.TrainAcc, modelfile.FormatSize(r.SizeBytes),
 			r.CompressionRatio, 100*fraction(r.ParamsNonzero, r.ParamsTotal), r.WallS)
 	case experiments.LogEvent:
 		p.line("%s", e.Text)
@@ -173,16 +174,4 @@ func fraction(a, b int64) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
-}
-
-// formatBytes writes a size in B, kB or MB (powers of 1000).
-func formatBytes(n int64) string {
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case n < 1000_000:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	default:
-		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/spec"
 
@@ -77,7 +78,7 @@ func TestProgressSinkPlain(t *testing.T) {
 		}
 	}
 	q := table[2]
-	if want := fmt.Sprintf("size %s (×%.2f)", formatBytes(q.SizeBytes), q.CompressionRatio); !strings.Contains(lines[11], want) {
+	if want := fmt.Sprintf("size %s (×%.2f)", modelfile.FormatSize(q.SizeBytes), q.CompressionRatio); !strings.Contains(lines[11], want) {
 		t.Errorf("quantize result line %q lacks the size %s", lines[11], want)
 	}
 }

@@ -29,11 +29,16 @@ const (
 type Event interface{ event() }
 
 // StageEvent: the run entered a stage. Detail says more ("epoch 3/10",
-// "prune ratio=0.90"). Elapsed is the time since the run started.
+// "prune ratio=0.90"). Elapsed is the time since the run started. A run's
+// stages come in Parts parts: part 1 trains the baseline (loading and
+// building included), part 1+i runs the spec's compress entry i; the last
+// stage (done, cancelled, failed) keeps the part it ended in. Both are 0
+// outside a run (a fine-tune of the knobs).
 type StageEvent struct {
-	Stage   Stage
-	Detail  string
-	Elapsed time.Duration
+	Stage       Stage
+	Detail      string
+	Elapsed     time.Duration
+	Part, Parts int
 }
 
 // StepEvent: training progress within an epoch, coalesced by the runner to

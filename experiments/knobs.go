@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prunerlab/pruner-tui/core/bench"
 	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
@@ -23,22 +22,31 @@ import (
 // RankLayer unfactorized.
 //
 // A setting compiles to a plan of three stages, in this order: factorize
-// RankLayer (cutting the trained layer's cached SVD), prune every weight
-// layer (the factors included) by magnitude, each losing PruneRatio of
-// its weights, then quantize every weight layer to Bits.
+// RankLayer (cutting the trained layer's cached SVD), prune the weight
+// layers (the factors included) by magnitude — each losing PruneRatio of
+// its weights, or with PruneScope "global" PruneRatio of all the weights
+// under one threshold — then quantize every weight layer to Bits.
 type Setting struct {
-	PruneRatio float64 // fraction of weights removed per weight layer, 0 to 0.99
+	PruneRatio float64 // fraction of weights removed, 0 to 0.99
+	PruneScope string  // "layer" (or ""): each layer loses PruneRatio; "global": one threshold across the layers
 	Bits       int     // bits per weight, 1 to 8, or 0/32 for float32
 	Rank       int     // rank of RankLayer's factorization, 0 for off
 	RankLayer  string  // the Dense layer to factorize; "" means the first one
 }
 
-// String gives the setting column, e.g. "ratio=0.90 bits=4 rank=20@fc1",
+// Global reports whether the prune knob ranks every weight together.
+func (s Setting) Global() bool { return s.PruneScope == "global" }
+
+// String gives the setting column, e.g. "ratio=0.90 bits=4 rank=20@fc1"
+// or "ratio=0.90 scope=global" (the words of a YAML prune step's row),
 // or "dense" when every knob is off.
 func (s Setting) String() string {
 	var parts []string
 	if s.PruneRatio != 0 {
 		parts = append(parts, fmt.Sprintf("ratio=%.2f", s.PruneRatio))
+		if s.Global() {
+			parts = append(parts, "scope=global")
+		}
 	}
 	if spec.Quantizes(s.Bits) {
 		parts = append(parts, fmt.Sprintf("bits=%d", s.Bits))
@@ -75,11 +83,15 @@ func (s Setting) Technique() string {
 }
 
 // Validate checks the knobs against their ranges and, when m is not nil,
-// the rank against RankLayer's shape: PruneRatio in [0, 0.99], Bits in
-// [1, 8] or 0/32, Rank in [0, min(in, out)] of RankLayer.
+// the rank against RankLayer's shape: PruneRatio in [0, 0.99], PruneScope
+// "", "layer" or "global", Bits in [1, 8] or 0/32, Rank in [0, min(in,
+// out)] of RankLayer.
 func (s Setting) Validate(m *nn.Sequential) error {
 	if !(s.PruneRatio >= 0 && s.PruneRatio <= spec.MaxPruneRatio) {
 		return fmt.Errorf("prune ratio must be in [0, 0.99], got %s", spec.FormatFloat(s.PruneRatio))
+	}
+	if s.PruneScope != "" && s.PruneScope != "layer" && !s.Global() {
+		return fmt.Errorf("prune scope must be layer or global, got %q", s.PruneScope)
 	}
 	if !(spec.Quantizes(s.Bits) || s.Bits == 0 || s.Bits == spec.Float32Bits) {
 		return fmt.Errorf("bit width must be in [1, 8], or 0/32 for float32, got %d", s.Bits)
@@ -95,7 +107,7 @@ func (s Setting) Validate(m *nn.Sequential) error {
 		return err
 	}
 	if full := min(d.In, d.Out); s.Rank > full {
-		return fmt.Errorf("rank must be in [0, %d] for %s (%d×%d), got %d", full, d.LayerName, d.In, d.Out, s.Rank)
+		return fmt.Errorf("rank must be in [0, %d] for %s (%d→%d), got %d", full, d.LayerName, d.In, d.Out, s.Rank)
 	}
 	return nil
 }
@@ -175,9 +187,13 @@ func (t *Trained) plan(s Setting) plan {
 		p.stages = append(p.stages, lowrankStage{step: spec.Lowrank{Layer: s.RankLayer, Rank: s.Rank}, svd: t.decomposition})
 	}
 	if s.PruneRatio > 0 {
-		step := spec.Prune{Ratio: s.PruneRatio, Scope: "layer", Criterion: "magnitude", Schedule: "one-shot"}
+		scope, opts := "layer", prune.Options{Criterion: prune.Magnitude, Scope: prune.ScopeLayer}
+		if s.Global() {
+			scope, opts.Scope = "global", prune.ScopeGlobal
+		}
+		step := spec.Prune{Ratio: s.PruneRatio, Scope: scope, Criterion: "magnitude", Schedule: "one-shot"}
 		p.stages = append(p.stages, pruneStage{step: step, target: s.PruneRatio,
-			pruner: weightPruner{ratio: s.PruneRatio, opts: prune.Options{Criterion: prune.Magnitude, Scope: prune.ScopeLayer}}})
+			pruner: weightPruner{ratio: s.PruneRatio, opts: opts}})
 	}
 	if spec.Quantizes(s.Bits) {
 		p.stages = append(p.stages, quantizeStage{step: spec.Quantize{Bits: s.Bits}})
@@ -194,36 +210,29 @@ func (t *Trained) env(ctx context.Context, sink Sink, start time.Time) *stageRun
 
 // compressed validates s and returns a compressed copy of the model and
 // its state (the quantizers in force, for fine-tuning) and, when asked,
-// the histograms of its weights before quantization (see
-// WeightHistogram).
-func (t *Trained) compressed(s Setting, withHistograms bool) (*modelState, Setting, []WeightHistogram, error) {
+// the knob charts: the histograms of its weights before quantization (see
+// WeightHistogram) and of their magnitudes before pruning (see
+// MagnitudeHistogram).
+func (t *Trained) compressed(s Setting, withCharts bool) (*modelState, Setting, knobCharts, error) {
 	if t == nil || t.Model == nil {
-		return nil, s, nil, fmt.Errorf("no trained model to compress")
+		return nil, s, knobCharts{}, fmt.Errorf("no trained model to compress")
 	}
 	if err := s.Validate(t.Model); err != nil {
-		return nil, s, nil, err
+		return nil, s, knobCharts{}, err
 	}
 	s = s.resolve(t.Model)
 	p := t.plan(s)
 	x := t.env(context.Background(), nil, time.Now())
 	ms := &modelState{m: t.Model.Clone(), huffman: true}
-	var hists []WeightHistogram
-	var before map[string][]float32
+	rec := &chartRecorder{s: s, on: withCharts}
 	for _, sg := range p.stages {
-		if _, last := sg.(quantizeStage); last && withHistograms {
-			// The histograms show the weights the quantizer is about to snap.
-			hists, before = histograms(ms.m, s.Bits), weightsByLayer(ms.m)
-		}
+		rec.before(sg, ms.m)
 		if err := sg.apply(x, ms); err != nil {
-			return nil, s, nil, fmt.Errorf("%s: %w", s, err)
+			return nil, s, knobCharts{}, fmt.Errorf("%s: %w", s, err)
 		}
+		rec.after(sg, ms.m)
 	}
-	if withHistograms && hists == nil {
-		hists = histograms(ms.m, s.Bits)
-	} else if withHistograms {
-		addLevels(hists, before, ms.m, s.Bits)
-	}
-	return ms, s, hists, nil
+	return ms, s, rec.done(ms.m), nil
 }
 
 // Evaluation is the outcome of applying a Setting to a copy of a Trained.
@@ -237,21 +246,24 @@ type Evaluation struct {
 	Row     results.Row
 	Layers  []nn.LayerStats // SizeBytes: each layer's bytes in the model file (see score.go)
 	// Histograms are the weights before quantization, pooled then layer by
-	// layer, with the levels Bits snaps them to (Apply only).
+	// layer, with the levels Bits snaps them to (Apply and Preview only).
 	Histograms []WeightHistogram
+	// Magnitudes are the weights' magnitudes before pruning, pooled then
+	// layer by layer, with the prune stage's cut (Apply and Preview only).
+	Magnitudes []MagnitudeHistogram
 }
 
 // Apply compresses a copy of the trained model with s and scores it (see
 // Evaluation for what is measured). The Trained is not changed.
 func (t *Trained) Apply(ctx context.Context, s Setting) (Evaluation, error) {
 	start := time.Now()
-	ms, s, hists, err := t.compressed(s, true)
+	ms, s, charts, err := t.compressed(s, true)
 	if err != nil {
 		return Evaluation{}, err
 	}
 	ev, err := t.score(ctx, ms.m, s, s.String())
 	ev.Row.WallS = time.Since(start).Seconds()
-	ev.Histograms = hists
+	ev.Histograms, ev.Magnitudes = charts.weights, charts.magnitudes
 	return ev, err
 }
 
@@ -287,10 +299,51 @@ func (t *Trained) FineTune(ctx context.Context, s Setting, epochs int, sink Sink
 		return Evaluation{}, err
 	}
 	ev.Row.WallS = wall.Seconds()
-	if ev.Row.LatencyUsB1, ev.Row.LatencyUsB256, err = bench.Latency(ctx, ms.m, t.Test.X); err != nil {
+	if err := t.measure(ctx, ms.m, &ev.Row); err != nil {
 		return Evaluation{}, err
 	}
 	return ev, nil
+}
+
+// Latency compresses a copy of the trained model with s and measures it
+// as a run measures its rows: the latency columns, on the kernels the
+// compressed form runs on, and the multiply-adds those kernels execute.
+// It fills in what a knob preview added to the table as it is lacks.
+func (t *Trained) Latency(ctx context.Context, s Setting) (Measurement, error) {
+	ms, _, _, err := t.compressed(s, false)
+	if err != nil {
+		return Measurement{}, err
+	}
+	var row results.Row
+	if err := t.measure(ctx, ms.m, &row); err != nil {
+		return Measurement{}, err
+	}
+	return Measurement{LatencyUsB1: row.LatencyUsB1, LatencyUsB256: row.LatencyUsB256, FLOPs: row.FLOPs}, nil
+}
+
+// Measurement is what Latency measures of a setting.
+type Measurement struct {
+	LatencyUsB1, LatencyUsB256 results.Measured
+	FLOPs                      int64
+}
+
+// Apply sets the measured columns of row.
+func (m Measurement) Apply(row *results.Row) {
+	row.LatencyUsB1, row.LatencyUsB256, row.FLOPs = m.LatencyUsB1, m.LatencyUsB256, m.FLOPs
+}
+
+// measure sets row's latencies and multiply-adds from a copy of m running
+// its inference plan (sparse, int8 or factorized kernels), as score.go
+// measures a run's rows.
+func (t *Trained) measure(ctx context.Context, m *nn.Sequential, row *results.Row) error {
+	run := m.Clone()
+	run.PrepareInference()
+	b1, b256, err := latency(ctx, run, t.Test.X)
+	if err != nil {
+		return err
+	}
+	row.LatencyUsB1, row.LatencyUsB256, row.FLOPs = b1, b256, run.Totals().FLOPs
+	return nil
 }
 
 // score evaluates a compressed model and encodes its model file, whose
@@ -360,7 +413,7 @@ func (t *Trained) scoreAccuracy(ctx context.Context, m *nn.Sequential, s Setting
 // called from any goroutine, once.
 func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (Evaluation, error), error) {
 	start := time.Now()
-	ms, s, hists, err := t.compressed(s, true)
+	ms, s, charts, err := t.compressed(s, true)
 	if err != nil {
 		return Evaluation{}, nil, err
 	}
@@ -370,7 +423,7 @@ func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (E
 		return Evaluation{}, nil, err
 	}
 	ev.Row.WallS = time.Since(start).Seconds()
-	ev.Histograms = hists
+	ev.Histograms, ev.Magnitudes = charts.weights, charts.magnitudes
 	sized := func() (Evaluation, error) {
 		stored, err := storeModel(toStore, false, true)
 		if err != nil {

@@ -10,8 +10,10 @@ import (
 	"github.com/prunerlab/pruner-tui/experiments/spec"
 )
 
-// What the knobs pane draws beside its numbers: the weight histogram under
-// the bit-width knob and the singular-value spectrum under the rank knob.
+// What the knobs pane draws beside its numbers: the weight-magnitude
+// histogram with the prune threshold under the prune knob, the weight
+// histogram under the bit-width knob and the singular-value spectrum under
+// the rank knob.
 // Both are computed off the UI goroutine (in Trained.Apply, or
 // Trained.Spectrum in a tea.Cmd) and are copies the UI may keep.
 
@@ -39,6 +41,23 @@ type WeightHistogram struct {
 	// the other channels' grids are that one shrunk.
 	Levels        []float64
 	LevelsChannel int
+}
+
+// MagnitudeHistogram is how the weights of one weight layer (or of all of
+// them) spread by magnitude before the prune knob cuts them, and where it
+// cuts: the prune stage zeroes the weights of magnitude up to Threshold.
+type MagnitudeHistogram struct {
+	Layer  string  // a weight layer ("fc1", "fc1.A"), or AllLayers
+	Hi     float64 // the bins cover [0, Hi] = [0, max|w|]
+	Counts []int   // weights per bin (zeros included): HistogramBins equal bins
+	Total  int     // all weights of the layer(s)
+	Pruned int     // the weights the setting zeroes (or that were zero before)
+	// Threshold is the largest magnitude the prune stage zeroed: the
+	// layer's own cut (scope layer), or the one cut of every layer (scope
+	// global). HasThreshold is false when nothing is pruned, and for
+	// AllLayers under scope layer, where each layer has its own.
+	Threshold    float64
+	HasThreshold bool
 }
 
 // Spectrum is the singular-value spectrum of the layer the rank knob
@@ -163,6 +182,60 @@ func weightsByLayer(m *nn.Sequential) map[string][]float32 {
 	return out
 }
 
+// magnitudes bins |w| of every weight layer as before holds them (all
+// pooled first, then each layer in model order) and finds the cut the
+// prune stage made: after holds the weights it left. A layer missing from
+// after (none is) would count as unpruned.
+func magnitudes(before, after map[string][]float32, order []string, global bool) []MagnitudeHistogram {
+	out := make([]MagnitudeHistogram, 0, len(order)+1)
+	var all, allAfter [][]float32
+	for _, name := range order {
+		all, allAfter = append(all, before[name]), append(allAfter, after[name])
+	}
+	pooled := binMagnitudes(AllLayers, all, allAfter)
+	if !global {
+		pooled.HasThreshold = false
+	}
+	out = append(out, pooled)
+	for _, name := range order {
+		h := binMagnitudes(name, [][]float32{before[name]}, [][]float32{after[name]})
+		if global && pooled.HasThreshold {
+			h.Threshold, h.HasThreshold = pooled.Threshold, true
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// binMagnitudes makes the magnitude histogram of the weights ws, and the
+// cut: the largest |w| that is zero in pruned (the same weights after the
+// prune stage) but was not before.
+func binMagnitudes(layer string, ws, pruned [][]float32) MagnitudeHistogram {
+	h := MagnitudeHistogram{Layer: layer, Counts: make([]int, HistogramBins)}
+	for _, w := range ws {
+		for _, x := range w {
+			h.Hi = math.Max(h.Hi, math.Abs(float64(x)))
+		}
+		h.Total += len(w)
+	}
+	if h.Hi == 0 {
+		h.Hi = 1
+	}
+	for i, w := range ws {
+		for j, x := range w {
+			a := math.Abs(float64(x))
+			h.Counts[min(int(a/h.Hi*HistogramBins), HistogramBins-1)]++
+			if j < len(pruned[i]) && pruned[i][j] == 0 {
+				h.Pruned++
+				if x != 0 && a >= h.Threshold {
+					h.Threshold, h.HasThreshold = a, true
+				}
+			}
+		}
+	}
+	return h
+}
+
 // Spectrum returns the singular values of the trained model's dense layer
 // named layer and what cutting it at rank keeps (rank 0: no cut). The SVD
 // is computed once per layer and cached, so it is cheap to call whenever
@@ -177,7 +250,7 @@ func (t *Trained) Spectrum(layer string, rank int) (Spectrum, error) {
 		return Spectrum{}, err
 	}
 	if rank < 0 || rank > min(d.In, d.Out) {
-		return Spectrum{}, fmt.Errorf("rank must be in [0, %d] for %s (%d×%d), got %d", min(d.In, d.Out), d.LayerName, d.In, d.Out, rank)
+		return Spectrum{}, fmt.Errorf("rank must be in [0, %d] for %s (%d→%d), got %d", min(d.In, d.Out), d.LayerName, d.In, d.Out, rank)
 	}
 	dc, err := t.decomposition(d.LayerName)
 	if err != nil {
@@ -196,6 +269,88 @@ func (t *Trained) Spectrum(layer string, rank int) (Spectrum, error) {
 // with s (see Evaluation.Histograms) without scoring it: what the bit-width
 // knob's chart shows before any preview has been computed.
 func (t *Trained) Histograms(s Setting) ([]WeightHistogram, error) {
-	_, _, hs, err := t.compressed(s, true)
-	return hs, err
+	_, _, c, err := t.compressed(s, true)
+	return c.weights, err
+}
+
+// Magnitudes returns the weight-magnitude histograms of the trained model
+// and the cut s's prune stage makes in them (see
+// Evaluation.Magnitudes), without scoring it: what the prune knob's chart
+// shows before any preview has been computed.
+func (t *Trained) Magnitudes(s Setting) ([]MagnitudeHistogram, error) {
+	_, _, c, err := t.compressed(s, true)
+	return c.magnitudes, err
+}
+
+// knobCharts are the histograms a compression records for the knob charts.
+type knobCharts struct {
+	weights    []WeightHistogram    // before quantization, with its levels
+	magnitudes []MagnitudeHistogram // before pruning, with its cut
+}
+
+// chartRecorder records the knob charts while a setting's stages run:
+// the weights before pruning, then the cut; the weights before
+// quantization, then their levels.
+type chartRecorder struct {
+	s           Setting
+	on          bool
+	beforePrune map[string][]float32
+	beforeQuant map[string][]float32
+	charts      knobCharts
+	sawPrune    bool
+	sawQuantize bool
+	order       []string
+}
+
+// before is called before stage sg is applied to m.
+func (r *chartRecorder) before(sg stage, m *nn.Sequential) {
+	if !r.on {
+		return
+	}
+	switch sg.(type) {
+	case pruneStage:
+		r.beforePrune, r.sawPrune = weightsByLayer(m), true
+	case quantizeStage:
+		r.finishMagnitudes(m)
+		r.charts.weights, r.beforeQuant, r.sawQuantize = histograms(m, r.s.Bits), weightsByLayer(m), true
+	}
+}
+
+// after is called after stage sg was applied to m.
+func (r *chartRecorder) after(sg stage, m *nn.Sequential) {
+	if _, ok := sg.(pruneStage); ok && r.on {
+		r.finishMagnitudes(m)
+	}
+}
+
+// finishMagnitudes bins the magnitudes once, with the cut between the
+// weights before pruning and m (no prune stage: no cut).
+func (r *chartRecorder) finishMagnitudes(m *nn.Sequential) {
+	if r.charts.magnitudes != nil {
+		return
+	}
+	now := weightsByLayer(m)
+	before := r.beforePrune
+	if !r.sawPrune {
+		before = now
+	}
+	r.order = r.order[:0]
+	for _, d := range nn.WeightLayers(m) {
+		r.order = append(r.order, d.LayerName)
+	}
+	r.charts.magnitudes = magnitudes(before, now, r.order, r.s.Global())
+}
+
+// done finishes the charts of the compressed model m.
+func (r *chartRecorder) done(m *nn.Sequential) knobCharts {
+	if !r.on {
+		return knobCharts{}
+	}
+	r.finishMagnitudes(m)
+	if !r.sawQuantize {
+		r.charts.weights = histograms(m, r.s.Bits)
+	} else {
+		addLevels(r.charts.weights, r.beforeQuant, m, r.s.Bits)
+	}
+	return r.charts
 }

@@ -98,8 +98,8 @@ func TestPruneOneShotVariants(t *testing.T) {
 	again, _, _ := pruneRun(t, sp)
 	for i := range table {
 		a, b := table[i], again[i]
-		a.LatencyUsB1, a.LatencyUsB256, a.WallS = 0, 0, 0
-		b.LatencyUsB1, b.LatencyUsB256, b.WallS = 0, 0, 0
+		a.LatencyUsB1, a.LatencyUsB256, a.WallS = results.Measured{}, results.Measured{}, 0
+		b.LatencyUsB1, b.LatencyUsB256, b.WallS = results.Measured{}, results.Measured{}, 0
 		if a != b {
 			t.Errorf("row %d differs between runs:\n%+v\n%+v", i, a, b)
 		}

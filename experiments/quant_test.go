@@ -309,7 +309,7 @@ func TestLowrankSteps(t *testing.T) {
 func TestEnergyThatSavesNothing(t *testing.T) {
 	sp := pruneSpec(t, "  - {technique: lowrank, layer: fc3, energy: 1}\n")
 	_, err := Run(context.Background(), sp, Options{}, nil)
-	if err == nil || !strings.Contains(err.Error(), "saves no parameters for a 16×3 layer (ranks up to 2 do)") {
+	if err == nil || !strings.Contains(err.Error(), "saves no parameters for a 16→3 layer (ranks up to 2 do)") {
 		t.Errorf("error %v", err)
 	}
 }

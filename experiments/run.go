@@ -34,6 +34,9 @@ type Options struct {
 //	  → StageEvent(evaluating) → ResultEvent
 //	→ StageEvent(done) → DoneEvent
 //
+// Every StageEvent says which part of the run it belongs to: part 1 is
+// the baseline (data, model, training), part 2+i compress entry i.
+//
 // and returns the report: the result table and the sensitivity tables.
 // Cancelling ctx stops it within one batch: it then emits
 // StageEvent(cancelled) and DoneEvent{Err: ctx.Err()} with the rows made
@@ -48,7 +51,8 @@ func Run(ctx context.Context, s spec.Spec, opts Options, sink Sink) (results.Rep
 	if sink == nil {
 		sink = SinkFunc(func(Event) {})
 	}
-	r := &runner{env: env{ctx: ctx, reporter: reporter{sink: sink, start: time.Now()}}}
+	part := &runPart{index: 1, count: 1 + len(s.Compress)}
+	r := &runner{env: env{ctx: ctx, reporter: reporter{sink: sink, start: time.Now(), part: part}}}
 	err := r.runSafely(s, opts)
 	rows := len(r.report.Rows)
 	switch {
@@ -64,11 +68,16 @@ func Run(ctx context.Context, s spec.Spec, opts Options, sink Sink) (results.Rep
 	return r.report.Clone(), err
 }
 
-// reporter sends events stamped with the time since start.
+// reporter sends events stamped with the time since start and, in a run,
+// with the part of the run they belong to.
 type reporter struct {
 	sink  Sink
 	start time.Time
+	part  *runPart // nil outside a run (the knobs' fine-tunes)
 }
+
+// runPart is where a run is: part Index of Count (see StageEvent.Part).
+type runPart struct{ index, count int }
 
 func (r reporter) emit(e Event) {
 	if r.sink != nil {
@@ -77,7 +86,11 @@ func (r reporter) emit(e Event) {
 }
 
 func (r reporter) stage(s Stage, detail string) {
-	r.emit(StageEvent{Stage: s, Detail: detail, Elapsed: time.Since(r.start)})
+	e := StageEvent{Stage: s, Detail: detail, Elapsed: time.Since(r.start)}
+	if r.part != nil {
+		e.Part, e.Parts = r.part.index, r.part.count
+	}
+	r.emit(e)
 }
 
 // runner is one run of a spec.
@@ -110,6 +123,7 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 		return err
 	}
 	s = s.Resolved()
+	r.part.count = 1 + len(s.Compress)
 	r.spec, r.saveDir = s, opts.SaveDir
 	r.stage(StageLoading, s.Dataset.Describe())
 	var err error
@@ -126,6 +140,7 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 		return err
 	}
 	for i, st := range s.Compress {
+		r.part.index = 2 + i
 		if err := r.compress(i, st); err != nil {
 			return err
 		}

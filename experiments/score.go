@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -116,7 +117,7 @@ func (r *runner) scoreBaseline(wall time.Duration, testAcc float64) error {
 	base.SetStored(stored.size(), stored.size())
 	base.DeltaAccPP = 0
 	base.WallS = wall.Seconds()
-	if base.LatencyUsB1, base.LatencyUsB256, err = bench.Latency(r.ctx, run, r.test.X); err != nil {
+	if base.LatencyUsB1, base.LatencyUsB256, err = latency(r.ctx, run, r.test.X); err != nil {
 		return err
 	}
 	r.base = base
@@ -155,7 +156,7 @@ func (r *runner) scoreRow(technique, setting string, m *nn.Sequential, wall time
 	row := newRow(r.spec.Name, technique, setting, run, r.base.SizeBytes, trainAcc, testAcc, r.base.TestAcc)
 	row.SetStored(stored.size(), r.base.SizeBytes)
 	row.WallS = wall.Seconds()
-	if row.LatencyUsB1, row.LatencyUsB256, err = bench.Latency(r.ctx, run, r.test.X); err != nil {
+	if row.LatencyUsB1, row.LatencyUsB256, err = latency(r.ctx, run, r.test.X); err != nil {
 		return err
 	}
 	r.emit(LayersEvent{Phase: technique + " " + setting, Layers: stored.layerStats(run.Stats())})
@@ -209,4 +210,14 @@ func RowFileStem(row results.Row, index int) string {
 		exp = "model"
 	}
 	return fmt.Sprintf("%s-%02d-%s", exp, index, clean(row.Technique))
+}
+
+// latency measures m's median inference time per batch of 1 and of 256
+// on inputs x: the row's latency columns.
+func latency(ctx context.Context, m *nn.Sequential, x nn.Matrix) (b1, b256 results.Measured, err error) {
+	us1, us256, err := bench.Latency(ctx, m, x)
+	if err != nil {
+		return results.Measured{}, results.Measured{}, err
+	}
+	return results.Measure(us1), results.Measure(us256), nil
 }

@@ -300,7 +300,7 @@ func (l lowrankStage) energyRanks(x *stageRun, ms *modelState, ranks map[string]
 		}
 		rank := lowrank.RankForEnergy(sv, st.Energy)
 		if !lowrank.SavesParams(d.In, d.Out, rank) {
-			return fmt.Errorf("energy %s of %s needs rank %d, which saves no parameters for a %d×%d layer (ranks up to %d do): lower the energy",
+			return fmt.Errorf("energy %s of %s needs rank %d, which saves no parameters for a %d→%d layer (ranks up to %d do): lower the energy",
 				spec.FormatFloat(st.Energy), name, rank, d.In, d.Out, lowrank.MaxSavingRank(d.In, d.Out))
 		}
 		ranks[name], chosen[name] = rank, rank

@@ -9,6 +9,7 @@ import (
 	"github.com/prunerlab/pruner-tui/tui/common"
 	"github.com/prunerlab/pruner-tui/tui/components/controls"
 	"github.com/prunerlab/pruner-tui/tui/components/histogram"
+	"github.com/prunerlab/pruner-tui/tui/components/magnitudes"
 	"github.com/prunerlab/pruner-tui/tui/components/spectrum"
 )
 
@@ -28,24 +29,36 @@ type (
 		Histograms []experiments.WeightHistogram
 		Err        error
 	}
+	// magnitudesMsg carries the weight magnitudes of the knob setting of
+	// controls generation Gen, before any knob has turned.
+	magnitudesMsg struct {
+		Gen        int
+		Label      string
+		Magnitudes []experiments.MagnitudeHistogram
+		Err        error
+	}
 )
 
-// knobCharts are the charts that take the curves' place while the
-// bit-width or rank knob is selected: it chooses which one shows and
-// fetches what it draws off the UI goroutine.
+// knobCharts are the charts that take the curves' place while a knob is
+// selected: the weight magnitudes and the prune threshold for the prune
+// knob, the weights and their levels for the bit width, the spectrum for
+// the rank. It chooses which one shows and fetches what it draws off the
+// UI goroutine.
 type knobCharts struct {
-	histogram *histogram.Model
-	spectrum  *spectrum.Model
-	specGen   int    // the latest spectrum request
-	specKey   string // "layer@rank" of the spectrum shown or asked for
+	magnitudes *magnitudes.Model
+	histogram  *histogram.Model
+	spectrum   *spectrum.Model
+	specGen    int    // the latest spectrum request
+	specKey    string // "layer@rank" of the spectrum shown or asked for
 }
 
 func newKnobCharts(c *common.Common) *knobCharts {
-	return &knobCharts{histogram: histogram.New(c), spectrum: spectrum.New(c)}
+	return &knobCharts{magnitudes: magnitudes.New(c), histogram: histogram.New(c), spectrum: spectrum.New(c)}
 }
 
-// reset forgets both charts (a new experiment starts).
+// reset forgets every chart (a new experiment starts).
 func (k *knobCharts) reset() {
+	k.magnitudes.Reset()
 	k.histogram.Reset()
 	k.spectrum.Reset()
 	k.specKey = ""
@@ -54,18 +67,26 @@ func (k *knobCharts) reset() {
 // newBaseline forgets what was drawn of the baseline before: the
 // histograms, and which spectrum was asked for.
 func (k *knobCharts) newBaseline() {
+	k.magnitudes.Reset()
 	k.histogram.Reset()
 	k.specKey = ""
 }
 
-// shown is what takes the curves' place: the weight histogram while the
-// bit-width knob is selected, the spectrum while the rank knob is, nil
-// otherwise (and while a fine-tune runs, whose curves matter more).
+// shown is what takes the curves' place: the magnitudes while the prune
+// knob is selected and on (or its scope is selected), the weight
+// histogram while the bit-width knob is selected, the spectrum while the
+// rank knob (or its layer) is; nil before the baseline, with the prune
+// knob off (the curves of a preset still running show), and while a
+// fine-tune runs, whose curves matter more.
 func (k *knobCharts) shown(knobs *controls.Model, fineTuning bool) common.Component {
 	if !knobs.Ready() || fineTuning {
 		return nil
 	}
-	switch knobs.Selected() {
+	switch knobs.Selected().Of() {
+	case controls.KnobPruneRatio:
+		if knobs.Selected() == controls.KnobPruneScope || knobs.Setting().PruneRatio > 0 {
+			return k.magnitudes
+		}
 	case controls.KnobBitWidth:
 		return k.histogram
 	case controls.KnobRank:
@@ -84,7 +105,16 @@ func (k *knobCharts) request(knobs *controls.Model) tea.Cmd {
 	if t == nil {
 		return nil
 	}
-	switch knobs.Selected() {
+	switch knobs.Selected().Of() {
+	case controls.KnobPruneRatio:
+		if k.magnitudes.HasData() {
+			return nil
+		}
+		gen, s := knobs.Generation(), knobs.Setting()
+		return func() tea.Msg {
+			hs, err := t.Magnitudes(s)
+			return magnitudesMsg{Gen: gen, Label: s.String(), Magnitudes: hs, Err: err}
+		}
 	case controls.KnobRank:
 		layer, rank := knobs.RankLayer(), knobs.Rank()
 		key := fmt.Sprintf("%s@%d", layer, rank)
@@ -116,6 +146,9 @@ func (k *knobCharts) preview(ev experiments.Evaluation) {
 	if len(ev.Histograms) > 0 {
 		k.histogram.SetData(ev.Setting.String(), ev.Histograms)
 	}
+	if len(ev.Magnitudes) > 0 {
+		k.magnitudes.SetData(ev.Setting.String(), ev.Magnitudes)
+	}
 }
 
 // update takes in what request fetched, unless a newer request or knob
@@ -131,23 +164,31 @@ func (k *knobCharts) update(msg tea.Msg, knobs *controls.Model) {
 		if msg.Gen == knobs.Generation() && msg.Err == nil && !k.histogram.HasData() {
 			k.histogram.SetData(msg.Label, msg.Histograms)
 		}
+	case magnitudesMsg:
+		if msg.Gen == knobs.Generation() && msg.Err == nil && !k.magnitudes.HasData() {
+			k.magnitudes.SetData(msg.Label, msg.Magnitudes)
+		}
 	}
 }
 
-// setSize gives both charts the curves' size.
+// setSize gives every chart the curves' size.
 func (k *knobCharts) setSize(width, height int) {
+	k.magnitudes.SetSize(width, height)
 	k.histogram.SetSize(width, height)
 	k.spectrum.SetSize(width, height)
 }
 
-// focus gives or takes the focus of both: they share the curves' place
-// and its focus.
+// focus gives or takes the focus of every chart: they share the curves'
+// place and its focus.
 func (k *knobCharts) focus(on bool) {
-	if on {
-		k.histogram.Focus()
-		k.spectrum.Focus()
-		return
+	for _, c := range []interface {
+		Focus()
+		Blur()
+	}{k.magnitudes, k.histogram, k.spectrum} {
+		if on {
+			c.Focus()
+		} else {
+			c.Blur()
+		}
 	}
-	k.histogram.Blur()
-	k.spectrum.Blur()
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,10 @@ func TestProgramQuickstart(t *testing.T) {
 	teatest.WaitFor(t, tm.Output(), contains("fine-tuned ratio=0.05"),
 		teatest.WithDuration(programTimeout), teatest.WithCheckInterval(100*time.Millisecond))
 
+	// The fine-tuned row is the user's and not exported: q asks, q again quits.
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	teatest.WaitFor(t, tm.Output(), contains("Quit pruner-tui?", "you added are not exported"),
+		teatest.WithDuration(programTimeout), teatest.WithCheckInterval(100*time.Millisecond))
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(programTimeout)).(*model)
 
@@ -199,5 +204,44 @@ compress:
 	}
 	if _, ok := final.session.sensitivity.Of(results.Pruning); ok {
 		t.Error("a pruning table kept from a run without a pruning analysis")
+	}
+}
+
+// TestProgramCompact runs quickstart at 80×24: the run ends, the layers
+// tab lists every layer, e asks the format and writes the JSON, and with
+// the table exported q quits at once.
+func TestProgramCompact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	spec, err := spec.Load("quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Dataset.Samples, spec.Train.Epochs = 2000, 5
+	prefix := t.TempDir() + "/quickstart"
+	tm := teatest.NewTestModel(t, New(Config{Spec: spec, Export: prefix}), teatest.WithInitialTermSize(80, 24))
+	wait := func(subs ...string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), contains(subs...),
+			teatest.WithDuration(programTimeout), teatest.WithCheckInterval(100*time.Millisecond))
+	}
+	wait("✓ done", "Layers ─╮")
+	for range 3 {
+		tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+	}
+	wait("128→3", "Results ─╮")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("e")})
+	wait("Export the results")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("j")})
+	wait("exported the result")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(programTimeout)).(*model)
+	if final.dialog != nil {
+		t.Error("q asked although the table was exported and nothing ran")
+	}
+	b, err := os.ReadFile(prefix + ".json")
+	if err != nil || !bytes.Contains(b, []byte(`"setting": "fp32"`)) {
+		t.Errorf("the JSON export: %v\n%s", err, b)
 	}
 }

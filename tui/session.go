@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/prunerlab/pruner-tui/experiments"
@@ -31,9 +33,12 @@ type (
 		Err  error
 	}
 	// exportedMsg says how writing the result table (and the sensitivity
-	// tables beside it, when there are some) went.
+	// tables beside it, when there are some) went: where, and which path
+	// was taken already (Taken, "" when the wanted one was free).
 	exportedMsg struct {
 		Written []results.Written // absolute paths
+		Taken   string
+		Rows    int // the rows written
 		Err     error
 	}
 )
@@ -79,16 +84,23 @@ type session struct {
 	runStage    experiments.Stage
 	runDetail   string
 	runEpoch    string // "epoch 3/10" from the latest step event
+	runPart     [2]int // stage k of N of the run
 	ftText      string
 	running     bool
 	activeSince time.Time // start of the run or fine-tune the clock counts
 	tickGen     int
+	eta         eta // time left in the training under way
+
+	queued   *experiments.Setting // a fine-tune asked for while the run still works, started when it ends
+	latency  latencyQueue         // rows added with a, waiting for their latency
+	userRows int                  // rows the user added (a, f) since the table was last exported
+	savedLen int                  // the table's length when last exported; -1 before
 
 	sensitivity results.Report // the run's finished sensitivity analyses (no rows), exported beside the table
 }
 
 func newSession(cfg Config, panes runPanes) *session {
-	return &session{opts: cfg.Opts, prefix: cfg.Export, panes: panes, spec: cfg.Spec, jobs: map[int]*job{}}
+	return &session{opts: cfg.Opts, prefix: cfg.Export, panes: panes, spec: cfg.Spec, jobs: map[int]*job{}, savedLen: -1}
 }
 
 // presets are the experiments shipped in the binary, for the picker.
@@ -109,8 +121,7 @@ func (s *session) update(msg tea.Msg) tea.Cmd {
 		if !ok {
 			return nil
 		}
-		s.handleEnd(msg.Job, j, msg)
-		return listen(msg.Job, j.events)
+		return tea.Batch(s.handleEnd(msg.Job, j, msg), listen(msg.Job, j.events))
 	case jobClosedMsg:
 		delete(s.jobs, msg.Job)
 	case tickMsg:
@@ -125,8 +136,10 @@ func (s *session) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		return s.start(msg.Spec)
-	case exportedMsg:
-		s.exported(msg)
+	case latencyMsg:
+		return s.measured(msg)
+	case spinner.TickMsg:
+		return s.panes.status.Spin(msg)
 	}
 	return nil
 }
@@ -140,22 +153,25 @@ func (s *session) load(name string) tea.Cmd {
 	}
 }
 
-// stop cancels every job.
+// stop cancels every job and every latency measurement.
 func (s *session) stop() {
 	for _, j := range s.jobs {
 		j.cancel() // their channels drain until closed; their messages are ignored
 	}
+	s.latency.stop()
 }
 
 // start cancels whatever runs, clears the panes and runs spec.
 func (s *session) start(spec spec.Spec) tea.Cmd {
 	s.stop()
-	s.runJob, s.ftJob = 0, 0
+	s.runJob, s.ftJob, s.queued, s.userRows, s.savedLen = 0, 0, nil, 0, -1
+	s.eta.clear()
 	s.panes.reset()
 	s.sensitivity = results.Report{}
 	s.spec = spec
-	s.runStage, s.runDetail, s.runEpoch, s.ftText = "", "", "", ""
+	s.runStage, s.runDetail, s.runEpoch, s.ftText, s.runPart = "", "", "", "", [2]int{}
 	s.running = true
+	spin := s.panes.status.SetBusy(true)
 	s.refreshStatus()
 
 	s.lastJob++
@@ -167,10 +183,13 @@ func (s *session) start(spec spec.Spec) tea.Cmd {
 	})
 	s.jobs[id] = &job{kind: jobRun, events: events, cancel: cancel}
 	s.runJob = id
-	return tea.Batch(listen(id, events), s.restartClock())
+	return tea.Batch(listen(id, events), s.restartClock(), spin)
 }
 
 // fineTune fine-tunes the knob setting for controls.FineTuneEpochs epochs.
+// While the run still works it is queued, and starts when the run ends:
+// one job on the model at a time keeps the run's curves, status and rows
+// its own (and its latencies unperturbed).
 func (s *session) fineTune() tea.Cmd {
 	knobs := s.panes.knobs
 	switch {
@@ -180,8 +199,19 @@ func (s *session) fineTune() tea.Cmd {
 	case s.ftJob != 0:
 		s.panes.status.SetNote("a fine-tune is already running")
 		return nil
+	case s.running:
+		setting := knobs.Setting()
+		s.queued = &setting
+		knobs.SetBusy("fine-tune queued: starts after the run")
+		s.panes.status.SetNote("fine-tune of " + setting.String() + " queued: it starts when " + s.spec.Name + "'s run ends")
+		return nil
 	}
-	t, setting := knobs.Trained(), knobs.Setting()
+	return s.startFineTune(knobs.Trained(), knobs.Setting())
+}
+
+// startFineTune starts the fine-tune of setting on t.
+func (s *session) startFineTune(t *experiments.Trained, setting experiments.Setting) tea.Cmd {
+	s.queued = nil
 	s.lastJob++
 	id := s.lastJob
 	events, cancel := startJob(id, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
@@ -191,10 +221,11 @@ func (s *session) fineTune() tea.Cmd {
 	s.jobs[id] = &job{kind: jobFineTune, events: events, cancel: cancel, setting: setting}
 	s.ftJob = id
 	s.ftText = fmt.Sprintf("%s (%d epochs)", setting.String(), controls.FineTuneEpochs)
-	knobs.SetBusy("fine-tuning… watch the curves")
+	s.panes.knobs.SetBusy("fine-tuning… watch the curves")
 	s.panes.status.SetError(nil)
+	spin := s.panes.status.SetBusy(true)
 	s.refreshStatus()
-	return tea.Batch(listen(id, events), s.restartClock())
+	return tea.Batch(listen(id, events), s.restartClock(), spin)
 }
 
 // fineTuning reports whether a fine-tune is in progress.
@@ -208,18 +239,23 @@ func (s *session) handleEvent(id int, j *job, ev experiments.Event) tea.Cmd {
 	p := s.panes
 	switch e := ev.(type) {
 	case experiments.StageEvent:
+		if !trains(e.Stage) {
+			s.eta.clear()
+		}
 		if j.kind == jobRun {
 			s.runStage, s.runDetail, s.runEpoch = e.Stage, e.Detail, ""
+			s.runPart = [2]int{e.Part, e.Parts}
 		} else {
 			s.ftText = e.Detail
 		}
 		s.refreshStatus()
 	case experiments.StepEvent:
 		p.chart.AddStep(e)
+		s.eta.step(e, time.Now())
 		if j.kind == jobRun {
 			s.runEpoch = fmt.Sprintf("epoch %d/%d", e.Epoch, e.Epochs)
-			s.refreshStatus()
 		}
+		s.refreshStatus()
 	case experiments.EpochEvent:
 		p.chart.AddEpoch(e)
 	case experiments.LayersEvent:
@@ -228,11 +264,14 @@ func (s *session) handleEvent(id int, j *job, ev experiments.Event) tea.Cmd {
 			label = "fine-tuning " + j.setting.String()
 		}
 		p.layers.SetLayers(label, e.Layers)
+		// The run's first layers are the baseline's, before it trains.
+		p.layers.SetTraining(j.kind == jobRun && e.Phase == chart.BaselinePhase && !p.knobs.Ready())
 	case experiments.ResultEvent:
 		p.results.Add(e.Row)
 		j.gotResult = true
 	case experiments.BaselineEvent:
 		if j.kind == jobRun && e.Trained != nil {
+			p.layers.SetTraining(false)
 			p.knobs.SetTrained(e.Trained)
 			p.charts.newBaseline()
 			p.status.SetNote("baseline trained: turn the knobs (←/→) to compress it")
@@ -249,20 +288,22 @@ func (s *session) handleEvent(id int, j *job, ev experiments.Event) tea.Cmd {
 		p.status.SetLog(e.Text)
 	case experiments.DoneEvent:
 		if j.kind == jobRun {
-			s.finishRun(e.Report.Rows, e.Err, e.Elapsed)
+			return s.finishRun(e.Report.Rows, e.Err, e.Elapsed)
 		}
 	}
 	return nil
 }
 
 // handleEnd takes in a job's return value.
-func (s *session) handleEnd(id int, j *job, end jobEndMsg) {
+func (s *session) handleEnd(id int, j *job, end jobEndMsg) tea.Cmd {
 	switch {
 	case id == s.runJob && j.kind == jobRun:
-		s.finishRun(end.Table, end.Err, 0)
+		return s.finishRun(end.Table, end.Err, 0)
 	case id == s.ftJob && j.kind == jobFineTune:
 		s.finishFineTune(j, end)
+		return s.latency.next(s.busy())
 	}
+	return nil
 }
 
 // finishFineTune adds a fine-tune's row (unless its ResultEvent did) and
@@ -270,12 +311,14 @@ func (s *session) handleEnd(id int, j *job, end jobEndMsg) {
 func (s *session) finishFineTune(j *job, end jobEndMsg) {
 	p := s.panes
 	s.ftJob, s.ftText = 0, ""
+	s.eta.clear()
 	p.knobs.SetBusy("")
 	switch {
 	case end.Err == nil:
 		if !j.gotResult {
 			p.results.Add(end.Eval.Row)
 		}
+		s.userRows++
 		if len(end.Eval.Layers) > 0 {
 			p.layers.SetLayers("fine-tuned "+j.setting.String(), end.Eval.Layers)
 		}
@@ -290,19 +333,21 @@ func (s *session) finishFineTune(j *job, end jobEndMsg) {
 	s.refreshStatus()
 }
 
-// finishRun marks the run ended; the runner's DoneEvent and its return
-// both come here, so it must be idempotent.
-func (s *session) finishRun(table results.Table, err error, elapsed time.Duration) {
+// finishRun marks the run ended and starts what waited for it: a queued
+// fine-tune (when the run succeeded), else the latency measurements. The
+// runner's DoneEvent and its return both come here, so it must be
+// idempotent.
+func (s *session) finishRun(table results.Table, err error, elapsed time.Duration) tea.Cmd {
 	if !s.running {
-		return
+		return nil
 	}
 	p := s.panes
 	s.running = false
-	if elapsed > 0 {
-		p.status.SetElapsed(elapsed)
-	} else {
-		p.status.SetElapsed(time.Since(s.activeSince))
+	s.eta.clear()
+	if elapsed == 0 && !s.activeSince.IsZero() {
+		elapsed = time.Since(s.activeSince)
 	}
+	p.status.SetElapsed(elapsed)
 	if p.results.Len() == 0 {
 		for _, r := range table {
 			p.results.Add(r)
@@ -324,19 +369,52 @@ func (s *session) finishRun(table results.Table, err error, elapsed time.Duratio
 		p.status.SetError(err)
 	}
 	s.refreshStatus()
+	if q := s.queued; q != nil {
+		if err == nil && p.knobs.Ready() {
+			p.status.SetNote("the run is done: fine-tuning " + q.String() + ", as queued")
+			return s.startFineTune(p.knobs.Trained(), *q)
+		}
+		s.queued = nil
+		p.knobs.SetBusy("")
+		p.status.SetNote("the queued fine-tune of " + q.String() + " was dropped: the run did not finish")
+	}
+	return s.latency.next(s.busy())
 }
 
-// refreshStatus shows the fine-tune while one runs, else the run's stage.
+// refreshStatus shows the fine-tune while one runs, else the run's stage
+// (stage k of N, with the number of rows once done), and the time left
+// in the training under way.
 func (s *session) refreshStatus() {
+	st := s.panes.status
+	st.SetBusy(s.busy())
+	st.SetTimeLeft(s.eta.left)
 	if s.ftJob != 0 {
-		s.panes.status.SetStage(experiments.StageFineTuning, s.ftText)
+		st.SetStage(experiments.StageFineTuning, s.ftText)
+		st.SetPart(0, 0)
 		return
 	}
+	st.SetPart(s.runPart[0], s.runPart[1])
 	detail := s.runDetail
-	if s.runEpoch != "" && !strings.Contains(detail, "epoch") {
+	switch {
+	case s.runStage == experiments.StageDone:
+		detail = rowCount(s.panes.results.Len())
+	case s.runEpoch != "" && !strings.Contains(detail, "epoch"):
 		detail = strings.TrimSpace(detail + " " + s.runEpoch)
 	}
-	s.panes.status.SetStage(s.runStage, detail)
+	st.SetStage(s.runStage, detail)
+}
+
+// rowCount says "1 row" or "n rows".
+func rowCount(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return fmt.Sprintf("%d rows", n)
+}
+
+// trains reports whether a stage trains (its steps have a time left).
+func trains(st experiments.Stage) bool {
+	return st == experiments.StageTraining || st == experiments.StageFineTuning || st == experiments.StagePruning
 }
 
 // busy reports whether a run or fine-tune is in progress.
@@ -355,9 +433,10 @@ func (s *session) tick() tea.Cmd {
 	return tea.Tick(time.Second, func(time.Time) tea.Msg { return tickMsg{Gen: gen} })
 }
 
-// ExportPath is where the export key writes: prefix (or the experiment
-// name) with ".csv" added unless it already names a format.
-func ExportPath(prefix, experiment string) string {
+// ExportPath is where the export key writes the table in format ("csv",
+// "md" or "json"): prefix (or the experiment's name) with the format's
+// extension, in place of one prefix already names.
+func ExportPath(prefix, experiment, format string) string {
 	if prefix == "" {
 		prefix = strings.Map(func(r rune) rune {
 			if r == '/' || r == '\\' || r == ' ' {
@@ -370,30 +449,69 @@ func ExportPath(prefix, experiment string) string {
 		}
 	}
 	if _, err := results.FormatFor(prefix); err == nil {
-		return prefix
+		prefix = strings.TrimSuffix(prefix, filepath.Ext(prefix))
 	}
-	return prefix + ".csv"
+	return prefix + "." + format
 }
 
-// export writes the result table, and the sensitivity tables beside it, in
-// a tea.Cmd.
-func (s *session) export() tea.Cmd {
+// exportPath is where an export in format goes, before checking it is free.
+func (s *session) exportPath(format string) string { return ExportPath(s.prefix, s.spec.Name, format) }
+
+// prefixFormat is the format the export prefix names, "" for none.
+func (s *session) prefixFormat() string {
+	f, _ := results.FormatFor(s.prefix)
+	return f
+}
+
+// freePath is path, or when it (or a sensitivity table beside it) exists,
+// the first of NAME-2.EXT, NAME-3.EXT, … that is free with its side
+// tables: an export never overwrites a file.
+func freePath(path string, kinds []results.Kind) string {
+	ext := filepath.Ext(path)
+	base := strings.TrimSuffix(path, ext)
+	taken := func(p string) bool {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+		for _, k := range kinds {
+			if _, err := os.Stat(results.SidePath(p, k)); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	p := path
+	for n := 2; taken(p); n++ {
+		p = fmt.Sprintf("%s-%d%s", base, n, ext)
+	}
+	return p
+}
+
+// export writes the result table in format, and the sensitivity tables
+// beside it, in a tea.Cmd, under a name no file has yet.
+func (s *session) export(format string) tea.Cmd {
 	table := s.panes.results.Table()
 	if len(table) == 0 {
 		s.panes.status.SetNote("nothing to export yet: no result rows")
 		return nil
 	}
-	path := ExportPath(s.prefix, s.spec.Name)
+	wanted := s.exportPath(format)
 	report := s.sensitivity.Clone()
 	report.Rows = table
+	rows := len(table)
 	return func() tea.Msg {
+		path := freePath(wanted, sideKinds(report))
 		written, err := report.Export(path)
 		for i, w := range written {
 			if abs, err := filepath.Abs(w.Path); err == nil {
 				written[i].Path = abs
 			}
 		}
-		return exportedMsg{Written: written, Err: err}
+		msg := exportedMsg{Written: written, Err: err, Rows: rows}
+		if path != wanted {
+			msg.Taken = wanted
+		}
+		return msg
 	}
 }
 
@@ -405,9 +523,14 @@ func (s *session) exported(msg exportedMsg) {
 		return
 	}
 	status.SetError(nil)
+	s.savedLen, s.userRows = msg.Rows, 0
 	var parts []string
 	for _, w := range msg.Written {
 		parts = append(parts, "the "+w.What+" to "+w.Path)
 	}
-	status.SetNote("exported " + strings.Join(parts, " and "))
+	note := "exported " + strings.Join(parts, " and ")
+	if msg.Taken != "" {
+		note += " (" + msg.Taken + " exists: kept)"
+	}
+	status.SetNote(note)
 }

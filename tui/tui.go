@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/prunerlab/pruner-tui/experiments"
@@ -12,6 +12,7 @@ import (
 	"github.com/prunerlab/pruner-tui/tui/common"
 	"github.com/prunerlab/pruner-tui/tui/components/chart"
 	"github.com/prunerlab/pruner-tui/tui/components/controls"
+	"github.com/prunerlab/pruner-tui/tui/components/dialog"
 	"github.com/prunerlab/pruner-tui/tui/components/layers"
 	"github.com/prunerlab/pruner-tui/tui/components/picker"
 	"github.com/prunerlab/pruner-tui/tui/components/statusbar"
@@ -32,9 +33,11 @@ const (
 	MinHeight = 24
 )
 
-// Run runs the program full-screen until the user quits.
+// Run runs the program full-screen until the user quits. The mouse
+// scrolls and clicks the panes (hold shift to select text in most
+// terminals).
 func Run(cfg Config) error {
-	_, err := tea.NewProgram(New(cfg), tea.WithAltScreen()).Run()
+	_, err := tea.NewProgram(New(cfg), tea.WithAltScreen(), tea.WithMouseCellMotion()).Run()
 	return err
 }
 
@@ -51,15 +54,16 @@ type pane int
 
 const (
 	paneControls pane = iota
+	paneChart
 	paneResults
 	paneLayers
-	paneChart
 	paneCount
 )
 
 // model is the root: it owns the panes, routes messages and lays out.
 // The session (session.go) owns the run and the fine-tunes; the knob
-// charts (knobcharts.go) what takes the curves' place.
+// charts (knobcharts.go) what takes the curves' place; dialogs.go asks
+// before work is lost and how to export; mouse.go routes the mouse.
 type model struct {
 	cfg    Config
 	common *common.Common
@@ -77,7 +81,19 @@ type model struct {
 	results  *table.Model
 	status   *statusbar.Model
 	picker   *picker.Model
+
+	dialog  *dialog.Model       // the question on screen, nil for none
+	pending *picker.Item        // the experiment chosen while the table was at stake
+	after   func() tea.Cmd      // what runs once the export a dialog started is written
+	compact bool                // a short window: results and layers share one place, as tabs
+	bottom  pane                // in the compact layout, which of them shows
+	rects   [paneCount]geometry // where each pane is on screen, for the mouse
 }
+
+// geometry is a pane's place on screen.
+type geometry struct{ x, y, w, h int }
+
+func (g geometry) contains(x, y int) bool { return x >= g.x && x < g.x+g.w && y >= g.y && y < g.y+g.h }
 
 // New returns the root model; Init starts cfg.Spec.
 func New(cfg Config) tea.Model {
@@ -98,6 +114,7 @@ func New(cfg Config) tea.Model {
 		results:  table.New(c),
 		status:   statusbar.New(c),
 		picker:   picker.New(c, presets(), pickerExtras(cfg)),
+		bottom:   paneResults,
 	}
 	m.session = newSession(cfg, runPanes{status: m.status, chart: m.chart, layers: m.layers,
 		results: m.results, knobs: m.controls, charts: m.charts})
@@ -140,24 +157,26 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyMsg:
 		return m.handleKey(msg)
-	case jobEventMsg, jobEndMsg, jobClosedMsg, tickMsg, specLoadedMsg, exportedMsg:
+	case tea.MouseMsg:
+		return m.handleMouse(msg)
+	case dialog.ChosenMsg:
+		return m.answered(msg)
+	case exportedMsg:
+		return m.exported(msg)
+	case jobEventMsg, jobEndMsg, jobClosedMsg, tickMsg, specLoadedMsg, latencyMsg, spinner.TickMsg:
 		return m.session.update(msg)
 	case controls.EvalResultMsg, controls.SizeResultMsg:
 		return m.preview(msg)
-	case spectrumMsg, histogramsMsg:
+	case spectrumMsg, histogramsMsg, magnitudesMsg:
 		m.charts.update(msg, m.controls)
 		return nil
 	case picker.ChosenMsg:
-		m.state = stateMain
-		if msg.Item.Spec != nil {
-			return m.session.start(*msg.Item.Spec)
-		}
-		return m.session.load(msg.Item.Name)
+		return m.choose(msg.Item)
 	case picker.ClosedMsg:
 		m.state = stateMain
 		return nil
 	}
-	// Anything else (the list's own messages) goes to the active screen.
+	// Anything else (the filter's cursor blink) goes to the active screen.
 	if m.state == statePicker {
 		_, cmd := m.picker.Update(msg)
 		return cmd
@@ -174,51 +193,6 @@ func (m *model) preview(msg tea.Msg) tea.Cmd {
 		m.charts.preview(ev)
 	}
 	_, cmd := m.controls.Update(msg)
-	return cmd
-}
-
-func (m *model) handleKey(k tea.KeyMsg) tea.Cmd {
-	keys := m.common.Keys
-	// Global keys first. q is text while typing a filter in the picker.
-	if k.String() == "ctrl+c" || key.Matches(k, keys.Quit) && !(m.state == statePicker && m.picker.Filtering()) {
-		return m.quit()
-	}
-	if m.state == statePicker {
-		_, cmd := m.picker.Update(k)
-		return cmd
-	}
-	switch {
-	case key.Matches(k, keys.Help):
-		m.help.ShowAll = !m.help.ShowAll
-		return nil
-	case key.Matches(k, keys.NextPane):
-		m.setFocus((m.focus + 1) % paneCount)
-		return nil
-	case key.Matches(k, keys.PrevPane):
-		m.setFocus((m.focus + paneCount - 1) % paneCount)
-		return nil
-	case key.Matches(k, keys.Presets):
-		m.state = statePicker
-		m.picker.Select(m.session.spec.Name)
-		return nil
-	case key.Matches(k, keys.Export):
-		return m.session.export()
-	case key.Matches(k, keys.FineTune):
-		return m.session.fineTune()
-	case key.Matches(k, keys.AddRow):
-		m.addPreviewRow()
-		return nil
-	case key.Matches(k, keys.View):
-		m.nextChartView()
-		return nil
-	case keys.TurnsKnob(k):
-		_, cmd := m.controls.Update(k)
-		return tea.Batch(cmd, m.charts.request(m.controls))
-	}
-	_, cmd := m.focused().Update(k)
-	if m.focus == paneControls {
-		cmd = tea.Batch(cmd, m.charts.request(m.controls))
-	}
 	return cmd
 }
 
@@ -266,8 +240,10 @@ func (m *model) setFocus(p pane) {
 	switch p {
 	case paneResults:
 		m.results.Focus()
+		m.bottom = paneResults
 	case paneLayers:
 		m.layers.Focus()
+		m.bottom = paneLayers
 	case paneChart:
 		// The knob charts share the curves' place and its focus.
 		m.chart.Focus()
@@ -282,21 +258,4 @@ func (m *model) quit() tea.Cmd {
 	m.session.stop()
 	m.controls.Cancel()
 	return tea.Quit
-}
-
-// addPreviewRow appends the knob preview to the results without
-// fine-tuning.
-func (m *model) addPreviewRow() {
-	row, ok := m.controls.Preview()
-	switch {
-	case !m.controls.Ready():
-		m.status.SetNote("no preview yet: the knobs unlock once the baseline is trained")
-	case !ok:
-		m.status.SetNote("the preview is not ready yet")
-	case m.controls.Setting() == (experiments.Setting{}):
-		m.status.SetNote("every knob is off: that is the dense baseline, already in the table")
-	default:
-		m.results.Add(row)
-		m.status.SetNote("added " + row.Setting + " to the results")
-	}
 }

@@ -160,3 +160,28 @@ func TestFindMNISTDownloads(t *testing.T) {
 		t.Errorf("go called with %q, want %q", got, want)
 	}
 }
+
+// A folder that is not there, or is empty, is said to be so, the file
+// names listed once.
+func TestFindMNISTMissingOrEmptyDir(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	_, err := FindMNIST(missing)
+	if err == nil || err.Error() != "--data "+missing+": folder does not exist" {
+		t.Errorf("missing folder: %v", err)
+	}
+	empty := t.TempDir()
+	_, err = FindMNIST(empty)
+	if err == nil || !strings.Contains(err.Error(), "holds none of the MNIST files") ||
+		strings.Count(err.Error(), trainImagesFile) != 1 {
+		t.Errorf("empty folder: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	if _, err = FindMNIST(file); err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("a file as the folder: %v", err)
+	}
+	partial := fakeMNISTDir(t, t.TempDir(), testLabelsFile)
+	if _, err = FindMNIST(partial); err == nil || strings.Count(err.Error(), trainImagesFile) != 0 {
+		t.Errorf("partial folder names the files it has: %v", err)
+	}
+}

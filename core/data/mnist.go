@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,6 +176,14 @@ func FindMNIST(dir string) (string, error) {
 
 // checkMNISTDir reports which of the four files dir lacks.
 func checkMNISTDir(dir string) error {
+	switch info, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("folder does not exist")
+	case err != nil:
+		return err
+	case !info.IsDir():
+		return fmt.Errorf("not a folder: it must hold %s", strings.Join(mnistFiles, ", "))
+	}
 	var missing []string
 	for _, name := range mnistFiles {
 		info, err := os.Stat(filepath.Join(dir, name))
@@ -182,8 +191,11 @@ func checkMNISTDir(dir string) error {
 			missing = append(missing, name)
 		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("folder lacks %s; want all of %s", strings.Join(missing, ", "), strings.Join(mnistFiles, ", "))
+	switch {
+	case len(missing) == len(mnistFiles):
+		return fmt.Errorf("folder holds none of the MNIST files %s", strings.Join(mnistFiles, ", "))
+	case len(missing) > 0:
+		return fmt.Errorf("folder lacks %s (it must hold all four MNIST files)", strings.Join(missing, ", "))
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func TestSavesParamsByHand(t *testing.T) {
 func TestFactorizeRefusesRanksThatSaveNothing(t *testing.T) {
 	d := randomDense("fc1", 784, 300, 22)
 	_, err := Factorize(d, 300)
-	if err == nil || err.Error() != "factorize layer fc1: rank 300 saves no parameters for a 784×300 layer: use rank < 217" {
+	if err == nil || err.Error() != "factorize layer fc1: rank 300 saves no parameters for a 784→300 layer: use rank < 217" {
 		t.Errorf("rank 300: err = %v", err)
 	}
 	if _, err := Factorize(d, 216); err != nil {

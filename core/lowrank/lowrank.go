@@ -55,6 +55,8 @@ func (l *Layer) Stats() nn.LayerStats {
 		Name: l.LayerName, Kind: "lowrank", In: l.In, Out: l.Out,
 		Params:    a.Params + b.Params,
 		NonZero:   a.NonZero + b.NonZero,
+		Weights:   a.Weights + b.Weights,
+		NonZeroW:  a.NonZeroW + b.NonZeroW,
 		Bits:      max(a.Bits, b.Bits),
 		Rank:      l.Rank,
 		FullRank:  min(l.In, l.Out),
@@ -99,7 +101,7 @@ type Options struct {
 func FactorizeWith(d *nn.Dense, rank int, o Options) (*Layer, error) {
 	full := min(d.In, d.Out)
 	if rank < 1 || rank > full {
-		return nil, fmt.Errorf("factorize layer %s (%d×%d): rank %d is out of range: allowed 1–%d", d.LayerName, d.In, d.Out, rank, full)
+		return nil, fmt.Errorf("factorize layer %s (%d→%d): rank %d is out of range: allowed 1–%d", d.LayerName, d.In, d.Out, rank, full)
 	}
 	if !o.AnyRank && !SavesParams(d.In, d.Out, rank) {
 		return nil, fmt.Errorf("factorize layer %s: %w", d.LayerName, noSavingsError(d.In, d.Out, rank))
@@ -162,7 +164,7 @@ func (dc *Decomposition) Factor(rank int, o Options) (*Layer, error) {
 	d := dc.dense
 	full := min(d.In, d.Out)
 	if rank < 1 || rank > full {
-		return nil, fmt.Errorf("factorize layer %s (%d×%d): rank %d is out of range: allowed 1–%d", d.LayerName, d.In, d.Out, rank, full)
+		return nil, fmt.Errorf("factorize layer %s (%d→%d): rank %d is out of range: allowed 1–%d", d.LayerName, d.In, d.Out, rank, full)
 	}
 	if !o.AnyRank && !SavesParams(d.In, d.Out, rank) {
 		return nil, fmt.Errorf("factorize layer %s: %w", d.LayerName, noSavingsError(d.In, d.Out, rank))
@@ -211,9 +213,9 @@ func MaxSavingRank(in, out int) int {
 
 func noSavingsError(in, out, rank int) error {
 	if r := MaxSavingRank(in, out); r > 0 {
-		return fmt.Errorf("rank %d saves no parameters for a %d×%d layer: use rank < %d", rank, in, out, r+1)
+		return fmt.Errorf("rank %d saves no parameters for a %d→%d layer: use rank < %d", rank, in, out, r+1)
 	}
-	return fmt.Errorf("rank %d saves no parameters for a %d×%d layer: no rank does (r·(in+out) ≥ in·out for every r ≥ 1)", rank, in, out)
+	return fmt.Errorf("rank %d saves no parameters for a %d→%d layer: no rank does (r·(in+out) ≥ in·out for every r ≥ 1)", rank, in, out)
 }
 
 // Factors returns the two factors, A (In×Rank, no bias) then B (Rank×Out,

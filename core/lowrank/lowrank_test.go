@@ -259,6 +259,7 @@ func TestStatsByHand(t *testing.T) {
 	want := nn.LayerStats{
 		Name: "fc1", Kind: "lowrank", In: 784, Out: 300,
 		Params: 20*(784+300) + 300, NonZero: 20*(784+300) + 300, Bits: 32,
+		Weights: 20 * (784 + 300), NonZeroW: 20 * (784 + 300),
 		Rank: 20, FullRank: 300,
 		SizeBytes: 784*20*4 + 20*300*4 + 300*4,
 		FLOPs:     20 * (784 + 300),

@@ -79,7 +79,7 @@ func (s Summary) DenseBytes() int64 {
 // any bytes in them.
 func (s Summary) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "model file v%d: %d bytes (header %d), CRC-32 %08x\n", s.Version, s.FileBytes, s.HeaderBytes, s.Checksum)
+	fmt.Fprintf(&b, "model file v%d: %s (%d bytes, header %d), CRC-32 %08x\n", s.Version, FormatSize(s.FileBytes), s.FileBytes, s.HeaderBytes, s.Checksum)
 	fmt.Fprintf(&b, "%-12s %-9s %-11s %-10s %-8s %6s %9s %9s %8s %9s\n", "layer", "kind", "shape", "layout", "encoding", "bits", "nonzero", "bytes", "bits/nz", "huffman")
 	for _, l := range s.Layers {
 		if len(l.Tensors) == 0 {
@@ -96,12 +96,12 @@ func (s Summary) String() string {
 			case t.GapHuffman:
 				huff = "gaps"
 			}
-			fmt.Fprintf(&b, "%-12s %-9s %-11s %-10s %-8s %6d %9d %9d %8.2f %9s\n", printable.Escape(t.Name), l.Kind, fmt.Sprintf("%d×%d", t.In, t.Out),
+			fmt.Fprintf(&b, "%-12s %-9s %-11s %-10s %-8s %6d %9d %9d %8.2f %9s\n", printable.Escape(t.Name), l.Kind, FormatShape(t.In, t.Out),
 				t.Layout, t.Encoding, t.CodeBits, t.NonZero, t.WeightBytes+t.BiasBytes, t.BitsPerNonZero(), huff)
 		}
 	}
 	if dense := s.DenseBytes(); dense > 0 && s.FileBytes > 0 {
-		fmt.Fprintf(&b, "dense float32: %d bytes; compression %.1f×\n", dense, float64(dense)/float64(s.FileBytes))
+		fmt.Fprintf(&b, "dense float32: %s (%d bytes); compression %.1f×\n", FormatSize(dense), dense, float64(dense)/float64(s.FileBytes))
 	}
 	return b.String()
 }

@@ -145,7 +145,7 @@ func (d *Dense) Stats() LayerStats {
 	}
 	s := LayerStats{
 		Name: d.LayerName, Kind: "dense", In: d.In, Out: d.Out,
-		Params: params, NonZero: nnzW + nnzB, Bits: d.bits(),
+		Params: params, NonZero: nnzW + nnzB, Weights: d.In * d.Out, NonZeroW: nnzW, Bits: d.bits(),
 		FullRank: min(d.In, d.Out),
 		FLOPs:    d.planFLOPs(),
 	}

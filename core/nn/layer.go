@@ -67,6 +67,8 @@ type LayerStats struct {
 	In, Out   int
 	Params    int   // weights and biases
 	NonZero   int   // non-zero weights and biases
+	Weights   int   // weights alone, biases not counted: what pruning removes
+	NonZeroW  int   // non-zero weights alone
 	Bits      int   // bits per stored weight value: 32 for float32
 	Rank      int   // rank of a factorized layer, 0 when not factorized
 	FullRank  int   // min(In, Out) for weight layers
@@ -76,6 +78,15 @@ type LayerStats struct {
 	// the image it gives; zero for other layers.
 	Window int
 	Map    Shape
+}
+
+// WeightSparsity is the fraction of the weights (biases not counted) that
+// are zero: what a prune ratio speaks of.
+func (s LayerStats) WeightSparsity() float64 {
+	if s.Weights == 0 {
+		return 0
+	}
+	return 1 - float64(s.NonZeroW)/float64(s.Weights)
 }
 
 // Sparsity is the fraction of zero parameters.

@@ -91,6 +91,8 @@ func (m *Sequential) Totals() LayerStats {
 	for _, s := range m.Stats() {
 		t.Params += s.Params
 		t.NonZero += s.NonZero
+		t.Weights += s.Weights
+		t.NonZeroW += s.NonZeroW
 		t.SizeBytes += s.SizeBytes
 		t.FLOPs += s.FLOPs
 	}

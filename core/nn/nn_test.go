@@ -281,3 +281,24 @@ func TestInitVariance(t *testing.T) {
 		}
 	}
 }
+
+// A layer's weight counts leave the biases out: sparsity of the weights
+// is what a prune ratio names, whatever the biases hold.
+func TestStatsWeightsWithoutBiases(t *testing.T) {
+	d := NewDense("fc1", 4, 3, rand.New(rand.NewPCG(1, 1)))
+	for i := range 6 {
+		d.W.Value.Data[i] = 0
+	}
+	s := d.Stats()
+	if s.Weights != 12 || s.NonZeroW != 6 || s.WeightSparsity() != 0.5 {
+		t.Errorf("weights %d, non-zero %d, sparsity %v; want 12, 6, 0.5", s.Weights, s.NonZeroW, s.WeightSparsity())
+	}
+	// Zero biases (as at initialization) would count in Sparsity.
+	if s.Params != 15 || s.Sparsity() == s.WeightSparsity() {
+		t.Errorf("params %d, sparsity %v (biases counted) vs %v", s.Params, s.Sparsity(), s.WeightSparsity())
+	}
+	m := &Sequential{Layers: []Layer{d, NewReLU("relu1"), NewDense("fc2", 3, 2, rand.New(rand.NewPCG(1, 2)))}}
+	if tot := m.Totals(); tot.Weights != 18 || tot.NonZeroW != 12 {
+		t.Errorf("totals: %d weights, %d non-zero", tot.Weights, tot.NonZeroW)
+	}
+}

@@ -13,7 +13,7 @@ var sampleTable = Table{{
 	Experiment: "x", Technique: "prune", Setting: "ratio=0.90 a|b",
 	ParamsTotal: 100, ParamsNonzero: 10, SizeBytes: 80, CompressionRatio: 5,
 	TrainAcc: 99.5, TestAcc: 98.25, DeltaAccPP: -0.125, GapPP: 1.25,
-	FLOPs: 10, LatencyUsB1: 1.25, LatencyUsB256: 100, WallS: 0.5,
+	FLOPs: 10, LatencyUsB1: Measure(1.25), LatencyUsB256: Measure(100), WallS: 0.5,
 }}
 
 func TestTableCSV(t *testing.T) {
@@ -89,7 +89,7 @@ func TestTableExportByExtension(t *testing.T) {
 func TestWriteTextAligns(t *testing.T) {
 	table := Table{
 		{Experiment: "quickstart", Technique: "dense", Setting: "fp32", ParamsTotal: 4547, ParamsNonzero: 4547,
-			SizeBytes: 18188, CompressionRatio: 1, TrainAcc: 96.5, TestAcc: 96, GapPP: 0.5, FLOPs: 4416, LatencyUsB1: 0.6, WallS: 0.15},
+			SizeBytes: 18188, CompressionRatio: 1, TrainAcc: 96.5, TestAcc: 96, GapPP: 0.5, FLOPs: 4416, LatencyUsB1: Measure(0.6), LatencyUsB256: Measure(30), WallS: 0.15},
 		{Experiment: "quickstart", Technique: "prune", Setting: "ratio=0.90 finetune=2", ParamsTotal: 4547, ParamsNonzero: 571,
 			SizeBytes: 3712, CompressionRatio: 4.9, TrainAcc: 65.2, TestAcc: 61.6, DeltaAccPP: -34.4, GapPP: 3.6, FLOPs: 4416},
 	}

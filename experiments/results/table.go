@@ -8,21 +8,21 @@ import (
 // Row is one line of the result table: one (experiment, technique, setting).
 // The json tags are the stable column names every export uses.
 type Row struct {
-	Experiment       string  `json:"experiment"`
-	Technique        string  `json:"technique"`
-	Setting          string  `json:"setting"`
-	ParamsTotal      int64   `json:"params_total"`
-	ParamsNonzero    int64   `json:"params_nonzero"`
-	SizeBytes        int64   `json:"size_bytes"`
-	CompressionRatio float64 `json:"compression_ratio"`
-	TrainAcc         float64 `json:"train_acc"`
-	TestAcc          float64 `json:"test_acc"`
-	DeltaAccPP       float64 `json:"delta_acc_pp"`
-	GapPP            float64 `json:"gap_pp"`
-	FLOPs            int64   `json:"flops"`
-	LatencyUsB1      float64 `json:"latency_us_b1"`
-	LatencyUsB256    float64 `json:"latency_us_b256"`
-	WallS            float64 `json:"wall_s"`
+	Experiment       string   `json:"experiment"`
+	Technique        string   `json:"technique"`
+	Setting          string   `json:"setting"`
+	ParamsTotal      int64    `json:"params_total"`
+	ParamsNonzero    int64    `json:"params_nonzero"`
+	SizeBytes        int64    `json:"size_bytes"`
+	CompressionRatio float64  `json:"compression_ratio"`
+	TrainAcc         float64  `json:"train_acc"`
+	TestAcc          float64  `json:"test_acc"`
+	DeltaAccPP       float64  `json:"delta_acc_pp"`
+	GapPP            float64  `json:"gap_pp"`
+	FLOPs            int64    `json:"flops"`
+	LatencyUsB1      Measured `json:"latency_us_b1"` // empty (null) until measured
+	LatencyUsB256    Measured `json:"latency_us_b256"`
+	WallS            float64  `json:"wall_s"`
 }
 
 // Columns are the result table's column names, in order.
@@ -34,7 +34,8 @@ var Columns = []string{
 }
 
 // Cells renders the row's values as text, in Columns order. Accuracies and
-// deltas get two decimals, ratios two, latencies one, wall time two.
+// deltas get two decimals, ratios two, latencies one (empty when not
+// measured), wall time two.
 func (r Row) Cells() []string {
 	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -42,7 +43,7 @@ func (r Row) Cells() []string {
 		r.Experiment, r.Technique, r.Setting,
 		i(r.ParamsTotal), i(r.ParamsNonzero), i(r.SizeBytes), f(r.CompressionRatio, 2),
 		f(r.TrainAcc, 2), f(r.TestAcc, 2), f(r.DeltaAccPP, 2), f(r.GapPP, 2),
-		i(r.FLOPs), f(r.LatencyUsB1, 1), f(r.LatencyUsB256, 1), f(r.WallS, 2),
+		i(r.FLOPs), r.LatencyUsB1.Format(1), r.LatencyUsB256.Format(1), f(r.WallS, 2),
 	}
 }
 

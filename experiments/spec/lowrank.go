@@ -119,10 +119,10 @@ func (l Lowrank) checkRank(c *checker, p, name string, rank int) *Error {
 	in, out := c.spec.WeightShape(name)
 	best := lowrank.MaxSavingRank(in, out)
 	if best == 0 {
-		return problem(p, fmt.Sprintf("no rank saves parameters for %s (%d×%d): r·(in+out) ≥ in·out for every r ≥ 1", name, in, out))
+		return problem(p, fmt.Sprintf("no rank saves parameters for %s (%d→%d): r·(in+out) ≥ in·out for every r ≥ 1", name, in, out))
 	}
 	if rank < 1 || rank > best {
-		return fieldError(p, fmt.Sprintf("must be in [1, %d] for %s (%d×%d): a rank r saves parameters only while r·(in+out) < in·out", best, name, in, out), rank)
+		return fieldError(p, fmt.Sprintf("must be in [1, %d] for %s (%d→%d): a rank r saves parameters only while r·(in+out) < in·out", best, name, in, out), rank)
 	}
 	return nil
 }

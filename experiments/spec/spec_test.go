@@ -170,7 +170,7 @@ var parseErrorCases = []struct {
 	{"bits range", replaceLine("- {technique: quantize", "- {technique: quantize, bits: 16}"),
 		[]string{"line 22: compress[1].bits: must be in [1, 8], or 32 for float32, got 16"}},
 	{"rank too big", replaceLine("- {technique: lowrank", "- {technique: lowrank, layer: fc1, rank: 5}"),
-		[]string{"line 23: compress[2].rank: must be in [1, 2] for fc1 (4×8): a rank r saves parameters only while r·(in+out) < in·out, got 5"}},
+		[]string{"line 23: compress[2].rank: must be in [1, 2] for fc1 (4→8): a rank r saves parameters only while r·(in+out) < in·out, got 5"}},
 	{"lowrank unknown layer", replaceLine("- {technique: lowrank", "- {technique: lowrank, layer: fc9, rank: 2}"),
 		[]string{"line 23: compress[2].layer: must name a dense layer (fc1, out), got \"fc9\""}},
 	{"prune unknown layer", replaceLine("- {technique: prune", "- {technique: prune, ratio: 0.5, layers: [fc1, relu1]}"),

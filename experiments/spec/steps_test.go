@@ -147,8 +147,8 @@ var quantSpecErrorCases = []stepErrorCase{
 	{"bits on kmeans", "{technique: kmeans, clusters: 8, bits: 3}", "compress[0].bits: applies only to technique quantize; remove it from this kmeans step"},
 	{"ratio on kmeans", "{technique: kmeans, clusters: 8, ratio: 0.5}", "compress[0].ratio: applies only to technique prune; remove it from this kmeans step"},
 	// lowrank
-	{"rank saves nothing", "{technique: lowrank, layer: fc1, rank: 11}", "compress[0].rank: must be in [1, 10] for fc1 (16×32): a rank r saves parameters only while r·(in+out) < in·out, got 11"},
-	{"ranks saves nothing", "{technique: lowrank, ranks: {fc1: 4, fc3: 3}}", "compress[0].ranks.fc3: must be in [1, 2] for fc3 (16×3)"},
+	{"rank saves nothing", "{technique: lowrank, layer: fc1, rank: 11}", "compress[0].rank: must be in [1, 10] for fc1 (16→32): a rank r saves parameters only while r·(in+out) < in·out, got 11"},
+	{"ranks saves nothing", "{technique: lowrank, ranks: {fc1: 4, fc3: 3}}", "compress[0].ranks.fc3: must be in [1, 2] for fc3 (16→3)"},
 	{"ranks layer", "{technique: lowrank, ranks: {relu1: 4}}", `compress[0].ranks.relu1: must name a dense layer (fc1, fc2, fc3), got "relu1"`},
 	{"ranks and layer", "{technique: lowrank, layer: fc1, ranks: {fc2: 4}}", "compress[0].ranks: ranks names its layers: remove layer and layers"},
 	{"rank and energy", "{technique: lowrank, rank: 4, energy: 0.9}", "compress[0].rank: give one of rank (with layer), ranks or energy"},

@@ -46,6 +46,9 @@ func TestFormat(t *testing.T) {
 		{Truncate("abc", 4), "abc"},
 		{FitWidth("ab", 4), "ab  "},
 		{FitWidth("abcdef", 4), "abc…"},
+		{Bits(1), "1 bit"},
+		{Bits(4), "4 bits"},
+		{Shape(784, 300), "784→300"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/mattn/go-runewidth"
+
+	"github.com/prunerlab/pruner-tui/core/modelfile"
 )
 
 // Truncate cuts s to at most width cells, ending in "…" when cut. ANSI
@@ -27,28 +29,12 @@ func PadLeft(s string, width int) string {
 	return s
 }
 
-// Bytes formats a size as B, KiB or MiB with three significant digits.
-func Bytes(n int64) string {
-	switch {
-	case n < 1024:
-		return strconv.FormatInt(n, 10) + " B"
-	case n < 1024*1024:
-		return sig3(float64(n)/1024) + " KiB"
-	default:
-		return sig3(float64(n)/(1024*1024)) + " MiB"
-	}
-}
+// Bytes formats a size as every part of pruner-tui does: B, KiB or MiB
+// with three significant digits (see modelfile.FormatSize).
+func Bytes(n int64) string { return modelfile.FormatSize(n) }
 
-func sig3(v float64) string {
-	switch {
-	case v < 10:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	case v < 100:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-}
+// Shape formats a weight matrix's shape: "784→300".
+func Shape(in, out int) string { return modelfile.FormatShape(in, out) }
 
 // Count formats an integer with thin groups of three: 101,770.
 func Count(n int64) string {
@@ -96,4 +82,12 @@ func Clock(d time.Duration) string {
 		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
 	}
 	return fmt.Sprintf("%d:%02d", m, s)
+}
+
+// Bits says a bit width in words: "1 bit", "4 bits".
+func Bits(n int) string {
+	if n == 1 {
+		return "1 bit"
+	}
+	return strconv.Itoa(n) + " bits"
 }

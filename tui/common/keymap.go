@@ -51,8 +51,19 @@ type KeyMap struct {
 	Layers    key.Binding // help only: "↑/↓ layer"
 
 	// Preset picker.
-	Run  key.Binding
-	Back key.Binding
+	Run         key.Binding
+	Back        key.Binding
+	Filter      key.Binding
+	NextPage    key.Binding
+	PrevPage    key.Binding
+	Pages       key.Binding // help only: "←/→ page"
+	PickMatch   key.Binding // help only, while filtering: "↑/↓ pick"
+	RunMatch    key.Binding // help only, while filtering: "enter run"
+	ClearFilter key.Binding // help only, while filtering: "esc clear"
+
+	// Dialogs.
+	Yes key.Binding
+	No  key.Binding
 }
 
 // DefaultKeyMap returns the program's keys.
@@ -63,7 +74,7 @@ func DefaultKeyMap() *KeyMap {
 		NextPane: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		PrevPane: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "prev pane")),
 		Presets:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "presets")),
-		Export:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export csv")),
+		Export:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export")),
 
 		PickKnob: key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "knob")),
 		KnobPrev: key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous knob")),
@@ -94,8 +105,18 @@ func DefaultKeyMap() *KeyMap {
 		NextLayer: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next layer")),
 		Layers:    key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "layer")),
 
-		Run:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run")),
-		Back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Run:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run")),
+		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		NextPage:    key.NewBinding(key.WithKeys("right", "l", "pgdown"), key.WithHelp("→/pgdn", "next page")),
+		PrevPage:    key.NewBinding(key.WithKeys("left", "h", "pgup"), key.WithHelp("←/pgup", "previous page")),
+		Pages:       key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "page")),
+		PickMatch:   key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "pick")),
+		RunMatch:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run")),
+		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+
+		Yes: key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "yes")),
+		No:  key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
 	}
 }
 

@@ -99,6 +99,15 @@ type Styles struct {
 
 	// Picker.
 	PickerTitle lipgloss.Style
+
+	// Dialogs.
+	Dialog       lipgloss.Style // the box
+	DialogButton lipgloss.Style
+	DialogActive lipgloss.Style // the option enter chooses
+
+	// Tabs of the compact layout.
+	Tab       lipgloss.Style
+	TabActive lipgloss.Style
 }
 
 // DefaultStyles returns the program's styles.
@@ -159,6 +168,13 @@ func DefaultStyles() *Styles {
 	s.HelpSep = lipgloss.NewStyle().Foreground(colorBorder)
 
 	s.PickerTitle = lipgloss.NewStyle().Foreground(colorAccent).Bold(true)
+
+	s.Dialog = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(colorAccent).Padding(0, 1)
+	s.DialogButton = lipgloss.NewStyle().Foreground(colorMuted).Background(colorHeaderBg)
+	s.DialogActive = lipgloss.NewStyle().Foreground(colorText).Background(colorAccent).Bold(true)
+
+	s.Tab = lipgloss.NewStyle().Foreground(colorMuted)
+	s.TabActive = lipgloss.NewStyle().Foreground(colorAccent).Bold(true).Underline(true)
 	return s
 }
 

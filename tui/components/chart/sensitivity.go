@@ -122,6 +122,12 @@ func (m *Model) NextView() {
 	m.cache = ""
 }
 
+// ShowCurves goes back to the training curves (esc from an analysis);
+// from then on the pane stays on the views the user chooses.
+func (m *Model) ShowCurves() {
+	m.view, m.chosen, m.cache = viewCurves, true, ""
+}
+
 // ViewName names what the pane draws: "curves", "pruning sensitivity" or
 // "bit-width sensitivity".
 func (m *Model) ViewName() string {
@@ -300,7 +306,7 @@ func (m *Model) SensitivitySummary(k results.Kind) string {
 		last := pts[len(pts)-1]
 		at := fmt.Sprintf("%.0f%%", last.X)
 		if axis.kind == results.Bits {
-			at = fmt.Sprintf("%.0f bits", axis.top-last.X)
+			at = common.Bits(int(math.Round(axis.top - last.X)))
 		}
 		parts = append(parts, fmt.Sprintf("%s %s→%.2f%%", layer, at, last.Y))
 	}

@@ -27,7 +27,7 @@ type Model struct {
 
 // New returns a knobs pane waiting for the baseline.
 func New(c *common.Common) *Model {
-	return &Model{common: c, knobs: offKnobs(RankTarget{})}
+	return &Model{common: c, knobs: offKnobs(nil, 0)}
 }
 
 // Reset cancels any evaluation and waits for a new baseline.
@@ -35,18 +35,19 @@ func (m *Model) Reset() {
 	m.eval.stop()
 	gen := m.eval.gen + 1 // answers still in flight stay stale
 	*m = Model{common: m.common, focused: m.focused, width: m.width, height: m.height,
-		knobs: offKnobs(RankTarget{}), eval: evaluation{gen: gen}}
+		knobs: offKnobs(nil, 0), eval: evaluation{gen: gen}}
 }
 
 // Cancel stops the evaluation in flight, if any.
 func (m *Model) Cancel() { m.eval.stop() }
 
 // SetTrained unlocks the knobs on a trained baseline. The knobs start off,
-// the selected one stays, and the preview is the baseline itself.
+// the selected one stays, the rank knob acts on the layer with the most
+// weights, and the preview is the baseline itself.
 func (m *Model) SetTrained(t *experiments.Trained) {
 	m.trained = t
 	selected := m.knobs.Selected
-	m.knobs = offKnobs(rankTarget(t.Model))
+	m.knobs = offKnobs(rankTargets(t.Model))
 	m.knobs.Selected = selected
 	m.eval.show(t.Baseline)
 }
@@ -66,9 +67,23 @@ func (m *Model) Pending() bool { return m.eval.pending }
 // Selected is the knob up/down moves between.
 func (m *Model) Selected() Knob { return m.knobs.Selected }
 
+// Select makes k the selected knob (a click on its line).
+func (m *Model) Select(k Knob) {
+	if k >= 0 && k < knobCount {
+		m.knobs.Selected = k
+	}
+}
+
+// KnobAt is the knob drawn on line y of the pane (0 is its top border),
+// if any.
+func (m *Model) KnobAt(y int) (Knob, bool) {
+	k := Knob(y - 1)
+	return k, m.trained != nil && k >= 0 && k < knobCount
+}
+
 // RankLayer is the dense layer the rank knob factorizes ("" before the
 // baseline, or when the model has none).
-func (m *Model) RankLayer() string { return m.knobs.Target.Layer }
+func (m *Model) RankLayer() string { return m.knobs.RankTarget().Layer }
 
 // Rank is the rank knob's value, 0 when off.
 func (m *Model) Rank() int { return m.knobs.Rank }

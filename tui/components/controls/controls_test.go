@@ -88,7 +88,7 @@ func TestWaitsForBaseline(t *testing.T) {
 
 func TestPruneRatioSteps(t *testing.T) {
 	m := newReady(t)
-	if v := m.View(); !strings.Contains(v, "prune ratio  0.00") {
+	if v := m.View(); !strings.Contains(v, "prune ratio   0.00") {
 		t.Fatalf("initial view:\n%s", v)
 	}
 	if cmd := press(m, "right"); cmd == nil {
@@ -97,7 +97,7 @@ func TestPruneRatioSteps(t *testing.T) {
 	if got := m.Setting().PruneRatio; got != 0.05 {
 		t.Errorf("after right: ratio %v, want 0.05", got)
 	}
-	if v := m.View(); !strings.Contains(v, "prune ratio  0.05") || !strings.Contains(v, "evaluating…") {
+	if v := m.View(); !strings.Contains(v, "prune ratio   0.05") || !strings.Contains(v, "evaluating…") {
 		t.Errorf("view after right:\n%s", v)
 	}
 	press(m, "]")
@@ -128,6 +128,7 @@ func TestPruneRatioSteps(t *testing.T) {
 func TestBitWidthSteps(t *testing.T) {
 	m := newReady(t)
 	press(m, "down")
+	press(m, "down")
 	if m.Selected() != KnobBitWidth {
 		t.Fatalf("down selected knob %d, want bit width", m.Selected())
 	}
@@ -144,20 +145,66 @@ func TestBitWidthSteps(t *testing.T) {
 	if got := m.Setting().Bits; got != 0 {
 		t.Errorf("bits back at the start: Setting.Bits %d, want 0 (float32)", got)
 	}
-	if v := m.View(); !strings.Contains(v, "bit width      32") {
+	if v := m.View(); !strings.Contains(v, "bit width       32") {
 		t.Errorf("view with quantization off:\n%s", v)
 	}
 }
 
 func TestRankKnobUsesLargestLayer(t *testing.T) {
 	m := newReady(t)
-	press(m, "down")
-	press(m, "down")
+	m.Select(KnobRank)
 	press(m, "right")
 	s := m.Setting()
-	// fc2 is 8×3 = 24 weights, fc1 4×8 = 32: fc1, full rank 4.
-	if s.RankLayer != "fc1" || s.Rank != 4 {
-		t.Errorf("rank setting %+v, want rank 4 of fc1", s)
+	// fc2 is 8→3 = 24 weights, fc1 4→8 = 32: fc1, full rank 4, of which
+	// only ranks up to 2 save bytes (2·12 < 32 ≤ 3·12): the first step is 2.
+	if s.RankLayer != "fc1" || s.Rank != 2 {
+		t.Errorf("rank setting %+v, want rank 2 of fc1", s)
+	}
+	if v := m.View(); !strings.Contains(v, "rank             2") || !strings.Contains(v, "layer        fc1  4→8") {
+		t.Errorf("view:\n%s", v)
+	}
+	// The layer line under it moves the rank knob to fc2 (8→3: ranks up to
+	// 2 save bytes, as for fc1).
+	press(m, "down")
+	if m.Selected() != KnobRankLayer {
+		t.Fatalf("down from the rank selected %d", m.Selected())
+	}
+	if cmd := press(m, "right"); cmd == nil {
+		t.Error("moving a rank to another layer started no evaluation")
+	}
+	if s := m.Setting(); s.RankLayer != "fc2" || s.Rank != 2 {
+		t.Errorf("after the layer turned: %+v, want rank 2 of fc2", s)
+	}
+	if cmd := press(m, "right"); cmd != nil {
+		t.Error("turning past the last layer changed the setting")
+	}
+}
+
+// The scope line under the prune ratio: global ranks the whole model; it
+// changes the setting only while the prune ratio is on.
+func TestPruneScopeKnob(t *testing.T) {
+	m := newReady(t)
+	m.Select(KnobPruneScope)
+	if cmd := press(m, "right"); cmd != nil {
+		t.Error("the scope with pruning off started an evaluation")
+	}
+	if v := m.View(); !strings.Contains(v, "scope     global  one cut for all") || !strings.Contains(v, "Global: one magnitude threshold") {
+		t.Errorf("view with scope global:\n%s", v)
+	}
+	m.Select(KnobPruneRatio)
+	press(m, "right")
+	if s := m.Setting(); s.PruneScope != "global" || s.String() != "ratio=0.05 scope=global" {
+		t.Errorf("setting %+v", s)
+	}
+	m.Select(KnobPruneScope)
+	if cmd := press(m, "left"); cmd == nil || m.Setting().PruneScope != "" {
+		t.Errorf("back to layer scope: command %v, setting %+v", cmd != nil, m.Setting())
+	}
+	if k, ok := m.KnobAt(2); !ok || k != KnobPruneScope {
+		t.Errorf("line 2 is knob %d (%v), want the scope", k, ok)
+	}
+	if _, ok := m.KnobAt(0); ok {
+		t.Error("the border is a knob")
 	}
 }
 
@@ -236,6 +283,10 @@ func TestStaleEvaluationDropped(t *testing.T) {
 	if v := m.View(); strings.Contains(v, "11.11%") {
 		t.Errorf("stale answer shown:\n%s", v)
 	}
+	// The figures still on screen are the last setting's, and say so.
+	if v := m.View(); !strings.Contains(v, "evaluating… (figures: last setting)") {
+		t.Errorf("figures of the old setting not marked:\n%s", v)
+	}
 	// Nor does its size answer, nor does it start sizing.
 	if _, cmd := m.Update(EvalResultMsg{Gen: old, Sized: func() (experiments.Evaluation, error) { return experiments.Evaluation{}, nil }}); cmd != nil {
 		t.Error("a stale answer started sizing its model file")
@@ -263,9 +314,21 @@ func TestStaleEvaluationDropped(t *testing.T) {
 func TestEvaluationErrorShown(t *testing.T) {
 	m := newReady(t)
 	press(m, "right")
-	m.Update(EvalResultMsg{Gen: m.Generation(), Err: errors.New("rank must be in [0, 4]")})
-	if v := m.View(); !strings.Contains(v, "error: rank must be in [0, 4]") {
+	long := "ratio=0.05 rank=64@fc2: factorize layer fc2 (128→128): the two factors take more bytes than the layer they replace"
+	m.Update(EvalResultMsg{Gen: m.Generation(), Err: errors.New(long)})
+	v := m.View()
+	if !strings.Contains(v, "Preview error") {
 		t.Errorf("error not shown:\n%s", v)
+	}
+	// Whole, wrapped: every word of it is on screen, and the figures of
+	// the setting before are not.
+	for _, w := range strings.Fields(long) {
+		if !strings.Contains(v, w) {
+			t.Errorf("the error lost %q:\n%s", w, v)
+		}
+	}
+	if strings.Contains(v, "train acc") || strings.Contains(v, "bytes kept") {
+		t.Errorf("figures of another setting shown beside the error:\n%s", v)
 	}
 	if _, ok := m.Preview(); ok {
 		t.Error("a failed evaluation counts as a preview")
@@ -273,7 +336,7 @@ func TestEvaluationErrorShown(t *testing.T) {
 	// A cancelled evaluation is no error worth showing.
 	press(m, "right")
 	m.Update(EvalResultMsg{Gen: m.Generation(), Err: context.Canceled})
-	if v := m.View(); strings.Contains(v, "error:") {
+	if v := m.View(); strings.Contains(v, "Preview error") {
 		t.Errorf("cancellation shown as an error:\n%s", v)
 	}
 }
@@ -302,7 +365,7 @@ func TestChangeCancelsEvaluationInFlight(t *testing.T) {
 
 func TestRealEvaluationChain(t *testing.T) {
 	m := newReady(t)
-	press(m, "down")
+	m.Select(KnobBitWidth)
 	run(t, m, press(m, "right")) // 8 bits
 	row, ok := m.Preview()
 	if !ok {
@@ -338,7 +401,7 @@ func TestGoldenKnobs(t *testing.T) {
 	for range 10 {
 		press(m, "right")
 	}
-	press(m, "down")
+	m.Select(KnobBitWidth)
 	for range 5 {
 		press(m, "right")
 	}

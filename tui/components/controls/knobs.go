@@ -3,22 +3,42 @@ package controls
 import (
 	"math"
 
+	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments"
 )
 
-// The knob model: what the three knobs are set to and how a key press
-// moves them. Pure data and functions, no Bubble Tea.
+// The knob model: what the knobs are set to and how a key press moves
+// them. Pure data and functions, no Bubble Tea.
 
-// Knob is one of the three compression knobs.
+// Knob is one line of the knobs pane: the three compression knobs, and
+// under two of them what they act on (the prune scope, the rank's layer).
 type Knob int
 
 const (
 	KnobPruneRatio Knob = iota
+	KnobPruneScope      // layer or global: under the prune ratio
 	KnobBitWidth
 	KnobRank
+	KnobRankLayer // the dense layer the rank knob factorizes: under the rank
 	knobCount
 )
+
+// Sub reports whether k sets what another knob acts on (drawn indented
+// under it) rather than how hard it compresses.
+func (k Knob) Sub() bool { return k == KnobPruneScope || k == KnobRankLayer }
+
+// Of is the compression knob k belongs to: itself, or the knob it sits
+// under.
+func (k Knob) Of() Knob {
+	switch k {
+	case KnobPruneScope:
+		return KnobPruneRatio
+	case KnobRankLayer:
+		return KnobRank
+	}
+	return k
+}
 
 // Steps of the knobs.
 const (
@@ -31,7 +51,7 @@ const (
 // bitWidths is the bit-width knob from off to most compressed.
 var bitWidths = []int{FloatBits, 8, 7, 6, 5, 4, 3, 2, 1}
 
-// RankTarget is the dense layer the rank knob factorizes.
+// RankTarget is a dense layer the rank knob can factorize.
 type RankTarget struct {
 	Layer   string // "" when the model has no dense layer
 	In, Out int
@@ -40,34 +60,54 @@ type RankTarget struct {
 // FullRank is the layer's rank unfactorized, 0 without a layer.
 func (r RankTarget) FullRank() int { return min(r.In, r.Out) }
 
-// rankTarget picks the dense layer with the most weights: the one where a
-// low rank can save the most. The first of equals wins.
-func rankTarget(m *nn.Sequential) RankTarget {
-	var t RankTarget
+// MaxRank is the largest rank whose two factors take fewer bytes than the
+// layer: the rank knob's first step, since a higher one saves nothing.
+func (r RankTarget) MaxRank() int { return lowrank.MaxSavingRank(r.In, r.Out) }
+
+// rankTargets lists the dense layers of m in model order, and the one the
+// rank knob starts on: the layer with the most weights, where a low rank
+// can save the most (the first of equals).
+func rankTargets(m *nn.Sequential) (targets []RankTarget, start int) {
 	if m == nil {
-		return t
+		return nil, 0
 	}
 	for _, l := range m.Layers {
-		if d, ok := l.(*nn.Dense); ok && d.In*d.Out > t.In*t.Out {
-			t = RankTarget{Layer: d.LayerName, In: d.In, Out: d.Out}
+		if d, ok := l.(*nn.Dense); ok {
+			targets = append(targets, RankTarget{Layer: d.LayerName, In: d.In, Out: d.Out})
+			if t := targets[start]; d.In*d.Out > t.In*t.Out {
+				start = len(targets) - 1
+			}
 		}
 	}
-	return t
+	return targets, start
 }
 
-// Knobs is where the three knobs stand and which one the arrows turn.
+// Knobs is where the knobs stand and which one the arrows turn.
 type Knobs struct {
 	Selected   Knob
-	PruneRatio float64    // 0 when off
-	Bits       int        // FloatBits when off
-	Rank       int        // 0 when off
-	Target     RankTarget // the layer Rank factorizes
+	PruneRatio float64 // 0 when off
+	Global     bool    // the prune scope: one threshold across the layers
+	Bits       int     // FloatBits when off
+	Rank       int     // 0 when off
+	Targets    []RankTarget
+	Target     int // index into Targets: the layer Rank factorizes
 }
 
-// offKnobs is every knob off, the prune ratio selected.
-func offKnobs(target RankTarget) Knobs { return Knobs{Bits: FloatBits, Target: target} }
+// offKnobs is every knob off, the prune ratio selected, the rank knob on
+// the layer start of targets.
+func offKnobs(targets []RankTarget, start int) Knobs {
+	return Knobs{Bits: FloatBits, Targets: targets, Target: start}
+}
 
-// Select moves the selection dir knobs down (up when negative), wrapping.
+// RankTarget is the layer the rank knob acts on (zero without one).
+func (k Knobs) RankTarget() RankTarget {
+	if k.Target < 0 || k.Target >= len(k.Targets) {
+		return RankTarget{}
+	}
+	return k.Targets[k.Target]
+}
+
+// Select moves the selection dir lines down (up when negative), wrapping.
 func (k Knobs) Select(dir int) Knobs {
 	n := int(knobCount)
 	k.Selected = Knob(((int(k.Selected)+dir)%n + n) % n)
@@ -75,27 +115,49 @@ func (k Knobs) Select(dir int) Knobs {
 }
 
 // Turn moves the selected knob one step towards more (dir > 0) or less
-// compression, a fine step when fine.
+// compression, a fine step when fine. The scope turns to global on the
+// right, to layer on the left; the layer line steps through the dense
+// layers in model order, keeping the rank where the new layer allows it.
 func (k Knobs) Turn(dir int, fine bool) Knobs {
 	switch k.Selected {
 	case KnobPruneRatio:
 		k.PruneRatio = nextPrune(k.PruneRatio, dir, fine)
+	case KnobPruneScope:
+		k.Global = dir > 0
 	case KnobBitWidth:
 		k.Bits = nextBits(k.Bits, dir)
 	case KnobRank:
-		k.Rank = nextRank(k.Rank, k.Target.FullRank(), dir, fine)
+		k.Rank = nextRank(k.Rank, k.RankTarget().MaxRank(), dir, fine)
+	case KnobRankLayer:
+		k.Target = min(max(k.Target+sign(dir), 0), max(len(k.Targets)-1, 0))
+		if k.Rank > 0 {
+			k.Rank = min(k.Rank, k.RankTarget().MaxRank())
+		}
 	}
 	return k
+}
+
+func sign(x int) int {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
 }
 
 // Setting is what the knobs ask of the trained baseline.
 func (k Knobs) Setting() experiments.Setting {
 	s := experiments.Setting{PruneRatio: k.PruneRatio, Rank: k.Rank}
+	if k.Global && k.PruneRatio > 0 {
+		s.PruneScope = "global"
+	}
 	if k.Bits != FloatBits {
 		s.Bits = k.Bits
 	}
 	if k.Rank > 0 {
-		s.RankLayer = k.Target.Layer
+		s.RankLayer = k.RankTarget().Layer
 	}
 	return s
 }
@@ -124,40 +186,35 @@ func nextBits(bits, dir int) int {
 }
 
 // RankStep is the coarse step of the rank knob: about 16 steps over the
-// full rank.
-func RankStep(fullRank int) int { return max(fullRank/16, 1) }
+// ranks that save bytes.
+func RankStep(maxRank int) int { return max(maxRank/16, 1) }
 
-// nextRank moves the rank knob. Its scale runs off → full rank → … → 1:
-// more compression means a lower rank. Coarse steps snap to multiples of
-// RankStep.
-func nextRank(rank, fullRank, dir int, fine bool) int {
-	if fullRank <= 0 {
+// nextRank moves the rank knob. Its scale runs off → maxRank (the largest
+// rank that saves bytes) → … → 1: more compression means a lower rank.
+// Coarse steps snap to multiples of RankStep; up from maxRank is off.
+func nextRank(rank, maxRank, dir int, fine bool) int {
+	if maxRank <= 0 {
 		return 0
 	}
 	step := 1
 	if !fine {
-		step = RankStep(fullRank)
+		step = RankStep(maxRank)
 	}
 	if dir > 0 { // lower rank
 		switch {
-		case rank == 0:
-			return fullRank
+		case rank == 0 || rank > maxRank:
+			return maxRank
 		case step == 1:
 			return max(rank-1, 1)
 		default:
 			return max((rank-1)/step*step, 1)
 		}
 	}
-	if rank == 0 {
+	if rank == 0 || rank >= maxRank {
 		return 0
 	}
 	if step > 1 {
-		rank = (rank/step + 1) * step
-	} else {
-		rank++
+		return min((rank/step+1)*step, maxRank)
 	}
-	if rank > fullRank {
-		return 0
-	}
-	return rank
+	return rank + 1
 }

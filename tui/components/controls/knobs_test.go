@@ -2,6 +2,7 @@ package controls
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/prunerlab/pruner-tui/core/nn"
@@ -52,82 +53,100 @@ func TestNextBits(t *testing.T) {
 }
 
 func TestRankStep(t *testing.T) {
-	for _, c := range []struct{ fullRank, want int }{{0, 1}, {10, 1}, {16, 1}, {31, 1}, {32, 2}, {128, 8}, {300, 18}, {784, 49}} {
-		if got := RankStep(c.fullRank); got != c.want {
-			t.Errorf("RankStep(%d) = %d, want %d", c.fullRank, got, c.want)
+	for _, c := range []struct{ maxRank, want int }{{0, 1}, {10, 1}, {16, 1}, {31, 1}, {32, 2}, {128, 8}, {216, 13}, {784, 49}} {
+		if got := RankStep(c.maxRank); got != c.want {
+			t.Errorf("RankStep(%d) = %d, want %d", c.maxRank, got, c.want)
 		}
 	}
 }
 
+// The rank knob runs off → the largest rank that saves bytes → … → 1:
+// never through ranks whose factors take more room than the layer.
 func TestNextRank(t *testing.T) {
-	// fullRank 128: coarse step 8.
+	// A 128→128 layer: ranks up to 63 save bytes, coarse step 3.
+	most := RankTarget{"fc2", 128, 128}.MaxRank()
+	if most != 63 {
+		t.Fatalf("MaxRank of 128→128 = %d, want 63", most)
+	}
 	cases := []struct {
 		rank, dir int
 		fine      bool
 		want      int
 	}{
-		{0, +1, false, 128}, // off → full rank
-		{128, +1, false, 120},
-		{120, +1, false, 112},
-		{13, +1, false, 8}, // snaps to a multiple of the step
-		{8, +1, false, 1},
+		{0, +1, false, 63}, // off → the largest saving rank, not 128
+		{0, +1, true, 63},
+		{63, +1, false, 60},
+		{60, +1, false, 57},
+		{13, +1, false, 12}, // snaps to a multiple of the step
+		{3, +1, false, 1},
 		{1, +1, false, 1},
-		{1, -1, false, 8},
-		{120, -1, false, 128},
-		{128, -1, false, 0}, // past full rank → off
+		{1, -1, false, 3},
+		{60, -1, false, 63},
+		{61, -1, false, 63}, // up to the largest saving rank, not past it
+		{63, -1, false, 0},  // past it → off
 		{0, -1, false, 0},
 		{5, +1, true, 4},
 		{1, +1, true, 1},
-		{127, -1, true, 128},
-		{128, -1, true, 0},
+		{62, -1, true, 63},
+		{63, -1, true, 0},
+		{100, +1, false, 63}, // a rank above the saving ones comes back down to them
 	}
 	for _, c := range cases {
-		if got := nextRank(c.rank, 128, c.dir, c.fine); got != c.want {
-			t.Errorf("nextRank(%d, 128, %+d, fine=%v) = %d, want %d", c.rank, c.dir, c.fine, got, c.want)
+		if got := nextRank(c.rank, most, c.dir, c.fine); got != c.want {
+			t.Errorf("nextRank(%d, %d, %+d, fine=%v) = %d, want %d", c.rank, most, c.dir, c.fine, got, c.want)
 		}
 	}
 	if got := nextRank(0, 0, +1, false); got != 0 {
-		t.Errorf("rank knob without a dense layer moved to %d", got)
+		t.Errorf("rank knob without a saving rank moved to %d", got)
 	}
 }
 
-func TestRankTarget(t *testing.T) {
+func TestRankTargets(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	dense := func(name string, in, out int) nn.Layer { return nn.NewDense(name, in, out, rng) }
 	cases := []struct {
 		name  string
 		model *nn.Sequential
-		want  RankTarget
-		rank  int
+		names string
+		start string
 	}{
-		{"no model", nil, RankTarget{}, 0},
-		{"no dense layer", &nn.Sequential{Layers: []nn.Layer{nn.NewReLU("relu1")}}, RankTarget{}, 0},
+		{"no model", nil, "", ""},
+		{"no dense layer", &nn.Sequential{Layers: []nn.Layer{nn.NewReLU("relu1")}}, "", ""},
 		{"LeNet-300-100", &nn.Sequential{Layers: []nn.Layer{dense("fc1", 784, 300), nn.NewReLU("relu1"),
-			dense("fc2", 300, 100), nn.NewReLU("relu2"), dense("fc3", 100, 10)}}, RankTarget{"fc1", 784, 300}, 300},
-		{"most weights, not widest", &nn.Sequential{Layers: []nn.Layer{dense("fc1", 60, 60), dense("fc2", 10, 500)}},
-			RankTarget{"fc2", 10, 500}, 10},
-		{"equals: the first", &nn.Sequential{Layers: []nn.Layer{dense("fc1", 8, 4), dense("fc2", 4, 8)}},
-			RankTarget{"fc1", 8, 4}, 4},
+			dense("fc2", 300, 100), nn.NewReLU("relu2"), dense("fc3", 100, 10)}}, "fc1 fc2 fc3", "fc1"},
+		{"most weights, not widest", &nn.Sequential{Layers: []nn.Layer{dense("fc1", 60, 60), dense("fc2", 10, 500)}}, "fc1 fc2", "fc2"},
+		{"equals: the first", &nn.Sequential{Layers: []nn.Layer{dense("fc1", 8, 4), dense("fc2", 4, 8)}}, "fc1 fc2", "fc1"},
 	}
 	for _, c := range cases {
-		got := rankTarget(c.model)
-		if got != c.want || got.FullRank() != c.rank {
-			t.Errorf("%s: rankTarget = %+v (full rank %d), want %+v (full rank %d)", c.name, got, got.FullRank(), c.want, c.rank)
+		targets, start := rankTargets(c.model)
+		var names []string
+		for _, tg := range targets {
+			names = append(names, tg.Layer)
+		}
+		k := offKnobs(targets, start)
+		if strings.Join(names, " ") != c.names || k.RankTarget().Layer != c.start {
+			t.Errorf("%s: targets %v starting at %q, want %s starting at %q", c.name, names, k.RankTarget().Layer, c.names, c.start)
 		}
 	}
 }
 
+var lenet = []RankTarget{{"fc1", 784, 300}, {"fc2", 300, 100}, {"fc3", 100, 10}}
+
 func TestKnobsSetting(t *testing.T) {
-	fc1 := RankTarget{"fc1", 784, 300}
+	off := offKnobs(lenet, 0)
+	with := func(f func(*Knobs)) Knobs { k := off; f(&k); return k }
 	cases := []struct {
 		knobs Knobs
 		want  experiments.Setting
 	}{
-		{offKnobs(fc1), experiments.Setting{}},
-		{Knobs{PruneRatio: 0.5, Bits: FloatBits, Target: fc1}, experiments.Setting{PruneRatio: 0.5}},
-		{Knobs{Bits: 4, Target: fc1}, experiments.Setting{Bits: 4}},
-		{Knobs{Bits: FloatBits, Rank: 20, Target: fc1}, experiments.Setting{Rank: 20, RankLayer: "fc1"}},
-		{Knobs{PruneRatio: 0.9, Bits: 2, Rank: 8, Target: fc1}, experiments.Setting{PruneRatio: 0.9, Bits: 2, Rank: 8, RankLayer: "fc1"}},
+		{off, experiments.Setting{}},
+		{with(func(k *Knobs) { k.PruneRatio = 0.5 }), experiments.Setting{PruneRatio: 0.5}},
+		{with(func(k *Knobs) { k.PruneRatio, k.Global = 0.5, true }), experiments.Setting{PruneRatio: 0.5, PruneScope: "global"}},
+		{with(func(k *Knobs) { k.Global = true }), experiments.Setting{}}, // a scope prunes nothing alone
+		{with(func(k *Knobs) { k.Bits = 4 }), experiments.Setting{Bits: 4}},
+		{with(func(k *Knobs) { k.Rank = 20 }), experiments.Setting{Rank: 20, RankLayer: "fc1"}},
+		{with(func(k *Knobs) { k.Rank, k.Target = 20, 1 }), experiments.Setting{Rank: 20, RankLayer: "fc2"}},
+		{with(func(k *Knobs) { k.PruneRatio, k.Bits, k.Rank = 0.9, 2, 8 }), experiments.Setting{PruneRatio: 0.9, Bits: 2, Rank: 8, RankLayer: "fc1"}},
 	}
 	for _, c := range cases {
 		if got := c.knobs.Setting(); got != c.want {
@@ -137,8 +156,12 @@ func TestKnobsSetting(t *testing.T) {
 }
 
 func TestKnobsTurnAndSelect(t *testing.T) {
-	fc1 := RankTarget{"fc1", 784, 300} // full rank 300, coarse rank step 18
-	off := offKnobs(fc1)
+	off := offKnobs(lenet, 0) // fc1: ranks up to 216 save bytes, coarse step 13
+	at := func(sel Knob, f func(*Knobs)) Knobs { k := off; k.Selected = sel; f(&k); return k }
+	same := func(a, b Knobs) bool {
+		return a.Selected == b.Selected && a.PruneRatio == b.PruneRatio && a.Global == b.Global &&
+			a.Bits == b.Bits && a.Rank == b.Rank && a.Target == b.Target
+	}
 	// Whole values compared: turning one knob leaves the others.
 	cases := []struct {
 		name string
@@ -147,28 +170,41 @@ func TestKnobsTurnAndSelect(t *testing.T) {
 		fine bool
 		want Knobs
 	}{
-		{"prune coarse", off, +1, false, Knobs{PruneRatio: 0.05, Bits: FloatBits, Target: fc1}},
-		{"prune fine", off, +1, true, Knobs{PruneRatio: 0.01, Bits: FloatBits, Target: fc1}},
-		{"bits on", off.Select(+1), +1, false, Knobs{Selected: KnobBitWidth, Bits: 8, Target: fc1}},
-		{"bits fine is a rung too", off.Select(+1), +1, true, Knobs{Selected: KnobBitWidth, Bits: 8, Target: fc1}},
-		{"rank on: full rank", off.Select(-1), +1, false, Knobs{Selected: KnobRank, Bits: FloatBits, Rank: 300, Target: fc1}},
-		{"rank coarse", Knobs{Selected: KnobRank, Bits: FloatBits, Rank: 300, Target: fc1}, +1, false,
-			Knobs{Selected: KnobRank, Bits: FloatBits, Rank: 288, Target: fc1}},
+		{"prune coarse", off, +1, false, at(KnobPruneRatio, func(k *Knobs) { k.PruneRatio = 0.05 })},
+		{"prune fine", off, +1, true, at(KnobPruneRatio, func(k *Knobs) { k.PruneRatio = 0.01 })},
+		{"scope global", at(KnobPruneScope, func(*Knobs) {}), +1, false, at(KnobPruneScope, func(k *Knobs) { k.Global = true })},
+		{"scope back to layer", at(KnobPruneScope, func(k *Knobs) { k.Global = true }), -1, false, at(KnobPruneScope, func(*Knobs) {})},
+		{"bits on", off.Select(+2), +1, false, at(KnobBitWidth, func(k *Knobs) { k.Bits = 8 })},
+		{"bits fine is a rung too", off.Select(+2), +1, true, at(KnobBitWidth, func(k *Knobs) { k.Bits = 8 })},
+		{"rank on: the largest saving rank", at(KnobRank, func(*Knobs) {}), +1, false, at(KnobRank, func(k *Knobs) { k.Rank = 216 })},
+		{"rank coarse", at(KnobRank, func(k *Knobs) { k.Rank = 216 }), +1, false, at(KnobRank, func(k *Knobs) { k.Rank = 208 })},
 		{"rank without a layer", Knobs{Selected: KnobRank, Bits: FloatBits}, +1, false, Knobs{Selected: KnobRank, Bits: FloatBits}},
+		{"layer: next", at(KnobRankLayer, func(*Knobs) {}), +1, false, at(KnobRankLayer, func(k *Knobs) { k.Target = 1 })},
+		{"layer: not past the last", at(KnobRankLayer, func(k *Knobs) { k.Target = 2 }), +1, false, at(KnobRankLayer, func(k *Knobs) { k.Target = 2 })},
+		{"layer: not before the first", at(KnobRankLayer, func(*Knobs) {}), -1, false, at(KnobRankLayer, func(*Knobs) {})},
+		// fc2 300→100 saves up to rank 74: a rank of 200 comes down to it.
+		{"layer keeps a rank the new layer allows", at(KnobRankLayer, func(k *Knobs) { k.Rank = 20 }), +1, false,
+			at(KnobRankLayer, func(k *Knobs) { k.Rank, k.Target = 20, 1 })},
+		{"layer lowers a rank it does not", at(KnobRankLayer, func(k *Knobs) { k.Rank = 200 }), +1, false,
+			at(KnobRankLayer, func(k *Knobs) { k.Rank, k.Target = 74, 1 })},
 	}
 	for _, c := range cases {
-		if got := c.from.Turn(c.dir, c.fine); got != c.want {
+		if got := c.from.Turn(c.dir, c.fine); !same(got, c.want) {
 			t.Errorf("%s: Turn(%+d, %v) = %+v, want %+v", c.name, c.dir, c.fine, got, c.want)
 		}
 	}
-	// Selection wraps both ways.
+	// Selection wraps both ways, through the sub-knobs.
 	for _, c := range []struct {
 		from Knob
 		dir  int
 		want Knob
-	}{{KnobPruneRatio, +1, KnobBitWidth}, {KnobRank, +1, KnobPruneRatio}, {KnobPruneRatio, -1, KnobRank}, {KnobBitWidth, +4, KnobRank}} {
+	}{{KnobPruneRatio, +1, KnobPruneScope}, {KnobPruneScope, +1, KnobBitWidth}, {KnobRankLayer, +1, KnobPruneRatio},
+		{KnobPruneRatio, -1, KnobRankLayer}, {KnobBitWidth, +2, KnobRankLayer}} {
 		if got := (Knobs{Selected: c.from}).Select(c.dir).Selected; got != c.want {
 			t.Errorf("Select(%+d) from %d = %d, want %d", c.dir, c.from, got, c.want)
 		}
+	}
+	if !KnobPruneScope.Sub() || KnobRank.Sub() || KnobRankLayer.Of() != KnobRank || KnobPruneScope.Of() != KnobPruneRatio {
+		t.Error("Sub/Of")
 	}
 }

@@ -5,7 +5,8 @@ import (
 	"math"
 	"strings"
 
-	"github.com/prunerlab/pruner-tui/core/lowrank"
+	"github.com/charmbracelet/lipgloss"
+
 	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
@@ -13,7 +14,6 @@ import (
 // View draws the pane.
 func (m *Model) View() string {
 	st := m.common.Styles
-	innerW, innerH := m.width-2, m.height-2
 	if m.trained == nil {
 		body := []string{
 			"",
@@ -25,9 +25,14 @@ func (m *Model) View() string {
 		}
 		return st.Pane("Knobs", "", strings.Join(body, "\n"), m.width, m.height, m.focused)
 	}
+	return st.Pane("Knobs", "←/→ turn · ↑/↓ pick", strings.Join(m.bodyLines(), "\n"), m.width, m.height, m.focused)
+}
 
-	// Parts in screen order; optional ones (level > 0) go, highest level
-	// first, when the pane is too short.
+// bodyLines are the pane's lines in screen order; optional parts (level
+// > 0) go, highest level first, when the pane is too short.
+func (m *Model) bodyLines() []string {
+	st := m.common.Styles
+	innerW, innerH := m.width-2, m.height-2
 	type part struct {
 		level int
 		lines []string
@@ -46,10 +51,10 @@ func (m *Model) View() string {
 		{0, m.knobLines(innerW)},
 		{2, m.explainLines(innerW)},
 		{3, []string{""}},
-		{0, m.previewLines()},
+		{0, m.previewLines(innerW)},
 		{4, m.sizeBar(innerW)},
 		{3, []string{""}},
-		{0, []string{action}},
+		{1, []string{action}},
 		{5, append([]string{""}, guide...)},
 	}
 	count := func() int {
@@ -70,14 +75,14 @@ func (m *Model) View() string {
 	for _, p := range parts {
 		lines = append(lines, p.lines...)
 	}
-	return st.Pane("Knobs", "←/→ turn · ↑/↓ pick", strings.Join(lines, "\n"), m.width, m.height, m.focused)
+	return lines
 }
 
 // sizeBar draws the preview's size as a share of the baseline's.
 func (m *Model) sizeBar(width int) []string {
 	st := m.common.Styles
 	base := m.trained.Baseline.SizeBytes
-	if base <= 0 {
+	if base <= 0 || m.eval.err != nil {
 		return nil
 	}
 	share := math.Min(float64(m.eval.row.SizeBytes)/float64(base), 1)
@@ -85,25 +90,34 @@ func (m *Model) sizeBar(width int) []string {
 	on := int(math.Round(share * float64(barW)))
 	return []string{"   " + st.Label.Render(fmt.Sprintf("%-11s", "bytes kept")) +
 		st.GaugeOn.Render(strings.Repeat("━", on)) + st.GaugeOff.Render(strings.Repeat("─", barW-on)) +
-		st.Value.Render(fmt.Sprintf(" %5.1f%%", 100*share))}
+		m.figure().Render(fmt.Sprintf(" %5.1f%%", 100*share))}
 }
 
 // knobLines draws one line per knob: marker, name, value and a gauge of
-// how hard it compresses.
+// how hard it compresses (for the scope and the layer, what they mean).
 func (m *Model) knobLines(width int) []string {
 	st := m.common.Styles
-	gaugeW := max(min(width-23, 14), 0)
+	gaugeW := max(min(width-24, 14), 0)
 	var lines []string
 	for k := Knob(0); k < knobCount; k++ {
 		name, value, level := m.knobText(k)
 		marker := "  "
-		nameStyle := st.Text
+		nameStyle, valueStyle := st.Text, st.Value
+		if k.Sub() {
+			name, nameStyle = "  "+name, st.Muted
+			if !m.subActive(k) {
+				valueStyle = st.Muted
+			}
+		}
 		if k == m.knobs.Selected {
 			marker = st.Selected.Render("▸ ")
 			nameStyle = st.Selected
 		}
-		line := " " + marker + nameStyle.Render(fmt.Sprintf("%-12s", name)) + st.Value.Render(fmt.Sprintf("%5s", value))
-		if gaugeW > 0 {
+		line := " " + marker + nameStyle.Render(fmt.Sprintf("%-12s", name)) + valueStyle.Render(fmt.Sprintf("%6s", value))
+		switch {
+		case k.Sub():
+			line += "  " + st.Muted.Render(common.Truncate(m.subHint(k), max(width-23, 0)))
+		case gaugeW > 0:
 			on := int(math.Round(level * float64(gaugeW)))
 			line += "  " + st.GaugeOn.Render(strings.Repeat("━", on)) + st.GaugeOff.Render(strings.Repeat("─", gaugeW-on))
 		}
@@ -112,70 +126,65 @@ func (m *Model) knobLines(width int) []string {
 	return lines
 }
 
+// subActive reports whether a sub-knob's compression knob is on, so that
+// what it sets is in force.
+func (m *Model) subActive(k Knob) bool {
+	if k == KnobPruneScope {
+		return m.knobs.PruneRatio > 0
+	}
+	return m.knobs.Rank > 0
+}
+
+// subHint says what a sub-knob's value means, beside it.
+func (m *Model) subHint(k Knob) string {
+	if k == KnobPruneScope {
+		if m.knobs.Global {
+			return "one cut for all"
+		}
+		return "a cut per layer"
+	}
+	t := m.knobs.RankTarget()
+	if t.Layer == "" {
+		return ""
+	}
+	return common.Shape(t.In, t.Out)
+}
+
 // knobText is a knob's name, shown value and compression level in [0, 1].
 func (m *Model) knobText(k Knob) (name, value string, level float64) {
 	switch k {
 	case KnobPruneRatio:
 		return "prune ratio", fmt.Sprintf("%.2f", m.knobs.PruneRatio), m.knobs.PruneRatio
+	case KnobPruneScope:
+		if m.knobs.Global {
+			return "scope", "global", 0
+		}
+		return "scope", "layer", 0
 	case KnobBitWidth:
 		if m.knobs.Bits == FloatBits {
 			return "bit width", "32", 0
 		}
 		return "bit width", fmt.Sprint(m.knobs.Bits), 1 - float64(m.knobs.Bits)/FloatBits
-	default:
-		full := m.knobs.Target.FullRank()
-		if full == 0 {
-			return "rank", "n/a", 0
+	case KnobRankLayer:
+		if t := m.knobs.RankTarget(); t.Layer != "" {
+			return "layer", t.Layer, 0
 		}
-		if m.knobs.Rank == 0 {
-			return "rank", "off", 0
-		}
-		return "rank", fmt.Sprint(m.knobs.Rank), 1 - float64(m.knobs.Rank-1)/float64(full)
+		return "layer", "n/a", 0
 	}
+	most := m.knobs.RankTarget().MaxRank()
+	switch {
+	case most == 0:
+		return "rank", "n/a", 0
+	case m.knobs.Rank == 0:
+		return "rank", "off", 0
+	}
+	return "rank", fmt.Sprint(m.knobs.Rank), 1 - float64(m.knobs.Rank-1)/float64(most)
 }
 
 // explainLines say in words what the selected knob does right now.
 func (m *Model) explainLines(width int) []string {
 	st := m.common.Styles
-	var text string
-	switch m.knobs.Selected {
-	case KnobPruneRatio:
-		if m.knobs.PruneRatio == 0 {
-			text = "Pruning off: every weight is kept."
-		} else {
-			text = fmt.Sprintf("Zero the %.0f%% smallest-magnitude weights of each layer.", 100*m.knobs.PruneRatio)
-			if !m.eval.pending && !m.eval.sizing && m.eval.row.SizeBytes >= m.trained.Baseline.SizeBytes {
-				text += " Zeros save bytes only once a layer is sparse enough to store as sparse rows."
-			}
-		}
-	case KnobBitWidth:
-		if m.knobs.Bits == FloatBits {
-			text = "Quantization off: weights stay 32-bit floats."
-		} else {
-			// Symmetric k-bit codes use ±(2^(k−1) − 1): 2^k − 1 levels; one
-			// bit is binary, ±α.
-			levels := 1<<m.knobs.Bits - 1
-			if m.knobs.Bits == 1 {
-				levels = 2
-			}
-			text = fmt.Sprintf("Round each weight to one of %d levels per output channel (%d bits instead of 32).", levels, m.knobs.Bits)
-		}
-	case KnobRank:
-		t := m.knobs.Target
-		switch {
-		case t.FullRank() == 0:
-			text = "No dense layer to factorize."
-		case m.knobs.Rank == 0:
-			text = fmt.Sprintf("Factorization off: %s (%d→%d) keeps full rank %d.", t.Layer, t.In, t.Out, t.FullRank())
-		default:
-			text = fmt.Sprintf("Replace %s (%d→%d) by two factors of rank %d.", t.Layer, t.In, t.Out, m.knobs.Rank)
-			// r·(in+out) weights beat in·out only up to this rank.
-			if most := lowrank.MaxSavingRank(t.In, t.Out); m.knobs.Rank > most {
-				text += fmt.Sprintf(" Saves bytes only up to rank %d.", most)
-			}
-		}
-	}
-	wrapped := wrap(text, max(width-3, 10))
+	wrapped := wrap(m.explanation(), max(width-3, 10))
 	if len(wrapped) > 4 {
 		wrapped = wrapped[:4]
 		wrapped[3] += "…"
@@ -187,38 +196,119 @@ func (m *Model) explainLines(width int) []string {
 	return lines
 }
 
-// previewLines show what the current knobs do to the baseline.
-func (m *Model) previewLines() []string {
+// explanation is what the selected knob does, in a sentence or two.
+func (m *Model) explanation() string {
+	k := m.knobs
+	switch k.Selected {
+	case KnobPruneRatio:
+		switch {
+		case k.PruneRatio == 0:
+			return "Pruning off: every weight is kept."
+		case k.Global:
+			return fmt.Sprintf("Zero the %.0f%% smallest-magnitude weights of the whole model, under one threshold.", 100*k.PruneRatio) + m.sparseNote()
+		}
+		return fmt.Sprintf("Zero the %.0f%% smallest-magnitude weights of each layer.", 100*k.PruneRatio) + m.sparseNote()
+	case KnobPruneScope:
+		if k.Global {
+			return "Global: one magnitude threshold for every layer, so layers of small weights lose more of them."
+		}
+		return "Layer: each layer loses the same share of its weights, under a threshold of its own."
+	case KnobBitWidth:
+		if k.Bits == FloatBits {
+			return "Quantization off: weights stay 32-bit floats."
+		}
+		// Symmetric k-bit codes use ±(2^(k−1) − 1): 2^k − 1 levels; one
+		// bit is binary, ±α.
+		levels := 1<<k.Bits - 1
+		if k.Bits == 1 {
+			levels = 2
+		}
+		return fmt.Sprintf("Round each weight to one of %d levels per output channel (%s instead of 32).", levels, common.Bits(k.Bits))
+	}
+	return m.rankExplanation()
+}
+
+// sparseNote warns that zeros saved no bytes yet, once the file is sized.
+func (m *Model) sparseNote() string {
+	if !m.eval.pending && !m.eval.sizing && m.eval.err == nil && m.eval.row.SizeBytes >= m.trained.Baseline.SizeBytes {
+		return " Zeros save bytes only once a layer is sparse enough to store as sparse rows."
+	}
+	return ""
+}
+
+// rankExplanation says what the rank knob and its layer do.
+func (m *Model) rankExplanation() string {
+	k := m.knobs
+	t := k.RankTarget()
+	most := t.MaxRank()
+	switch {
+	case t.Layer == "":
+		return "No dense layer to factorize."
+	case most == 0:
+		return fmt.Sprintf("%s (%s) is too small: no rank saves bytes.", t.Layer, common.Shape(t.In, t.Out))
+	case k.Selected == KnobRankLayer:
+		return fmt.Sprintf("The rank knob factorizes %s (%s); ←/→ picks another dense layer. Ranks up to %d save bytes.",
+			t.Layer, common.Shape(t.In, t.Out), most)
+	case k.Rank == 0:
+		return fmt.Sprintf("Factorization off: %s (%s) keeps full rank %d. Ranks up to %d save bytes.", t.Layer, common.Shape(t.In, t.Out), t.FullRank(), most)
+	}
+	return fmt.Sprintf("Replace %s (%s) by two factors of rank %d: %s weights instead of %s.", t.Layer, common.Shape(t.In, t.Out),
+		k.Rank, common.Count(int64(k.Rank*(t.In+t.Out))), common.Count(int64(t.In*t.Out)))
+}
+
+// figure is the style of the preview's numbers: dim while they are still
+// the last setting's (an evaluation is running).
+func (m *Model) figure() lipgloss.Style {
+	if m.eval.pending {
+		return m.common.Styles.Muted
+	}
+	return m.common.Styles.Value
+}
+
+// previewLines show what the current knobs do to the baseline: the
+// figures, dimmed while the evaluation of a new setting runs, or the
+// evaluation's error, whole, in their place.
+func (m *Model) previewLines(width int) []string {
 	st := m.common.Styles
 	head := " " + st.Title.Render("Preview") + " "
 	switch {
 	case m.eval.pending:
-		head += st.Warn.Render("evaluating…")
+		head += st.Warn.Render("evaluating…") + st.Muted.Render(" (figures: last setting)")
 	case m.eval.err != nil:
-		head += st.Bad.Render("error: " + m.eval.err.Error())
+		head += st.Bad.Render("error")
 	default:
 		head += st.Muted.Render(m.eval.label)
+	}
+	head = common.Truncate(head, width)
+	if m.eval.err != nil {
+		lines := []string{head}
+		for _, l := range wrap(m.eval.err.Error(), max(width-4, 10)) {
+			lines = append(lines, "   "+st.Bad.Render(l))
+		}
+		return lines
 	}
 	r := m.eval.row
 	base := m.trained.Baseline
 	delta := st.Good
 	switch {
+	case m.eval.pending:
+		delta = st.Muted
 	case r.DeltaAccPP < -1:
 		delta = st.Bad
 	case r.DeltaAccPP < -0.1:
 		delta = st.Warn
 	}
+	fig := m.figure()
 	row := func(label, value, extra string) string {
-		return "   " + st.Label.Render(fmt.Sprintf("%-10s", label)) + st.Value.Render(fmt.Sprintf("%-10s", value)) + " " + extra
+		return "   " + st.Label.Render(fmt.Sprintf("%-10s", label)) + fig.Render(fmt.Sprintf("%-10s", value)) + " " + extra
 	}
-	lines := []string{
+	return []string{
 		head,
 		row("test acc", fmt.Sprintf("%.2f%%", r.TestAcc), delta.Render("Δ "+common.Signed(r.DeltaAccPP, 2)+" pp")),
 		row("train acc", fmt.Sprintf("%.2f%%", r.TrainAcc), st.Muted.Render("gap "+common.Signed(r.GapPP, 2)+" pp")),
 		m.sizeRow(row, r),
-		row("non-zero", common.Count(r.ParamsNonzero), st.Muted.Render("of "+common.Count(max(r.ParamsTotal, base.ParamsTotal)))),
+		row("non-zero", common.Count(r.ParamsNonzero), st.Muted.Render("of "+common.Count(max(r.ParamsTotal, base.ParamsTotal))+" params")),
 	}
-	return lines
 }
 
 // sizeChange says how many times smaller (or larger) the model got.
@@ -230,16 +320,25 @@ func sizeChange(st *common.Styles, ratio float64) string {
 		return st.Bad.Render(common.Ratio(1/ratio) + " larger")
 	case ratio < 1.005:
 		return st.Muted.Render("same size")
+	case ratio < 1.095: // "1.0× smaller" would say nothing
+		return st.Good.Render(fmt.Sprintf("%.1f%% smaller", 100*(1-1/ratio)))
 	default:
 		return st.Good.Render(common.Ratio(ratio) + " smaller")
 	}
 }
 
-// wrap breaks text into lines of at most width cells at spaces.
+// wrap breaks text into lines of at most width cells at spaces; a word
+// longer than width is cut into pieces, so nothing is lost.
 func wrap(text string, width int) []string {
 	var lines []string
 	line := ""
 	for _, w := range strings.Fields(text) {
+		for len([]rune(w)) > width {
+			if line != "" {
+				lines, line = append(lines, line), ""
+			}
+			lines, w = append(lines, string([]rune(w)[:width])), string([]rune(w)[width:])
+		}
 		switch {
 		case line == "":
 			line = w
@@ -261,6 +360,9 @@ func wrap(text string, width int) []string {
 func (m *Model) sizeRow(row func(label, value, extra string) string, r results.Row) string {
 	if m.eval.sizing {
 		return row("size", "≈"+common.Bytes(r.SizeBytes), m.common.Styles.Warn.Render("sizing the file…"))
+	}
+	if m.eval.pending {
+		return row("size", common.Bytes(r.SizeBytes), "")
 	}
 	return row("size", common.Bytes(r.SizeBytes), sizeChange(m.common.Styles, r.CompressionRatio))
 }

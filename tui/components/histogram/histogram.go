@@ -143,9 +143,9 @@ func levelsText(h experiments.WeightHistogram) string {
 	case h.Bits == 0:
 		return "float32"
 	case h.Levels == nil:
-		return fmt.Sprintf("%d bits, levels by layer", h.Bits)
+		return common.Bits(h.Bits) + ", levels by layer"
 	}
-	return fmt.Sprintf("%d bits, %d levels", h.Bits, len(h.Levels))
+	return fmt.Sprintf("%s, %d levels", common.Bits(h.Bits), len(h.Levels))
 }
 
 func (m *Model) render() string {

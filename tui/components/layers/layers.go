@@ -28,12 +28,12 @@ var columns = []column{
 		if s.In == 0 && s.Out == 0 {
 			return ""
 		}
-		return fmt.Sprintf("%d→%d", s.In, s.Out)
+		return common.Shape(s.In, s.Out)
 	}},
-	{title: "weights", right: true, drop: 3, cell: func(s nn.LayerStats) string { return common.Count(int64(s.Params)) }},
-	{title: "non-zero", right: true, cell: func(s nn.LayerStats) string { return common.Count(int64(s.NonZero)) }},
+	{title: "weights", right: true, drop: 3, cell: func(s nn.LayerStats) string { return common.Count(int64(s.Weights)) }},
+	{title: "non-zero", right: true, cell: func(s nn.LayerStats) string { return common.Count(int64(s.NonZeroW)) }},
 	{title: "sparsity", right: true, drop: 1, cell: func(s nn.LayerStats) string {
-		return strconv.FormatFloat(100*s.Sparsity(), 'f', 1, 64) + "%"
+		return strconv.FormatFloat(100*s.WeightSparsity(), 'f', 1, 64) + "%"
 	}},
 	{title: "bits", right: true, drop: 1, cell: func(s nn.LayerStats) string {
 		if s.Bits == 0 {
@@ -54,6 +54,10 @@ var columns = []column{
 // a layer is factorized, dropped early when every rank is "—".
 const rankColumn = 7
 
+// structural are the columns that say what a layer is, not what training
+// or compression did to it: all that shows while the baseline trains.
+var structural = map[string]bool{"layer": true, "kind": true, "shape": true, "weights": true}
+
 // Model is the layers pane.
 type Model struct {
 	common  *common.Common
@@ -61,16 +65,26 @@ type Model struct {
 	height  int
 	focused bool
 
-	label  string // what the rows describe: "baseline", "preview: …"
-	layers []nn.LayerStats
-	offset int // first row shown when scrolled
+	label    string // what the rows describe: "baseline", "preview: …"
+	layers   []nn.LayerStats
+	offset   int  // first row shown when scrolled
+	training bool // the rows are of a model still training: only its shape is known
 }
 
 // New returns an empty layers pane.
 func New(c *common.Common) *Model { return &Model{common: c} }
 
 // Reset forgets the layers (a new experiment starts).
-func (m *Model) Reset() { m.label, m.layers, m.offset = "", nil, 0 }
+func (m *Model) Reset() { m.label, m.layers, m.offset, m.training = "", nil, 0, false }
+
+// SetTraining says the layers shown are of a model still training (the
+// baseline before its row): the pane shows what they are, their shapes
+// and weights, and says "training…" rather than figures that are not the
+// trained model's.
+func (m *Model) SetTraining(on bool) { m.training = on }
+
+// Training reports whether the pane shows a model still training.
+func (m *Model) Training() bool { return m.training }
 
 // SetLayers shows the weight layers among stats, described by label. The
 // slice is copied.
@@ -78,7 +92,7 @@ func (m *Model) SetLayers(label string, stats []nn.LayerStats) {
 	m.label = label
 	m.layers = m.layers[:0]
 	for _, s := range stats {
-		if s.Params > 0 || s.Kind == "dense" || s.Kind == "lowrank" {
+		if s.Weights > 0 || s.Kind == "dense" || s.Kind == "lowrank" {
 			m.layers = append(m.layers, s)
 		}
 	}
@@ -142,6 +156,8 @@ func total(layers []nn.LayerStats) nn.LayerStats {
 	for _, s := range layers {
 		t.Params += s.Params
 		t.NonZero += s.NonZero
+		t.Weights += s.Weights
+		t.NonZeroW += s.NonZeroW
 		t.SizeBytes += s.SizeBytes
 	}
 	return t
@@ -187,6 +203,12 @@ func (m *Model) View() string {
 		}
 	}
 	show := fitColumns(widths, drops, innerW-1)
+	if m.training {
+		for i, c := range columns {
+			show[i] = show[i] && structural[c.title]
+		}
+		note = strings.TrimSpace(note + " · training…")
+	}
 
 	render := func(r []string) string {
 		var parts []string
@@ -213,7 +235,11 @@ func (m *Model) View() string {
 	if to-from < len(m.layers) {
 		note += fmt.Sprintf(" · rows %d–%d of %d", from+1, to, len(m.layers))
 	}
-	lines = append(lines, st.Value.Render(render(tot)))
+	last := st.Value.Render(render(tot))
+	if m.training {
+		last += st.Muted.Render("   training…")
+	}
+	lines = append(lines, last)
 	return st.Pane("Layers", note, strings.Join(lines, "\n"), m.width, m.height, m.focused)
 }
 

@@ -22,10 +22,10 @@ func TestMain(m *testing.M) {
 // mnistLayers is a 784-128-10 MLP with fc1 half pruned at 8 bits.
 func mnistLayers() []nn.LayerStats {
 	return []nn.LayerStats{
-		{Name: "fc1", Kind: "dense", In: 784, Out: 128, Params: 100480, NonZero: 50240, Bits: 8, FullRank: 128, SizeBytes: 151552},
+		{Name: "fc1", Kind: "dense", In: 784, Out: 128, Params: 100480, NonZero: 50240, Weights: 100352, NonZeroW: 50176, Bits: 8, FullRank: 128, SizeBytes: 151552},
 		{Name: "relu1", Kind: "relu"},
 		{Name: "dropout1", Kind: "dropout"},
-		{Name: "fc2", Kind: "dense", In: 128, Out: 10, Params: 1290, NonZero: 1290, Bits: 32, FullRank: 10, SizeBytes: 5160},
+		{Name: "fc2", Kind: "dense", In: 128, Out: 10, Params: 1290, NonZero: 1290, Weights: 1280, NonZeroW: 1280, Bits: 32, FullRank: 10, SizeBytes: 5160},
 	}
 }
 
@@ -51,13 +51,14 @@ func TestRows(t *testing.T) {
 		t.Errorf("layers without weights listed:\n%s", v)
 	}
 	fields := strings.Fields(strings.Trim(row(v, "fc1"), "│"))
-	want := []string{"fc1", "dense", "784→128", "100,480", "50,240", "50.0%", "8", "—", "148", "KiB"}
+	// Weights alone: 784·128 of them, half kept; the biases are not counted.
+	want := []string{"fc1", "dense", "784→128", "100,352", "50,176", "50.0%", "8", "—", "148", "KiB"}
 	if strings.Join(fields, " ") != strings.Join(want, " ") {
 		t.Errorf("fc1 row %q, want %q\n%s", fields, want, v)
 	}
-	// Total: 101,770 weights, 51,530 non-zero, sparsity 1 − 51530/101770.
+	// Total: 101,632 weights, 51,456 non-zero, sparsity 1 − 51456/101632.
 	fields = strings.Fields(strings.Trim(row(v, "total"), "│"))
-	want = []string{"total", "101,770", "51,530", "49.4%", "153", "KiB"}
+	want = []string{"total", "101,632", "51,456", "49.4%", "153", "KiB"}
 	if strings.Join(fields, " ") != strings.Join(want, " ") {
 		t.Errorf("total row %q, want %q\n%s", fields, want, v)
 	}
@@ -105,7 +106,7 @@ func TestRankShownWhenFactorized(t *testing.T) {
 func TestScroll(t *testing.T) {
 	var stats []nn.LayerStats
 	for i := range 6 {
-		stats = append(stats, nn.LayerStats{Name: "fc" + string(rune('1'+i)), Kind: "dense", In: 4, Out: 4, Params: 16, NonZero: 16, Bits: 32})
+		stats = append(stats, nn.LayerStats{Name: "fc" + string(rune('1'+i)), Kind: "dense", In: 4, Out: 4, Params: 16, NonZero: 16, Weights: 16, NonZeroW: 16, Bits: 32})
 	}
 	m := New(common.New())
 	m.SetSize(80, 7) // header, 3 rows, total
@@ -134,4 +135,28 @@ func TestGoldenLayers(t *testing.T) {
 	m.SetSize(90, 8)
 	m.SetLayers("preview: ratio=0.50 bits=8", mnistLayers())
 	golden.RequireEqual(t, []byte(m.View()))
+}
+
+// While the baseline trains, the pane shows what the layers are and says
+// the rest comes with the trained model.
+func TestTraining(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(90, 8)
+	m.SetLayers("baseline", mnistLayers())
+	m.SetTraining(true)
+	v := m.View()
+	for _, want := range []string{"Layers baseline · training…", "784→128", "100,352", "total", "training…"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("while training: view lacks %q:\n%s", want, v)
+		}
+	}
+	for _, gone := range []string{"non-zero", "sparsity", "KiB", "50.0%", "50,176"} {
+		if strings.Contains(v, gone) {
+			t.Errorf("while training: view shows %q:\n%s", gone, v)
+		}
+	}
+	m.SetTraining(false)
+	if v := m.View(); !strings.Contains(v, "50.0%") || strings.Contains(v, "training") {
+		t.Errorf("trained:\n%s", v)
+	}
 }

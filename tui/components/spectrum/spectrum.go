@@ -88,7 +88,7 @@ func (m *Model) View() string {
 }
 
 // Summary says in one line what the pane shows, for tests and screen
-// readers: "fc1 784×300: rank 20 keeps 61.3% of the energy; ranks ≤ 216 save
+// readers: "fc1 784→300: rank 20 keeps 61.3% of the energy; ranks ≤ 216 save
 // parameters".
 func (m *Model) Summary() string {
 	s := m.spec
@@ -99,7 +99,7 @@ func (m *Model) Summary() string {
 	if s.Rank > 0 {
 		cut = fmt.Sprintf("rank %d keeps %.1f%% of the energy", s.Rank, 100*s.EnergyKept)
 	}
-	return fmt.Sprintf("%s %d×%d: %s; ranks ≤ %d save parameters", s.Layer, s.In, s.Out, cut, s.MaxSavingRank)
+	return fmt.Sprintf("%s %d→%d: %s; ranks ≤ %d save parameters", s.Layer, s.In, s.Out, cut, s.MaxSavingRank)
 }
 
 func (m *Model) render() string {
@@ -109,7 +109,7 @@ func (m *Model) render() string {
 	s := m.spec
 	note := "the rank knob's view"
 	if s != nil {
-		note = fmt.Sprintf("σ of %s (%d×%d)", s.Layer, s.In, s.Out)
+		note = fmt.Sprintf("σ of %s (%d→%d)", s.Layer, s.In, s.Out)
 	}
 	if innerW < 10 || innerH < 3 {
 		return st.Pane(title, note, "", m.width, m.height, m.focused)

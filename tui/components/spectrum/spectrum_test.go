@@ -58,12 +58,12 @@ func TestCutAndEnergy(t *testing.T) {
 	m.SetSize(w, h)
 	m.SetData(spectrumAt(10), nil)
 	v := m.View()
-	for _, want := range []string{"σ of fc1 (40×30)", "rank 10: 69.6% of Σσ²", "ranks ≤ 17 save bytes"} {
+	for _, want := range []string{"σ of fc1 (40→30)", "rank 10: 69.6% of Σσ²", "ranks ≤ 17 save bytes"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
 		}
 	}
-	if got, want := m.Summary(), "fc1 40×30: rank 10 keeps 69.6% of the energy; ranks ≤ 17 save parameters"; got != want {
+	if got, want := m.Summary(), "fc1 40→30: rank 10 keeps 69.6% of the energy; ranks ≤ 17 save parameters"; got != want {
 		t.Errorf("summary %q, want %q", got, want)
 	}
 	// One column of the chart holds the cut from the axis to the top, and

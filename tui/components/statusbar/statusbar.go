@@ -1,10 +1,12 @@
 package statusbar
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
@@ -18,19 +20,57 @@ type Model struct {
 	common *common.Common
 	width  int
 
-	stage   experiments.Stage
-	detail  string
-	elapsed time.Duration
-	log     string
-	note    string // replaces the log line until the next log line
-	err     error
+	stage       experiments.Stage
+	detail      string
+	part, parts int           // stage k of N of a run; 0 when unknown
+	elapsed     time.Duration // of the run or fine-tune
+	left        time.Duration // estimated time left in the training shown; 0 when unknown
+	busy        bool          // work is running: the spinner turns
+	spinner     spinner.Model
+	log         string
+	note        string // replaces the log line until the next log line
+	err         error
 }
 
 // New returns an empty status line.
-func New(c *common.Common) *Model { return &Model{common: c} }
+func New(c *common.Common) *Model {
+	return &Model{common: c, spinner: spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.StatusStage))}
+}
 
 // Reset clears everything (a new experiment starts).
-func (m *Model) Reset() { *m = Model{common: m.common, width: m.width} }
+func (m *Model) Reset() { *m = Model{common: m.common, width: m.width, spinner: m.spinner} }
+
+// SetPart says which part of the run the stage belongs to: stage k of n.
+func (m *Model) SetPart(k, n int) { m.part, m.parts = k, n }
+
+// SetTimeLeft sets the estimated time left in the training under way (0:
+// not known, shown as nothing).
+func (m *Model) SetTimeLeft(d time.Duration) { m.left = d }
+
+// SetBusy says whether work runs; while it does the spinner turns, and
+// the command returned (when it starts) drives it.
+func (m *Model) SetBusy(on bool) tea.Cmd {
+	was := m.busy
+	m.busy = on
+	if on && !was {
+		return m.spinner.Tick
+	}
+	return nil
+}
+
+// Busy reports whether the spinner turns.
+func (m *Model) Busy() bool { return m.busy }
+
+// Spin advances the spinner on its tick while work runs; once it stops,
+// the tick is dropped and the spinner rests.
+func (m *Model) Spin(msg spinner.TickMsg) tea.Cmd {
+	if !m.busy {
+		return nil
+	}
+	var cmd tea.Cmd
+	m.spinner, cmd = m.spinner.Update(msg)
+	return cmd
+}
 
 // SetStage sets the stage and its detail ("training", "epoch 3/10").
 func (m *Model) SetStage(s experiments.Stage, detail string) { m.stage, m.detail = s, detail }
@@ -62,6 +102,19 @@ func (m *Model) Text() string {
 	return s
 }
 
+// clock is "stage 2 of 8 · 0:12 · ~0:28 left", with what is known.
+func (m *Model) clock() string {
+	var parts []string
+	if m.parts > 1 && m.busy {
+		parts = append(parts, fmt.Sprintf("stage %d of %d", m.part, m.parts))
+	}
+	parts = append(parts, common.Clock(m.elapsed))
+	if m.left > 0 && m.busy {
+		parts = append(parts, "~"+common.Clock(m.left)+" left")
+	}
+	return strings.Join(parts, " · ")
+}
+
 // firstLine is the first line of s, escaped: an error or a log line may
 // quote a file, and must not drive the terminal.
 func firstLine(s string) string {
@@ -84,7 +137,9 @@ func (m *Model) ShortHelp() []key.Binding { return nil }
 // FullHelp lists no keys.
 func (m *Model) FullHelp() [][]key.Binding { return nil }
 
-// View draws the line.
+// View draws the line: the spinner (or how the run ended) and the stage,
+// stage k of N, the time spent and the time left, then the latest note,
+// log line or error.
 func (m *Model) View() string {
 	st := m.common.Styles
 	stageStyle, dot := st.StatusStage, "●"
@@ -96,7 +151,14 @@ func (m *Model) View() string {
 	case experiments.StageCancelled:
 		stageStyle, dot = st.StatusClock, "■"
 	}
-	left := " " + stageStyle.Render(dot+" "+printable.Escape(m.Text())) + st.StatusClock.Render("  "+common.Clock(m.elapsed))
+	mark := stageStyle.Render(dot)
+	if m.busy {
+		mark = m.spinner.View()
+	}
+	// The clock always shows whole; a long stage text gives way to it.
+	clock := st.StatusClock.Render("  " + m.clock())
+	text := common.Truncate(" "+printable.Escape(m.Text()), max(m.width-1-lipgloss.Width(mark)-lipgloss.Width(clock), 0))
+	left := " " + mark + stageStyle.Render(text) + clock
 	rest := m.width - lipgloss.Width(left) - 3
 	var msg string
 	switch {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
@@ -63,4 +64,35 @@ func TestGoldenStatus(t *testing.T) {
 	m.SetElapsed(75 * time.Second)
 	m.SetLog("epoch 3: train 97.10%, test 96.84%")
 	golden.RequireEqual(t, []byte(m.View()))
+}
+
+// The spinner turns while work runs; the clock, stage k of N and the time
+// left show whole, a long stage text giving way to them.
+func TestBusyClock(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(80, 1)
+	spin := m.SetBusy(true)
+	if spin == nil || m.SetBusy(true) != nil {
+		t.Fatal("the spinner should start once")
+	}
+	m.SetStage(experiments.StagePruning, "prune-gradual ratio=0.98 scope=global epochs=0-8 every=100 finetune=6: epoch 8/14")
+	m.SetPart(3, 3)
+	m.SetElapsed(151 * time.Second)
+	m.SetTimeLeft(40 * time.Second)
+	v := m.View()
+	if !strings.HasSuffix(strings.TrimRight(v, " "), "…  stage 3 of 3 · 2:31 · ~0:40 left") || lipgloss.Width(v) != 80 {
+		t.Errorf("busy line %q", v)
+	}
+	before := m.View()
+	m.Spin(spin().(spinner.TickMsg))
+	if m.View() == before {
+		t.Error("a tick did not turn the spinner")
+	}
+	m.SetBusy(false)
+	if cmd := m.Spin(spin().(spinner.TickMsg)); cmd != nil {
+		t.Error("the spinner goes on ticking when the work is done")
+	}
+	if v := m.View(); strings.Contains(v, "stage 3 of 3") || strings.Contains(v, "left") {
+		t.Errorf("idle line still says the stage and time left: %q", v)
+	}
 }

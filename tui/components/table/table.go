@@ -3,9 +3,9 @@ package table
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/table"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
@@ -13,102 +13,79 @@ import (
 	"github.com/prunerlab/pruner-tui/tui/common"
 )
 
-// column is one column of the pane. Columns with a higher drop value are
-// left out first when the pane is narrow; flex columns take the room left.
-type column struct {
-	title string
-	right bool
-	drop  int
-	flex  bool
-	cell  func(r results.Row) string
-}
-
-func pct(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
-
-var columns = []column{
-	{title: "technique", cell: func(r results.Row) string { return r.Technique }},
-	{title: "setting", flex: true, cell: func(r results.Row) string { return r.Setting }},
-	{title: "non-zero", right: true, drop: 2, cell: func(r results.Row) string { return common.Count(r.ParamsNonzero) }},
-	{title: "size", right: true, cell: func(r results.Row) string { return common.Bytes(r.SizeBytes) }},
-	{title: "ratio", right: true, cell: func(r results.Row) string { return common.Ratio(r.CompressionRatio) }},
-	{title: "train%", right: true, drop: 2, cell: func(r results.Row) string { return pct(r.TrainAcc) }},
-	{title: "test%", right: true, cell: func(r results.Row) string { return pct(r.TestAcc) }},
-	{title: "Δ pp", right: true, cell: func(r results.Row) string { return common.Signed(r.DeltaAccPP, 2) }},
-	{title: "gap pp", right: true, drop: 1, cell: func(r results.Row) string { return pct(r.GapPP) }},
-	{title: "µs b1", right: true, drop: 3, cell: func(r results.Row) string { return latency(r.LatencyUsB1) }},
-	{title: "µs b256", right: true, drop: 3, cell: func(r results.Row) string { return latency(r.LatencyUsB256) }},
-}
-
-func latency(us float64) string {
-	if us <= 0 {
-		return "—"
-	}
-	if us >= 1000 {
-		return strconv.FormatFloat(us, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(us, 'f', 1, 64)
-}
-
-// minSetting is the narrowest the setting column gets before other columns
-// are dropped.
-const minSetting = 14
-
-// Model is the results pane.
+// Model is the results pane: a table whose first row, the dense baseline
+// every other row is compared with, stays pinned under the header while
+// the others scroll. The selected row is marked with ▸ and the accent
+// colour; a setting too long for its column is shown whole on the
+// pane's last line while its row is selected.
 type Model struct {
 	common  *common.Common
 	width   int
 	height  int
 	focused bool
 
-	rows  []results.Row
-	table table.Model
+	rows      []results.Row
+	measuring map[int]bool // rows whose latency is being measured
+	cursor    int          // the selected row
+	offset    int          // the first scrolled row shown, counted after the pinned ones
+	epoch     int          // bumped by Reset, so late answers for old rows are dropped
 }
 
 // New returns an empty results pane.
-func New(c *common.Common) *Model {
-	keys := table.KeyMap{
-		LineUp:       c.Keys.Up,
-		LineDown:     c.Keys.Down,
-		PageUp:       c.Keys.PageUp,
-		PageDown:     c.Keys.PageDown,
-		GotoTop:      c.Keys.Top,
-		GotoBottom:   c.Keys.Bottom,
-		HalfPageUp:   key.NewBinding(key.WithDisabled()),
-		HalfPageDown: key.NewBinding(key.WithDisabled()),
-	}
-	m := &Model{common: c, table: table.New(table.WithKeyMap(keys))}
-	m.applyStyles()
-	return m
-}
-
-func (m *Model) applyStyles() {
-	st := m.common.Styles
-	s := table.Styles{
-		Header:   st.TableHeader.Padding(0, 1),
-		Cell:     st.TableCell.Padding(0, 1),
-		Selected: st.TableCell,
-	}
-	if m.focused {
-		s.Selected = st.TableSelected
-	}
-	m.table.SetStyles(s)
-}
+func New(c *common.Common) *Model { return &Model{common: c, measuring: map[int]bool{}} }
 
 // Reset forgets every row (a new experiment starts).
 func (m *Model) Reset() {
-	m.rows = nil
-	m.relayout()
+	m.rows, m.measuring, m.cursor, m.offset = nil, map[int]bool{}, 0, 0
+	m.epoch++
 }
 
-// Add appends a row and scrolls to it.
-func (m *Model) Add(r results.Row) {
+// Epoch numbers the table: Reset starts a new one. A row index is only
+// meaningful within its epoch.
+func (m *Model) Epoch() int { return m.epoch }
+
+// Add appends a row and returns its index. The selection follows new rows
+// while it is on the last one (or there is none yet), so a user reading
+// an older row is not scrolled away from it.
+func (m *Model) Add(r results.Row) int {
+	follow := len(m.rows) == 0 || m.cursor == len(m.rows)-1
 	m.rows = append(m.rows, r)
-	m.relayout()
-	m.table.GotoBottom()
+	if follow {
+		m.cursor = len(m.rows) - 1
+	}
+	m.scrollToCursor()
+	return len(m.rows) - 1
+}
+
+// Replace puts r in place of row i (a measurement came in).
+func (m *Model) Replace(i int, r results.Row) {
+	if i >= 0 && i < len(m.rows) {
+		m.rows[i] = r
+	}
+}
+
+// Row is row i.
+func (m *Model) Row(i int) (results.Row, bool) {
+	if i < 0 || i >= len(m.rows) {
+		return results.Row{}, false
+	}
+	return m.rows[i], true
+}
+
+// SetMeasuring marks row i as having its latency measured (on) or not.
+func (m *Model) SetMeasuring(i int, on bool) {
+	if on {
+		m.measuring[i] = true
+	} else {
+		delete(m.measuring, i)
+	}
 }
 
 // Len is the number of rows.
 func (m *Model) Len() int { return len(m.rows) }
+
+// Cursor is the selected row.
+func (m *Model) Cursor() int { return m.cursor }
 
 // Table returns a copy of the rows, ready to export.
 func (m *Model) Table() results.Table {
@@ -117,140 +94,104 @@ func (m *Model) Table() results.Table {
 
 // SetSize sets the pane's outer size, frame included.
 func (m *Model) SetSize(width, height int) {
-	if width != m.width || height != m.height {
-		m.width, m.height = width, height
-		m.relayout()
-	}
+	m.width, m.height = width, height
+	m.scrollToCursor()
 }
 
 // Focus and Blur mark the pane as the one keys go to.
-func (m *Model) Focus() {
-	m.focused = true
-	m.table.Focus()
-	m.applyStyles()
-}
-
-func (m *Model) Blur() {
-	m.focused = false
-	m.table.Blur()
-	m.applyStyles()
-}
-
+func (m *Model) Focus()        { m.focused = true }
+func (m *Model) Blur()         { m.focused = false }
 func (m *Model) Focused() bool { return m.focused }
 
-// relayout picks the columns that fit the width and refills the table.
-func (m *Model) relayout() {
-	innerW := max(m.width-2, 0)
-	cells, widths := m.measure()
-	show := fit(widths, innerW)
-	cols, rows := build(cells, widths, show)
-	// Rows first when shrinking the column set, columns first when growing,
-	// so the table never renders a row with more cells than columns.
-	cursor := m.table.Cursor()
-	if len(cols) < len(m.table.Columns()) {
-		m.table.SetRows(nil)
+// pinned is how many rows stay above the scrolling ones: the dense
+// baseline, when it is the first row.
+func (m *Model) pinned() int {
+	if len(m.rows) > 1 && m.rows[0].Technique == "dense" {
+		return 1
 	}
-	m.table.SetColumns(cols)
-	m.table.SetRows(rows)
-	m.table.SetWidth(innerW)
-	m.table.SetHeight(max(m.height-2, 3))
-	// Put the cursor back through GotoTop and MoveDown: the table's
-	// viewport offset is only kept consistent by its move methods.
-	if len(rows) > 0 {
-		m.table.GotoTop()
-		m.table.MoveDown(min(max(cursor, 0), len(rows)-1))
-	}
+	return 0
 }
 
-// measure renders every cell of every column, and the width of each
-// column: its widest cell or title.
-func (m *Model) measure() (cells [][]string, widths []int) {
-	cells = make([][]string, len(m.rows))
-	widths = make([]int, len(columns))
-	for i, c := range columns {
-		widths[i] = lipgloss.Width(c.title)
+// visible is how many scrolled rows fit: the pane's inner height less the
+// header, its rule, the pinned rows and the detail line when it shows.
+func (m *Model) visible() int {
+	n := m.height - 2 - 2 - m.pinned()
+	if m.detail() != "" {
+		n--
 	}
-	for r, row := range m.rows {
-		cells[r] = make([]string, len(columns))
-		for i, c := range columns {
-			cells[r][i] = c.cell(row)
-			widths[i] = max(widths[i], lipgloss.Width(cells[r][i]))
-		}
-	}
-	return cells, widths
+	return max(n, 1)
 }
 
-// fit says which columns fit in width cells, dropping the highest drop
-// levels first, and widens the setting column to take the room left
-// (widths is updated in place).
-func fit(widths []int, width int) (show []bool) {
-	// Every column costs its width plus one cell of padding each side.
-	show = make([]bool, len(columns))
-	used := 0
-	for i, c := range columns {
-		show[i] = true
-		if c.flex {
-			used += minSetting + 2
-		} else {
-			used += widths[i] + 2
+// scrollToCursor moves the scrolled rows so the selected one shows.
+func (m *Model) scrollToCursor() {
+	m.cursor = min(max(m.cursor, 0), max(len(m.rows)-1, 0))
+	p, vis := m.pinned(), m.visible()
+	scrolled := len(m.rows) - p
+	if c := m.cursor - p; c >= 0 {
+		if c < m.offset {
+			m.offset = c
+		} else if c >= m.offset+vis {
+			m.offset = c - vis + 1
 		}
 	}
-	for level := 3; level >= 1 && used > width; level-- {
-		for i := len(columns) - 1; i >= 0 && used > width; i-- {
-			if show[i] && columns[i].drop == level {
-				show[i] = false
-				used -= widths[i] + 2
-			}
-		}
-	}
-	for i, c := range columns {
-		if c.flex {
-			widths[i] = max(width-used+minSetting, minSetting)
-		}
-	}
-	return show
+	m.offset = min(max(m.offset, 0), max(scrolled-vis, 0))
 }
 
-// build lays the shown columns out for the table, numbers right-aligned.
-func build(cells [][]string, widths []int, show []bool) ([]table.Column, []table.Row) {
-	var cols []table.Column
-	var idx []int
-	for i, c := range columns {
-		if !show[i] {
-			continue
-		}
-		title := c.title
-		if c.right {
-			title = common.PadLeft(title, widths[i])
-		}
-		cols = append(cols, table.Column{Title: title, Width: widths[i]})
-		idx = append(idx, i)
-	}
-	rows := make([]table.Row, len(cells))
-	for r := range cells {
-		row := make(table.Row, len(idx))
-		for j, i := range idx {
-			row[j] = cells[r][i]
-			if columns[i].right {
-				row[j] = common.PadLeft(row[j], widths[i])
-			}
-		}
-		rows[r] = row
-	}
-	return cols, rows
+// Move moves the selection n rows down (up when negative).
+func (m *Model) Move(n int) {
+	m.cursor += n
+	m.scrollToCursor()
 }
 
 // Init does nothing.
 func (m *Model) Init() tea.Cmd { return nil }
 
-// Update scrolls the table when focused.
+// Update moves the selection when focused.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if !m.focused {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok || !m.focused {
 		return m, nil
 	}
-	var cmd tea.Cmd
-	m.table, cmd = m.table.Update(msg)
-	return m, cmd
+	keys := m.common.Keys
+	switch {
+	case key.Matches(k, keys.Up):
+		m.Move(-1)
+	case key.Matches(k, keys.Down):
+		m.Move(+1)
+	case key.Matches(k, keys.PageUp):
+		m.Move(-m.visible())
+	case key.Matches(k, keys.PageDown):
+		m.Move(+m.visible())
+	case key.Matches(k, keys.Top):
+		m.Move(-len(m.rows))
+	case key.Matches(k, keys.Bottom):
+		m.Move(len(m.rows))
+	}
+	return m, nil
+}
+
+// RowAt is the row drawn on line y of the pane (0 is its top border), if
+// any: a click selects it.
+func (m *Model) RowAt(y int) (int, bool) {
+	line := y - 1 - 2 // the border, the header and its rule
+	p := m.pinned()
+	switch {
+	case line < 0 || len(m.rows) == 0:
+		return 0, false
+	case line < p:
+		return line, true
+	}
+	i := p + m.offset + line - p
+	if line-p >= m.visible() || i >= len(m.rows) {
+		return 0, false
+	}
+	return i, true
+}
+
+// Select makes row i the selected one.
+func (m *Model) Select(i int) {
+	m.cursor = i
+	m.scrollToCursor()
 }
 
 // ShortHelp lists the pane's keys.
@@ -269,18 +210,100 @@ func (m *Model) View() string {
 	st := m.common.Styles
 	note := "one row per technique and setting"
 	if n := len(m.rows); n > 0 {
-		note = fmt.Sprintf("%d rows", n)
-		if n == 1 {
-			note = "1 row"
+		note = rowCount(n)
+		if m.height-4-m.pinned() < n-m.pinned() {
+			note += fmt.Sprintf(" · row %d of %d", m.cursor+1, n)
 		}
-		if m.table.Height() < n {
-			note += fmt.Sprintf(" · row %d", m.table.Cursor()+1)
-		}
+	}
+	if len(m.measuring) > 0 {
+		note += " · measuring latency…"
 	}
 	if len(m.rows) == 0 {
 		body := st.Muted.Render(" Rows appear as each technique finishes; " +
 			"press a to add the knob preview.")
 		return st.Pane("Results", note, body, m.width, m.height, m.focused)
 	}
-	return st.Pane("Results", note, m.table.View(), m.width, m.height, m.focused)
+	return st.Pane("Results", note, strings.Join(m.lines(), "\n"), m.width, m.height, m.focused)
+}
+
+// rowCount says "1 row" or "n rows".
+func rowCount(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return strconv.Itoa(n) + " rows"
+}
+
+// lines are the table's lines: header, rule, the pinned rows, the
+// scrolled ones in view, and the selected row's setting in full when its
+// column cuts it.
+func (m *Model) lines() []string {
+	st := m.common.Styles
+	l := m.layout()
+	out := []string{st.ColumnHeader.Render(l.header()), st.Axis.Render(strings.Repeat("─", max(m.width-2, 0)))}
+	p := m.pinned()
+	show := func(i int) {
+		out = append(out, m.rowLine(l, i))
+	}
+	for i := range p {
+		show(i)
+	}
+	for i := p + m.offset; i < len(m.rows) && i < p+m.offset+m.visible(); i++ {
+		show(i)
+	}
+	if d := m.detail(); d != "" {
+		out = append(out, st.Muted.Render(common.Truncate("  "+d, max(m.width-2, 0))))
+	}
+	return out
+}
+
+// detail is the selected row's setting in full when the setting column
+// cuts it, "" otherwise.
+func (m *Model) detail() string {
+	if m.cursor < 0 || m.cursor >= len(m.rows) {
+		return ""
+	}
+	r := m.rows[m.cursor]
+	if lipgloss.Width(r.Setting) <= m.layout().settingWidth() {
+		return ""
+	}
+	return r.Technique + ": " + r.Setting
+}
+
+// rowLine draws row i: the marker of the selected row, the cells, the Δ
+// coloured by its sign.
+func (m *Model) rowLine(l layout, i int) string {
+	st := m.common.Styles
+	r := m.rows[i]
+	selected := i == m.cursor
+	marker, text := "  ", st.TableCell
+	switch {
+	case selected && m.focused:
+		marker, text = st.TableSelected.Render("▸ "), st.TableSelected
+	case selected:
+		marker = st.Muted.Render("▸ ")
+	}
+	cells := l.cells(r, m.measuring[i])
+	var parts []string
+	for j, c := range l.cols {
+		style := text
+		if c.title == "Δ pp" {
+			style = deltaStyle(st, r.DeltaAccPP, text)
+		}
+		parts = append(parts, style.Render(cells[j]))
+	}
+	return marker + strings.Join(parts, "  ")
+}
+
+// deltaStyle colours a change in test accuracy by its sign as shown (two
+// decimals): better green, worse red, none plain.
+func deltaStyle(st *common.Styles, delta float64, plain lipgloss.Style) lipgloss.Style {
+	switch s := common.Signed(delta, 2); {
+	case s == "+0.00":
+		return plain
+	case strings.HasPrefix(s, "-"):
+		return st.Bad
+	default:
+		return st.Good
+	}
 }
