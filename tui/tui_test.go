@@ -484,7 +484,7 @@ func TestPicker(t *testing.T) {
 	m.cfg.Extra = nil
 	m.press("p")
 	v := m.View()
-	if !strings.Contains(v, "Choose an experiment") || !strings.Contains(v, "14 experiments") {
+	if !strings.Contains(v, "Choose an experiment") || !strings.Contains(v, fmt.Sprintf("%d experiments", len(presets()))) {
 		t.Errorf("picker:\n%s", v)
 	}
 	if !strings.Contains(v, "enter run") || !strings.Contains(v, "esc back") || !strings.Contains(v, "? help") {
