@@ -61,6 +61,7 @@ func (l *ConvLayer) Stats() nn.LayerStats {
 	return nn.LayerStats{
 		Name: l.LayerName, Kind: "lowrank-conv", In: l.First.In.C, Out: out,
 		Params: a.Params + b.Params, NonZero: a.NonZero + b.NonZero,
+		Weights: a.Weights + b.Weights, NonZeroW: a.NonZeroW + b.NonZeroW,
 		Bits: max(a.Bits, b.Bits), Rank: l.Rank, FullRank: min(in, out),
 		SizeBytes: a.SizeBytes + b.SizeBytes, FLOPs: a.FLOPs + b.FLOPs,
 		Window: l.First.K, Map: l.Second.Out,

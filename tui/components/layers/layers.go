@@ -24,12 +24,7 @@ type column struct {
 var columns = []column{
 	{title: "layer", cell: func(s nn.LayerStats) string { return s.Name }},
 	{title: "kind", drop: 5, cell: func(s nn.LayerStats) string { return s.Kind }},
-	{title: "shape", drop: 3, cell: func(s nn.LayerStats) string {
-		if s.In == 0 && s.Out == 0 {
-			return ""
-		}
-		return common.Shape(s.In, s.Out)
-	}},
+	{title: "shape", drop: 3, cell: shape},
 	{title: "weights", right: true, drop: 3, cell: func(s nn.LayerStats) string { return common.Count(int64(s.Weights)) }},
 	{title: "non-zero", right: true, cell: func(s nn.LayerStats) string { return common.Count(int64(s.NonZeroW)) }},
 	{title: "sparsity", right: true, drop: 1, cell: func(s nn.LayerStats) string {
@@ -65,8 +60,11 @@ type Model struct {
 	height  int
 	focused bool
 
-	label    string // what the rows describe: "baseline", "preview: …"
-	layers   []nn.LayerStats
+	label  string // what the rows describe: "baseline", "preview: …"
+	layers []nn.LayerStats
+	// widths are each layer's outputs (neurons, filters) when first
+	// shown, the model as built: a row with fewer says how many it kept.
+	widths   map[string]int
 	offset   int  // first row shown when scrolled
 	training bool // the rows are of a model still training: only its shape is known
 }
@@ -75,7 +73,9 @@ type Model struct {
 func New(c *common.Common) *Model { return &Model{common: c} }
 
 // Reset forgets the layers (a new experiment starts).
-func (m *Model) Reset() { m.label, m.layers, m.offset, m.training = "", nil, 0, false }
+func (m *Model) Reset() {
+	m.label, m.layers, m.offset, m.training, m.widths = "", nil, 0, false, nil
+}
 
 // SetTraining says the layers shown are of a model still training (the
 // baseline before its row): the pane shows what they are, their shapes
@@ -91,9 +91,15 @@ func (m *Model) Training() bool { return m.training }
 func (m *Model) SetLayers(label string, stats []nn.LayerStats) {
 	m.label = label
 	m.layers = m.layers[:0]
+	if m.widths == nil {
+		m.widths = map[string]int{}
+	}
 	for _, s := range stats {
 		if s.Weights > 0 || s.Kind == "dense" || s.Kind == "lowrank" {
 			m.layers = append(m.layers, s)
+			if _, ok := m.widths[s.Name]; !ok {
+				m.widths[s.Name] = s.Out
+			}
 		}
 	}
 	m.offset = min(m.offset, max(len(m.layers)-1, 0))
@@ -181,7 +187,11 @@ func (m *Model) View() string {
 	}
 	rows = append(rows, header)
 	for _, s := range m.layers {
-		rows = append(rows, cells(s))
+		r := cells(s)
+		if full := m.widths[s.Name]; s.Out < full {
+			r[2] += fmt.Sprintf(" · %d of %d %s", s.Out, full, units(s))
+		}
+		rows = append(rows, r)
 	}
 	tot := cells(total(m.layers))
 	tot[1], tot[2], tot[6], tot[7] = "", "", "", ""
@@ -241,6 +251,27 @@ func (m *Model) View() string {
 	}
 	lines = append(lines, last)
 	return st.Pane("Layers", note, strings.Join(lines, "\n"), m.width, m.height, m.focused)
+}
+
+// shape is "784→300" for a dense layer, "1→20 5×5 24×24" for a
+// convolution: channels in→out, the window, the image it gives.
+func shape(s nn.LayerStats) string {
+	if s.In == 0 && s.Out == 0 {
+		return ""
+	}
+	if s.Window > 0 {
+		return fmt.Sprintf("%s %d×%d %d×%d", common.Shape(s.In, s.Out), s.Window, s.Window, s.Map.H, s.Map.W)
+	}
+	return common.Shape(s.In, s.Out)
+}
+
+// units names a layer's outputs: a convolution's filters, a dense
+// layer's neurons.
+func units(s nn.LayerStats) string {
+	if s.Window > 0 {
+		return "filters"
+	}
+	return "neurons"
 }
 
 func cells(s nn.LayerStats) []string {

@@ -160,3 +160,41 @@ func TestTraining(t *testing.T) {
 		t.Errorf("trained:\n%s", v)
 	}
 }
+
+// TestConvShapesAndFiltersKept: a convolution's row gives its channels,
+// window and output image; after filter pruning, how many filters it kept
+// of the model as built.
+func TestConvShapesAndFiltersKept(t *testing.T) {
+	conv := func(name string, in, out, h int) nn.LayerStats {
+		return nn.LayerStats{Name: name, Kind: "conv", In: in, Out: out, Weights: in * out * 25, NonZeroW: in * out * 25,
+			Bits: 32, Window: 5, Map: nn.Shape{H: h, W: h, C: out}}
+	}
+	m := New(common.New())
+	m.SetSize(120, 10)
+	m.SetLayers("baseline", []nn.LayerStats{conv("conv1", 1, 20, 24), {Name: "pool1", Kind: "maxpool", In: 20, Out: 20, Window: 2},
+		conv("conv2", 20, 50, 8), {Name: "fc1", Kind: "dense", In: 800, Out: 500, Weights: 400000, NonZeroW: 400000}})
+	v := m.View()
+	if r := row(v, "conv1"); !strings.Contains(r, "conv   1→20 5×5 24×24") || strings.Contains(r, "of") {
+		t.Errorf("conv1 row %q\n%s", r, v)
+	}
+	if row(v, "pool1") != "" {
+		t.Errorf("a layer without weights listed:\n%s", v)
+	}
+	m.SetLayers("filters=0.50", []nn.LayerStats{conv("conv1", 1, 10, 24), conv("conv2", 10, 25, 8),
+		{Name: "fc1", Kind: "dense", In: 400, Out: 500, Weights: 200000, NonZeroW: 200000}})
+	v = m.View()
+	for name, want := range map[string]string{
+		"conv1": "1→10 5×5 24×24 · 10 of 20 filters",
+		"conv2": "10→25 5×5 8×8 · 25 of 50 filters",
+		"fc1":   "400→500 ",
+	} {
+		if r := row(v, name); !strings.Contains(r, want) || (name == "fc1" && strings.Contains(r, " of ")) {
+			t.Errorf("%s row %q, want %q\n%s", name, r, want, v)
+		}
+	}
+	m.Reset()
+	m.SetLayers("baseline", []nn.LayerStats{conv("conv1", 1, 10, 24)})
+	if r := row(m.View(), "conv1"); strings.Contains(r, " of ") {
+		t.Errorf("a new experiment's model as built still compared with the last one's: %q", r)
+	}
+}
