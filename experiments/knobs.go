@@ -102,37 +102,62 @@ func (s Setting) Validate(m *nn.Sequential) error {
 	if s.Rank == 0 || m == nil {
 		return nil
 	}
-	d, err := findDense(m, s.RankLayer)
+	d, err := findFactorable(m, s.RankLayer)
 	if err != nil {
 		return err
 	}
 	if full := min(d.In, d.Out); s.Rank > full {
-		return fmt.Errorf("rank must be in [0, %d] for %s (%d→%d), got %d", full, d.LayerName, d.In, d.Out, s.Rank)
+		return fmt.Errorf("rank must be in [0, %d] for %s (%d→%d), got %d", full, layerOf(m, s.RankLayer, d), d.In, d.Out, s.Rank)
 	}
 	return nil
 }
 
-// findDense returns the dense layer named name, or the first one for "".
-func findDense(m *nn.Sequential, name string) (*nn.Dense, error) {
+// findFactorable returns the filter matrix of the layer named name — a
+// dense layer's weights, a convolution's [in·k·k, out] filters — or of
+// the first dense layer for "".
+func findFactorable(m *nn.Sequential, name string) (*nn.Dense, error) {
 	var names []string
 	for _, l := range m.Layers {
-		if d, ok := l.(*nn.Dense); ok {
-			if name == "" || d.LayerName == name {
-				return d, nil
+		var d *nn.Dense
+		switch l := l.(type) {
+		case *nn.Dense:
+			d = l
+		case *nn.Conv2D:
+			if name == "" {
+				names = append(names, l.LayerName)
+				continue
 			}
-			names = append(names, d.LayerName)
+			d = l.Kernel
+		default:
+			continue
 		}
+		if name == "" || l.Name() == name {
+			return d, nil
+		}
+		names = append(names, l.Name())
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("rank layer: the model has no dense layer")
+		return nil, fmt.Errorf("rank layer: the model has no dense layer or convolution")
 	}
-	return nil, fmt.Errorf("rank layer must name a dense layer (%s), got %q", strings.Join(names, ", "), name)
+	if name == "" {
+		return nil, fmt.Errorf("rank layer: the model has no dense layer; name a convolution (%s)", strings.Join(names, ", "))
+	}
+	return nil, fmt.Errorf("rank layer must name a dense layer or a convolution (%s), got %q", strings.Join(names, ", "), name)
+}
+
+// layerOf is the name of the layer whose filter matrix d is: name, or
+// d's own for "" (the first dense layer).
+func layerOf(m *nn.Sequential, name string, d *nn.Dense) string {
+	if name != "" {
+		return name
+	}
+	return d.LayerName
 }
 
 // resolve names the layer a rank applies to.
 func (s Setting) resolve(m *nn.Sequential) Setting {
 	if s.Rank > 0 && s.RankLayer == "" {
-		if d, err := findDense(m, ""); err == nil {
+		if d, err := findFactorable(m, ""); err == nil {
 			s.RankLayer = d.LayerName
 		}
 	}
@@ -163,11 +188,11 @@ func (t *Trained) decomposition(layer string) (*lowrank.Decomposition, error) {
 	if dc := t.decompositions[layer]; dc != nil {
 		return dc, nil
 	}
-	ds, err := t.Model.DenseLayers([]string{layer})
+	d, err := findFactorable(t.Model, layer)
 	if err != nil {
 		return nil, err
 	}
-	dc, err := lowrank.Decompose(ds[0])
+	dc, err := lowrank.Decompose(d)
 	if err != nil {
 		return nil, err
 	}

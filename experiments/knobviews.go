@@ -245,19 +245,20 @@ func (t *Trained) Spectrum(layer string, rank int) (Spectrum, error) {
 	if t == nil || t.Model == nil {
 		return Spectrum{}, fmt.Errorf("no trained model")
 	}
-	d, err := findDense(t.Model, layer)
+	d, err := findFactorable(t.Model, layer)
 	if err != nil {
 		return Spectrum{}, err
 	}
+	name := layerOf(t.Model, layer, d)
 	if rank < 0 || rank > min(d.In, d.Out) {
-		return Spectrum{}, fmt.Errorf("rank must be in [0, %d] for %s (%d→%d), got %d", min(d.In, d.Out), d.LayerName, d.In, d.Out, rank)
+		return Spectrum{}, fmt.Errorf("rank must be in [0, %d] for %s (%d→%d), got %d", min(d.In, d.Out), name, d.In, d.Out, rank)
 	}
-	dc, err := t.decomposition(d.LayerName)
+	dc, err := t.decomposition(name)
 	if err != nil {
 		return Spectrum{}, err
 	}
 	sv := dc.Values()
-	s := Spectrum{Layer: d.LayerName, In: d.In, Out: d.Out, Values: sv, Rank: rank, EnergyKept: 1,
+	s := Spectrum{Layer: name, In: d.In, Out: d.Out, Values: sv, Rank: rank, EnergyKept: 1,
 		MaxSavingRank: lowrank.MaxSavingRank(d.In, d.Out)}
 	if rank > 0 {
 		s.EnergyKept = lowrank.EnergyKept(sv, rank)

@@ -525,7 +525,7 @@ func TestSettingValidate(t *testing.T) {
 		{Setting{Rank: -2}, "rank must be ≥ 0 (0 = no factorization), got -2"},
 		{Setting{Rank: 7}, "rank must be in [0, 6] for fc1 (20→6), got 7"},
 		{Setting{Rank: 4, RankLayer: "fc2"}, "rank must be in [0, 3] for fc2 (6→3), got 4"},
-		{Setting{Rank: 2, RankLayer: "relu1"}, `rank layer must name a dense layer (fc1, fc2), got "relu1"`},
+		{Setting{Rank: 2, RankLayer: "relu1"}, `rank layer must name a dense layer or a convolution (fc1, fc2), got "relu1"`},
 	}
 	for _, c := range cases {
 		err := c.s.Validate(m)

@@ -310,7 +310,8 @@ func (l lowrankStage) energyRanks(x *stageRun, ms *modelState, ranks map[string]
 	return nil
 }
 
-// factorize replaces the Dense layer name of m by its rank-r factors.
+// factorize replaces the dense layer or convolution name of m by its
+// rank-r factors.
 func (l lowrankStage) factorize(m *nn.Sequential, name string, rank int, opts lowrank.Options) error {
 	if l.svd == nil {
 		return lowrank.FactorizeModelWith(m, name, rank, opts)
@@ -320,16 +321,26 @@ func (l lowrankStage) factorize(m *nn.Sequential, name string, rank int, opts lo
 		return err
 	}
 	for i, layer := range m.Layers {
-		if d, ok := layer.(*nn.Dense); ok && d.LayerName == name {
-			f, err := dc.Factor(rank, opts)
-			if err != nil {
-				return err
+		var f nn.Layer
+		switch layer := layer.(type) {
+		case *nn.Dense:
+			if layer.LayerName == name {
+				f, err = dc.Factor(rank, opts)
 			}
+		case *nn.Conv2D:
+			if layer.LayerName == name {
+				f, err = dc.FactorConv(layer, rank, opts)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if f != nil {
 			m.Layers[i] = f
 			return nil
 		}
 	}
-	return fmt.Errorf("cannot factorize layer %q: the model has no such Dense layer", name)
+	return fmt.Errorf("cannot factorize layer %q: the model has no such dense layer or convolution", name)
 }
 
 // finetuneStage fine-tunes the model as it stands (a pipeline stage).

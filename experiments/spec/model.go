@@ -268,6 +268,29 @@ func (s Spec) WeightNames() []string {
 	return names
 }
 
+// structuredUnits names what structured pruning of the layers named
+// removes (every hidden weight layer when names is empty): "neurons" of
+// dense layers, "filters" of convolutions, "filters+neurons" of both.
+func (s Spec) structuredUnits(names []string) string {
+	weights := s.WeightNames()
+	if len(names) == 0 {
+		names = weights[:max(len(weights)-1, 0)]
+	}
+	conv, dense := false, false
+	for _, l := range s.Model.Layers {
+		if slices.Contains(names, l.Name) {
+			conv, dense = conv || l.Type == "conv", dense || l.Type == "dense"
+		}
+	}
+	switch {
+	case conv && dense:
+		return "filters+neurons"
+	case conv:
+		return "filters"
+	}
+	return "neurons"
+}
+
 // DenseNames lists the dense layers' names in order (of a resolved spec).
 func (s Spec) DenseNames() []string {
 	var names []string

@@ -32,6 +32,11 @@ type Prune struct {
 	RatiosFrom  string             `yaml:"ratios_from"`  // "sensitivity": per-layer ratios from the last sensitivity step
 	MaxLossPP   float64            `yaml:"max_loss_pp"`  // ratios_from: the accuracy a layer may lose alone, in pp; 0 = 1
 	Tune        `yaml:",inline"`
+
+	// units is what a structured step removes, set by resolution from
+	// the layers it prunes: "neurons" (dense), "filters" (convolutions)
+	// or "filters+neurons" (both); its setting leads with it.
+	units string
 }
 
 // Budget is a size target a prune step meets instead of a ratio: the
@@ -90,6 +95,9 @@ func (p Prune) resolved(r *resolver) Step {
 		if p.Structured {
 			p.Criterion = "l1"
 		}
+	}
+	if p.Structured {
+		p.units = r.spec.structuredUnits(p.Layers)
 	}
 	if p.Schedule == "gradual" && p.Every == 0 {
 		p.Every = defaultEvery
@@ -432,7 +440,10 @@ func (p Prune) RoundAmount(ratio float64) string {
 }
 
 func (p Prune) amountName() string {
-	if p.Structured {
+	switch {
+	case p.Structured && p.units != "":
+		return p.units
+	case p.Structured:
 		return "neurons"
 	}
 	return "ratio"
@@ -440,10 +451,7 @@ func (p Prune) amountName() string {
 
 // amount is the lead of the step's setting: how much it prunes.
 func (p Prune) amount() string {
-	name := "ratio"
-	if p.Structured {
-		name = "neurons"
-	}
+	name := p.amountName()
 	var parts []string
 	if p.Schedule == "iterative" || p.Schedule == "lottery" {
 		if len(p.Targets) == 0 {

@@ -51,7 +51,8 @@ const (
 // bitWidths is the bit-width knob from off to most compressed.
 var bitWidths = []int{FloatBits, 8, 7, 6, 5, 4, 3, 2, 1}
 
-// RankTarget is a dense layer the rank knob can factorize.
+// RankTarget is a layer the rank knob can factorize: a dense layer, or a
+// convolution's filter matrix.
 type RankTarget struct {
 	Layer   string // "" when the model has no dense layer
 	In, Out int
@@ -64,7 +65,7 @@ func (r RankTarget) FullRank() int { return min(r.In, r.Out) }
 // layer: the rank knob's first step, since a higher one saves nothing.
 func (r RankTarget) MaxRank() int { return lowrank.MaxSavingRank(r.In, r.Out) }
 
-// rankTargets lists the dense layers of m in model order, and the one the
+// rankTargets lists the dense layers and convolutions of m in model order, and the one the
 // rank knob starts on: the layer with the most weights, where a low rank
 // can save the most (the first of equals).
 func rankTargets(m *nn.Sequential) (targets []RankTarget, start int) {
@@ -72,11 +73,19 @@ func rankTargets(m *nn.Sequential) (targets []RankTarget, start int) {
 		return nil, 0
 	}
 	for _, l := range m.Layers {
-		if d, ok := l.(*nn.Dense); ok {
-			targets = append(targets, RankTarget{Layer: d.LayerName, In: d.In, Out: d.Out})
-			if t := targets[start]; d.In*d.Out > t.In*t.Out {
-				start = len(targets) - 1
-			}
+		var t RankTarget
+		switch l := l.(type) {
+		case *nn.Dense:
+			t = RankTarget{Layer: l.LayerName, In: l.In, Out: l.Out}
+		case *nn.Conv2D:
+			// Its filters as a matrix: in·k·k rows, a column per filter.
+			t = RankTarget{Layer: l.LayerName, In: l.Kernel.In, Out: l.Kernel.Out}
+		default:
+			continue
+		}
+		targets = append(targets, t)
+		if s := targets[start]; t.In*t.Out > s.In*s.Out {
+			start = len(targets) - 1
 		}
 	}
 	return targets, start

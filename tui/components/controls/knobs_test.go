@@ -116,6 +116,9 @@ func TestRankTargets(t *testing.T) {
 			dense("fc2", 300, 100), nn.NewReLU("relu2"), dense("fc3", 100, 10)}}, "fc1 fc2 fc3", "fc1"},
 		{"most weights, not widest", &nn.Sequential{Layers: []nn.Layer{dense("fc1", 60, 60), dense("fc2", 10, 500)}}, "fc1 fc2", "fc2"},
 		{"equals: the first", &nn.Sequential{Layers: []nn.Layer{dense("fc1", 8, 4), dense("fc2", 4, 8)}}, "fc1 fc2", "fc1"},
+		// LeNet-5: conv2's filters are a 500×50 matrix (25,000 weights),
+		// fc1 800×500: the rank knob starts on fc1.
+		{"LeNet-5", lenet5(rng), "conv1 conv2 fc1 fc2", "fc1"},
 	}
 	for _, c := range cases {
 		targets, start := rankTargets(c.model)
@@ -127,6 +130,23 @@ func TestRankTargets(t *testing.T) {
 		if strings.Join(names, " ") != c.names || k.RankTarget().Layer != c.start {
 			t.Errorf("%s: targets %v starting at %q, want %s starting at %q", c.name, names, k.RankTarget().Layer, c.names, c.start)
 		}
+	}
+}
+
+// lenet5 is LeNet-5 with random weights.
+func lenet5(rng *rand.Rand) *nn.Sequential {
+	c1 := nn.NewConv2D("conv1", nn.Shape{H: 28, W: 28, C: 1}, 20, 5, 1, 0, nn.He, rng)
+	p1 := nn.NewMaxPool2D("pool1", c1.Out, 2, 2)
+	c2 := nn.NewConv2D("conv2", p1.Out, 50, 5, 1, 0, nn.He, rng)
+	p2 := nn.NewMaxPool2D("pool2", c2.Out, 2, 2)
+	return &nn.Sequential{Layers: []nn.Layer{c1, p1, c2, p2, nn.NewFlatten("flatten1", p2.Out),
+		nn.NewDense("fc1", p2.Out.Size(), 500, rng), nn.NewReLU("relu1"), nn.NewDense("fc2", 500, 10, rng)}}
+}
+
+func TestConvRankTarget(t *testing.T) {
+	targets, _ := rankTargets(lenet5(rand.New(rand.NewPCG(1, 2))))
+	if targets[1] != (RankTarget{"conv2", 500, 50}) || targets[1].MaxRank() != 45 {
+		t.Errorf("conv2 target %+v (max rank %d), want its 500×50 filter matrix, ranks up to 45", targets[1], targets[1].MaxRank())
 	}
 }
 
