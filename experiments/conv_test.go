@@ -116,6 +116,14 @@ func TestConvKnobs(t *testing.T) {
 	if kinds["conv2"] != "lowrank-conv" || kinds["conv1"] != "conv" {
 		t.Errorf("layers after rank=3@conv2: %v", kinds)
 	}
+	// Filters: half of conv1's 6 and conv2's 8, as a YAML step removes them.
+	ev, err = tr.Apply(context.Background(), Setting{PruneRatio: 0.5, PruneScope: "filters"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Row.Setting != "filters=0.50" || ev.Row.ParamsTotal != 78+112+1450 {
+		t.Errorf("filters=0.50: setting %q, %d parameters, want 1640", ev.Row.Setting, ev.Row.ParamsTotal)
+	}
 	if _, err := tr.Apply(context.Background(), Setting{Rank: 9, RankLayer: "conv2"}); err == nil ||
 		!strings.Contains(err.Error(), "rank must be in [0, 8] for conv2 (54→8)") {
 		t.Errorf("rank 9 of conv2: %v", err)

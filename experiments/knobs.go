@@ -22,27 +22,37 @@ import (
 // RankLayer unfactorized.
 //
 // A setting compiles to a plan of three stages, in this order: factorize
-// RankLayer (cutting the trained layer's cached SVD), prune the weight
-// layers (the factors included) by magnitude — each losing PruneRatio of
-// its weights, or with PruneScope "global" PruneRatio of all the weights
-// under one threshold — then quantize every weight layer to Bits.
+// RankLayer (cutting the trained layer's cached SVD), prune — by
+// magnitude, each weight layer (the factors included) losing PruneRatio
+// of its weights, or with PruneScope "global" PruneRatio of all the
+// weights under one threshold; with PruneScope "filters" or "neurons",
+// PruneRatio of each convolution's filters or of each hidden dense
+// layer's neurons, removed whole by their L1 norm — then quantize every
+// weight layer to Bits.
 type Setting struct {
-	PruneRatio float64 // fraction of weights removed, 0 to 0.99
-	PruneScope string  // "layer" (or ""): each layer loses PruneRatio; "global": one threshold across the layers
+	PruneRatio float64 // fraction of weights (filters, neurons) removed, 0 to 0.99
+	PruneScope string  // "layer" (or ""), "global", "filters" or "neurons" (see Setting)
 	Bits       int     // bits per weight, 1 to 8, or 0/32 for float32
 	Rank       int     // rank of RankLayer's factorization, 0 for off
-	RankLayer  string  // the Dense layer to factorize; "" means the first one
+	RankLayer  string  // the dense layer or convolution to factorize; "" means the first dense layer
 }
 
 // Global reports whether the prune knob ranks every weight together.
 func (s Setting) Global() bool { return s.PruneScope == "global" }
 
-// String gives the setting column, e.g. "ratio=0.90 bits=4 rank=20@fc1"
-// or "ratio=0.90 scope=global" (the words of a YAML prune step's row),
-// or "dense" when every knob is off.
+// Structured reports whether the prune knob removes whole filters or
+// neurons.
+func (s Setting) Structured() bool { return s.PruneScope == "filters" || s.PruneScope == "neurons" }
+
+// String gives the setting column, e.g. "ratio=0.90 bits=4 rank=20@fc1",
+// "ratio=0.90 scope=global" or "filters=0.50" (the words of a YAML prune
+// step's row), or "dense" when every knob is off.
 func (s Setting) String() string {
 	var parts []string
-	if s.PruneRatio != 0 {
+	switch {
+	case s.PruneRatio != 0 && s.Structured():
+		parts = append(parts, fmt.Sprintf("%s=%.2f", s.PruneScope, s.PruneRatio))
+	case s.PruneRatio != 0:
 		parts = append(parts, fmt.Sprintf("ratio=%.2f", s.PruneRatio))
 		if s.Global() {
 			parts = append(parts, "scope=global")
@@ -90,8 +100,12 @@ func (s Setting) Validate(m *nn.Sequential) error {
 	if !(s.PruneRatio >= 0 && s.PruneRatio <= spec.MaxPruneRatio) {
 		return fmt.Errorf("prune ratio must be in [0, 0.99], got %s", spec.FormatFloat(s.PruneRatio))
 	}
-	if s.PruneScope != "" && s.PruneScope != "layer" && !s.Global() {
-		return fmt.Errorf("prune scope must be layer or global, got %q", s.PruneScope)
+	if s.PruneScope != "" && s.PruneScope != "layer" && !s.Global() && !s.Structured() {
+		return fmt.Errorf("prune scope must be layer, global, filters or neurons, got %q", s.PruneScope)
+	}
+	if s.Structured() && m != nil && len(structuredLayers(m, s.PruneScope)) == 0 {
+		what := map[string]string{"filters": "convolution", "neurons": "hidden dense layer"}[s.PruneScope]
+		return fmt.Errorf("prune scope %s: the model has no %s", s.PruneScope, what)
 	}
 	if !(spec.Quantizes(s.Bits) || s.Bits == 0 || s.Bits == spec.Float32Bits) {
 		return fmt.Errorf("bit width must be in [1, 8], or 0/32 for float32, got %d", s.Bits)
@@ -211,7 +225,9 @@ func (t *Trained) plan(s Setting) plan {
 	if s.Rank > 0 {
 		p.stages = append(p.stages, lowrankStage{step: spec.Lowrank{Layer: s.RankLayer, Rank: s.Rank}, svd: t.decomposition})
 	}
-	if s.PruneRatio > 0 {
+	if s.PruneRatio > 0 && s.Structured() {
+		p.stages = append(p.stages, t.structuredStage(s))
+	} else if s.PruneRatio > 0 {
 		scope, opts := "layer", prune.Options{Criterion: prune.Magnitude, Scope: prune.ScopeLayer}
 		if s.Global() {
 			scope, opts.Scope = "global", prune.ScopeGlobal
@@ -224,6 +240,39 @@ func (t *Trained) plan(s Setting) plan {
 		p.stages = append(p.stages, quantizeStage{step: spec.Quantize{Bits: s.Bits}})
 	}
 	return p
+}
+
+// structuredLayers are the layers the structured prune scope removes
+// from: every convolution ("filters") or every dense layer but the last,
+// whose neurons are the classes ("neurons").
+func structuredLayers(m *nn.Sequential, scope string) []string {
+	var names []string
+	ws := nn.WeightLayers(m)
+	for _, l := range m.Layers {
+		switch l := l.(type) {
+		case *nn.Conv2D:
+			if scope == "filters" {
+				names = append(names, l.LayerName)
+			}
+		case *nn.Dense:
+			if scope == "neurons" && l != ws[len(ws)-1] {
+				names = append(names, l.LayerName)
+			}
+		}
+	}
+	return names
+}
+
+// structuredStage is the structured prune knob's stage: PruneRatio of
+// the filters or neurons of each layer of its scope, by their L1 norm.
+func (t *Trained) structuredStage(s Setting) pruneStage {
+	layers := structuredLayers(t.Model, s.PruneScope)
+	p := neuronPruner{ratio: s.PruneRatio, common: layers, norm: prune.L1, neurons: map[string]int{}}
+	for _, d := range nn.WeightLayers(t.Model) {
+		p.neurons[d.LayerName] = d.Out
+	}
+	step := spec.Prune{Ratio: s.PruneRatio, Structured: true, Layers: layers, Scope: "layer", Criterion: "l1", Schedule: "one-shot"}
+	return pruneStage{step: step, target: s.PruneRatio, pruner: p}
 }
 
 // env is the environment the knobs' stages run in: the spec's training,

@@ -23,7 +23,7 @@ func TestSettingPruneScope(t *testing.T) {
 	if got := (Setting{PruneScope: "global"}).String(); got != "dense" {
 		t.Errorf("a scope without a ratio prunes nothing: %q", got)
 	}
-	if err := (Setting{PruneRatio: 0.5, PruneScope: "model"}).Validate(nil); err == nil || err.Error() != `prune scope must be layer or global, got "model"` {
+	if err := (Setting{PruneRatio: 0.5, PruneScope: "model"}).Validate(nil); err == nil || err.Error() != `prune scope must be layer, global, filters or neurons, got "model"` {
 		t.Errorf("bad scope: %v", err)
 	}
 
@@ -52,6 +52,20 @@ func TestSettingPruneScope(t *testing.T) {
 	}
 	if g1+g2 != 61 || g1 == 51 {
 		t.Errorf("global scope keeps %d and %d weights, want 61 in all, not split as per layer", g1, g2)
+	}
+
+	// Neurons: half of fc1's 32 removed whole, with fc2's matching inputs;
+	// the output layer keeps its 3 classes.
+	ev, err := tr.Apply(context.Background(), Setting{PruneRatio: 0.5, PruneScope: "neurons"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Row.Setting != "neurons=0.50" || ev.Row.ParamsTotal != 16*16+16+16*3+3 {
+		t.Errorf("neurons=0.50: setting %q, %d parameters, want 16·16+16 + 16·3+3", ev.Row.Setting, ev.Row.ParamsTotal)
+	}
+	if _, err := tr.Apply(context.Background(), Setting{PruneRatio: 0.5, PruneScope: "filters"}); err == nil ||
+		err.Error() != "prune scope filters: the model has no convolution" {
+		t.Errorf("filters of an MLP: %v", err)
 	}
 }
 

@@ -48,6 +48,7 @@ func (m *Model) SetTrained(t *experiments.Trained) {
 	m.trained = t
 	selected := m.knobs.Selected
 	m.knobs = offKnobs(rankTargets(t.Model))
+	m.knobs.Scopes = pruneScopes(t.Model)
 	m.knobs.Selected = selected
 	m.eval.show(t.Baseline)
 }

@@ -2,6 +2,7 @@ package controls
 
 import (
 	"math"
+	"slices"
 
 	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
@@ -94,10 +95,11 @@ func rankTargets(m *nn.Sequential) (targets []RankTarget, start int) {
 // Knobs is where the knobs stand and which one the arrows turn.
 type Knobs struct {
 	Selected   Knob
-	PruneRatio float64 // 0 when off
-	Global     bool    // the prune scope: one threshold across the layers
-	Bits       int     // FloatBits when off
-	Rank       int     // 0 when off
+	PruneRatio float64  // 0 when off
+	Scope      string   // the prune scope: "layer", "global", "filters" or "neurons"
+	Scopes     []string // the scopes the model allows, in the knob's order
+	Bits       int      // FloatBits when off
+	Rank       int      // 0 when off
 	Targets    []RankTarget
 	Target     int // index into Targets: the layer Rank factorizes
 }
@@ -105,7 +107,34 @@ type Knobs struct {
 // offKnobs is every knob off, the prune ratio selected, the rank knob on
 // the layer start of targets.
 func offKnobs(targets []RankTarget, start int) Knobs {
-	return Knobs{Bits: FloatBits, Targets: targets, Target: start}
+	return Knobs{Bits: FloatBits, Targets: targets, Target: start, Scope: "layer", Scopes: []string{"layer", "global"}}
+}
+
+// pruneScopes are the prune scopes m allows: a cut per layer, one for all,
+// and whole filters when it has convolutions, whole neurons when it has a
+// hidden dense layer.
+func pruneScopes(m *nn.Sequential) []string {
+	scopes := []string{"layer", "global"}
+	if m == nil {
+		return scopes
+	}
+	ws := nn.WeightLayers(m)
+	conv, hidden := false, false
+	for _, l := range m.Layers {
+		switch l := l.(type) {
+		case *nn.Conv2D:
+			conv = true
+		case *nn.Dense:
+			hidden = hidden || l != ws[len(ws)-1]
+		}
+	}
+	if conv {
+		scopes = append(scopes, "filters")
+	}
+	if hidden {
+		scopes = append(scopes, "neurons")
+	}
+	return scopes
 }
 
 // RankTarget is the layer the rank knob acts on (zero without one).
@@ -124,15 +153,16 @@ func (k Knobs) Select(dir int) Knobs {
 }
 
 // Turn moves the selected knob one step towards more (dir > 0) or less
-// compression, a fine step when fine. The scope turns to global on the
-// right, to layer on the left; the layer line steps through the dense
+// compression, a fine step when fine. The scope steps through the
+// model's scopes (layer, global, filters, neurons); the layer line steps through the dense
 // layers in model order, keeping the rank where the new layer allows it.
 func (k Knobs) Turn(dir int, fine bool) Knobs {
 	switch k.Selected {
 	case KnobPruneRatio:
 		k.PruneRatio = nextPrune(k.PruneRatio, dir, fine)
 	case KnobPruneScope:
-		k.Global = dir > 0
+		i := max(slices.Index(k.Scopes, k.Scope), 0) + sign(dir)
+		k.Scope = k.Scopes[min(max(i, 0), len(k.Scopes)-1)]
 	case KnobBitWidth:
 		k.Bits = nextBits(k.Bits, dir)
 	case KnobRank:
@@ -159,8 +189,8 @@ func sign(x int) int {
 // Setting is what the knobs ask of the trained baseline.
 func (k Knobs) Setting() experiments.Setting {
 	s := experiments.Setting{PruneRatio: k.PruneRatio, Rank: k.Rank}
-	if k.Global && k.PruneRatio > 0 {
-		s.PruneScope = "global"
+	if k.Scope != "layer" && k.PruneRatio > 0 {
+		s.PruneScope = k.Scope
 	}
 	if k.Bits != FloatBits {
 		s.Bits = k.Bits

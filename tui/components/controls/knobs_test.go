@@ -161,8 +161,8 @@ func TestKnobsSetting(t *testing.T) {
 	}{
 		{off, experiments.Setting{}},
 		{with(func(k *Knobs) { k.PruneRatio = 0.5 }), experiments.Setting{PruneRatio: 0.5}},
-		{with(func(k *Knobs) { k.PruneRatio, k.Global = 0.5, true }), experiments.Setting{PruneRatio: 0.5, PruneScope: "global"}},
-		{with(func(k *Knobs) { k.Global = true }), experiments.Setting{}}, // a scope prunes nothing alone
+		{with(func(k *Knobs) { k.PruneRatio, k.Scope = 0.5, "global" }), experiments.Setting{PruneRatio: 0.5, PruneScope: "global"}},
+		{with(func(k *Knobs) { k.Scope = "global" }), experiments.Setting{}}, // a scope prunes nothing alone
 		{with(func(k *Knobs) { k.Bits = 4 }), experiments.Setting{Bits: 4}},
 		{with(func(k *Knobs) { k.Rank = 20 }), experiments.Setting{Rank: 20, RankLayer: "fc1"}},
 		{with(func(k *Knobs) { k.Rank, k.Target = 20, 1 }), experiments.Setting{Rank: 20, RankLayer: "fc2"}},
@@ -179,7 +179,7 @@ func TestKnobsTurnAndSelect(t *testing.T) {
 	off := offKnobs(lenet, 0) // fc1: ranks up to 216 save bytes, coarse step 13
 	at := func(sel Knob, f func(*Knobs)) Knobs { k := off; k.Selected = sel; f(&k); return k }
 	same := func(a, b Knobs) bool {
-		return a.Selected == b.Selected && a.PruneRatio == b.PruneRatio && a.Global == b.Global &&
+		return a.Selected == b.Selected && a.PruneRatio == b.PruneRatio && a.Scope == b.Scope &&
 			a.Bits == b.Bits && a.Rank == b.Rank && a.Target == b.Target
 	}
 	// Whole values compared: turning one knob leaves the others.
@@ -192,8 +192,8 @@ func TestKnobsTurnAndSelect(t *testing.T) {
 	}{
 		{"prune coarse", off, +1, false, at(KnobPruneRatio, func(k *Knobs) { k.PruneRatio = 0.05 })},
 		{"prune fine", off, +1, true, at(KnobPruneRatio, func(k *Knobs) { k.PruneRatio = 0.01 })},
-		{"scope global", at(KnobPruneScope, func(*Knobs) {}), +1, false, at(KnobPruneScope, func(k *Knobs) { k.Global = true })},
-		{"scope back to layer", at(KnobPruneScope, func(k *Knobs) { k.Global = true }), -1, false, at(KnobPruneScope, func(*Knobs) {})},
+		{"scope global", at(KnobPruneScope, func(*Knobs) {}), +1, false, at(KnobPruneScope, func(k *Knobs) { k.Scope = "global" })},
+		{"scope back to layer", at(KnobPruneScope, func(k *Knobs) { k.Scope = "global" }), -1, false, at(KnobPruneScope, func(*Knobs) {})},
 		{"bits on", off.Select(+2), +1, false, at(KnobBitWidth, func(k *Knobs) { k.Bits = 8 })},
 		{"bits fine is a rung too", off.Select(+2), +1, true, at(KnobBitWidth, func(k *Knobs) { k.Bits = 8 })},
 		{"rank on: the largest saving rank", at(KnobRank, func(*Knobs) {}), +1, false, at(KnobRank, func(k *Knobs) { k.Rank = 216 })},
@@ -226,5 +226,42 @@ func TestKnobsTurnAndSelect(t *testing.T) {
 	}
 	if !KnobPruneScope.Sub() || KnobRank.Sub() || KnobRankLayer.Of() != KnobRank || KnobPruneScope.Of() != KnobPruneRatio {
 		t.Error("Sub/Of")
+	}
+}
+
+// TestPruneScopes: a convolutional model offers whole filters and (with
+// fc1 hidden) whole neurons; the scope knob steps through them and stops
+// at the ends; an MLP offers neurons only, a single layer neither.
+func TestPruneScopes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	if got := strings.Join(pruneScopes(lenet5(rng)), " "); got != "layer global filters neurons" {
+		t.Errorf("LeNet-5 scopes: %s", got)
+	}
+	mlp := &nn.Sequential{Layers: []nn.Layer{nn.NewDense("fc1", 8, 4, rng), nn.NewReLU("relu1"), nn.NewDense("fc2", 4, 3, rng)}}
+	if got := strings.Join(pruneScopes(mlp), " "); got != "layer global neurons" {
+		t.Errorf("MLP scopes: %s", got)
+	}
+	one := &nn.Sequential{Layers: []nn.Layer{nn.NewDense("fc1", 8, 3, rng)}}
+	if got := strings.Join(pruneScopes(one), " "); got != "layer global" {
+		t.Errorf("one-layer scopes: %s", got)
+	}
+	k := offKnobs(nil, 0)
+	k.Scopes, k.Selected, k.PruneRatio = pruneScopes(lenet5(rng)), KnobPruneScope, 0.5
+	var seen []string
+	for range 4 {
+		k = k.Turn(+1, false)
+		seen = append(seen, k.Scope)
+	}
+	if strings.Join(seen, " ") != "global filters neurons neurons" {
+		t.Errorf("turning right: %v", seen)
+	}
+	if s := k.Turn(-1, false).Setting(); s.PruneScope != "filters" || s.String() != "filters=0.50" {
+		t.Errorf("one left of neurons: %+v %q", s, s)
+	}
+	for range 5 {
+		k = k.Turn(-1, false)
+	}
+	if k.Scope != "layer" || k.Setting().PruneScope != "" {
+		t.Errorf("turning left stops at layer: %q", k.Scope)
 	}
 }

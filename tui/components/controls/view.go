@@ -138,10 +138,7 @@ func (m *Model) subActive(k Knob) bool {
 // subHint says what a sub-knob's value means, beside it.
 func (m *Model) subHint(k Knob) string {
 	if k == KnobPruneScope {
-		if m.knobs.Global {
-			return "one cut for all"
-		}
-		return "a cut per layer"
+		return scopeHints[m.knobs.Scope]
 	}
 	t := m.knobs.RankTarget()
 	if t.Layer == "" {
@@ -156,10 +153,7 @@ func (m *Model) knobText(k Knob) (name, value string, level float64) {
 	case KnobPruneRatio:
 		return "prune ratio", fmt.Sprintf("%.2f", m.knobs.PruneRatio), m.knobs.PruneRatio
 	case KnobPruneScope:
-		if m.knobs.Global {
-			return "scope", "global", 0
-		}
-		return "scope", "layer", 0
+		return "scope", m.knobs.Scope, 0
 	case KnobBitWidth:
 		if m.knobs.Bits == FloatBits {
 			return "bit width", "32", 0
@@ -204,15 +198,16 @@ func (m *Model) explanation() string {
 		switch {
 		case k.PruneRatio == 0:
 			return "Pruning off: every weight is kept."
-		case k.Global:
+		case k.Scope == "global":
 			return fmt.Sprintf("Zero the %.0f%% smallest-magnitude weights of the whole model, under one threshold.", 100*k.PruneRatio) + m.sparseNote()
+		case k.Scope == "filters":
+			return fmt.Sprintf("Remove the %.0f%% of each convolution's filters with the smallest L1 norm, and the next layer's inputs they fed: a smaller, faster network.", 100*k.PruneRatio)
+		case k.Scope == "neurons":
+			return fmt.Sprintf("Remove the %.0f%% of each hidden layer's neurons with the smallest L1 norm, and the next layer's inputs they fed: a smaller, faster network.", 100*k.PruneRatio)
 		}
 		return fmt.Sprintf("Zero the %.0f%% smallest-magnitude weights of each layer.", 100*k.PruneRatio) + m.sparseNote()
 	case KnobPruneScope:
-		if k.Global {
-			return "Global: one magnitude threshold for every layer, so layers of small weights lose more of them."
-		}
-		return "Layer: each layer loses the same share of its weights, under a threshold of its own."
+		return scopeExplanations[k.Scope]
 	case KnobBitWidth:
 		if k.Bits == FloatBits {
 			return "Quantization off: weights stay 32-bit floats."
@@ -226,6 +221,22 @@ func (m *Model) explanation() string {
 		return fmt.Sprintf("Round each weight to one of %d levels per output channel (%s instead of 32).", levels, common.Bits(k.Bits))
 	}
 	return m.rankExplanation()
+}
+
+// scopeHints say beside the scope knob what each scope cuts.
+var scopeHints = map[string]string{
+	"layer":   "a cut per layer",
+	"global":  "one cut for all",
+	"filters": "whole filters",
+	"neurons": "whole neurons",
+}
+
+// scopeExplanations say what each prune scope does.
+var scopeExplanations = map[string]string{
+	"layer":   "Layer: each layer loses the same share of its weights, under a threshold of its own.",
+	"global":  "Global: one magnitude threshold for every layer, so layers of small weights lose more of them.",
+	"filters": "Filters: whole filters of each convolution are removed, the weakest by L1 norm; the model shrinks rather than fills with zeros.",
+	"neurons": "Neurons: whole neurons of each hidden dense layer are removed, the weakest by L1 norm; the model shrinks rather than fills with zeros.",
 }
 
 // sparseNote warns that zeros saved no bytes yet, once the file is sized.
@@ -243,11 +254,11 @@ func (m *Model) rankExplanation() string {
 	most := t.MaxRank()
 	switch {
 	case t.Layer == "":
-		return "No dense layer to factorize."
+		return "No dense layer or convolution to factorize."
 	case most == 0:
 		return fmt.Sprintf("%s (%s) is too small: no rank saves bytes.", t.Layer, common.Shape(t.In, t.Out))
 	case k.Selected == KnobRankLayer:
-		return fmt.Sprintf("The rank knob factorizes %s (%s); ←/→ picks another dense layer. Ranks up to %d save bytes.",
+		return fmt.Sprintf("The rank knob factorizes %s (%s); ←/→ picks another layer. Ranks up to %d save bytes.",
 			t.Layer, common.Shape(t.In, t.Out), most)
 	case k.Rank == 0:
 		return fmt.Sprintf("Factorization off: %s (%s) keeps full rank %d. Ranks up to %d save bytes.", t.Layer, common.Shape(t.In, t.Out), t.FullRank(), most)
