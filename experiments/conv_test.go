@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,6 +124,24 @@ func TestConvKnobs(t *testing.T) {
 	}
 	if ev.Row.Setting != "filters=0.50" || ev.Row.ParamsTotal != 78+112+1450 {
 		t.Errorf("filters=0.50: setting %q, %d parameters, want 1640", ev.Row.Setting, ev.Row.ParamsTotal)
+	}
+	// The prune chart's filters: conv1's 6 of 25 weights each; removed
+	// whole, the kept three are the baseline's as they were.
+	if f := ev.Filters; f == nil || f.Layer != "conv1" || f.K != 5 || f.C != 1 || len(f.Before) != 6 || f.Removed() != 3 {
+		t.Fatalf("filters=0.50 chart: %+v", f)
+	}
+	for i, a := range ev.Filters.After {
+		if a != nil && !slices.Equal(a, ev.Filters.Before[i]) {
+			t.Errorf("kept filter %d changed: %v → %v", i, ev.Filters.Before[i], a)
+		}
+	}
+	// Weights: half of each layer's zeroed, conv1's among them.
+	ev, err = tr.Apply(context.Background(), Setting{PruneRatio: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zeroed, kept := ev.Filters.Zeroed(); ev.Filters.Removed() != 0 || kept != 150 || zeroed != 75 {
+		t.Errorf("ratio=0.50: %d filters removed, %d of %d weights zeroed, want 0 and 75 of 150", ev.Filters.Removed(), zeroed, kept)
 	}
 	if _, err := tr.Apply(context.Background(), Setting{Rank: 9, RankLayer: "conv2"}); err == nil ||
 		!strings.Contains(err.Error(), "rank must be in [0, 8] for conv2 (54→8)") {

@@ -325,6 +325,9 @@ type Evaluation struct {
 	// Magnitudes are the weights' magnitudes before pruning, pooled then
 	// layer by layer, with the prune stage's cut (Apply and Preview only).
 	Magnitudes []MagnitudeHistogram
+	// Filters are the first convolution's filters before and after
+	// pruning (Apply and Preview only; nil without a convolution first).
+	Filters *Filters
 }
 
 // Apply compresses a copy of the trained model with s and scores it (see
@@ -337,7 +340,7 @@ func (t *Trained) Apply(ctx context.Context, s Setting) (Evaluation, error) {
 	}
 	ev, err := t.score(ctx, ms.m, s, s.String())
 	ev.Row.WallS = time.Since(start).Seconds()
-	ev.Histograms, ev.Magnitudes = charts.weights, charts.magnitudes
+	ev.Histograms, ev.Magnitudes, ev.Filters = charts.weights, charts.magnitudes, charts.filters
 	return ev, err
 }
 
@@ -497,7 +500,7 @@ func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (E
 		return Evaluation{}, nil, err
 	}
 	ev.Row.WallS = time.Since(start).Seconds()
-	ev.Histograms, ev.Magnitudes = charts.weights, charts.magnitudes
+	ev.Histograms, ev.Magnitudes, ev.Filters = charts.weights, charts.magnitudes, charts.filters
 	sized := func() (Evaluation, error) {
 		stored, err := storeModel(toStore, false, true)
 		if err != nil {

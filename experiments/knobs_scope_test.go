@@ -75,7 +75,7 @@ func TestSettingPruneScope(t *testing.T) {
 func TestMagnitudes(t *testing.T) {
 	tr := trainedTiny(t)
 	for _, scope := range []string{"layer", "global"} {
-		hs, err := tr.Magnitudes(Setting{PruneRatio: 0.5, PruneScope: scope})
+		hs, _, err := tr.Magnitudes(Setting{PruneRatio: 0.5, PruneScope: scope})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestMagnitudes(t *testing.T) {
 		}
 	}
 	// No pruning: the magnitudes, and no cut.
-	hs, err := tr.Magnitudes(Setting{Bits: 4})
+	hs, _, err := tr.Magnitudes(Setting{Bits: 4})
 	if err != nil || len(hs) != 3 || hs[1].HasThreshold || hs[1].Pruned != 0 {
 		t.Errorf("unpruned magnitudes %+v, %v", hs, err)
 	}

@@ -275,18 +275,20 @@ func (t *Trained) Histograms(s Setting) ([]WeightHistogram, error) {
 }
 
 // Magnitudes returns the weight-magnitude histograms of the trained model
-// and the cut s's prune stage makes in them (see
+// and the cut s's prune stage makes in them, with the first convolution's
+// filters before and after it (see
 // Evaluation.Magnitudes), without scoring it: what the prune knob's chart
 // shows before any preview has been computed.
-func (t *Trained) Magnitudes(s Setting) ([]MagnitudeHistogram, error) {
+func (t *Trained) Magnitudes(s Setting) ([]MagnitudeHistogram, *Filters, error) {
 	_, _, c, err := t.compressed(s, true)
-	return c.magnitudes, err
+	return c.magnitudes, c.filters, err
 }
 
 // knobCharts are the histograms a compression records for the knob charts.
 type knobCharts struct {
 	weights    []WeightHistogram    // before quantization, with its levels
 	magnitudes []MagnitudeHistogram // before pruning, with its cut
+	filters    *Filters             // the first convolution's, before and after pruning
 }
 
 // chartRecorder records the knob charts while a setting's stages run:
@@ -297,6 +299,8 @@ type chartRecorder struct {
 	on          bool
 	beforePrune map[string][]float32
 	beforeQuant map[string][]float32
+	conv        *nn.Conv2D  // the first convolution before pruning
+	convBefore  [][]float32 // its filters then
 	charts      knobCharts
 	sawPrune    bool
 	sawQuantize bool
@@ -311,6 +315,9 @@ func (r *chartRecorder) before(sg stage, m *nn.Sequential) {
 	switch sg.(type) {
 	case pruneStage:
 		r.beforePrune, r.sawPrune = weightsByLayer(m), true
+		if r.conv = firstConv(m); r.conv != nil {
+			r.convBefore = filterWeights(r.conv)
+		}
 	case quantizeStage:
 		r.finishMagnitudes(m)
 		r.charts.weights, r.beforeQuant, r.sawQuantize = histograms(m, r.s.Bits), weightsByLayer(m), true
@@ -321,6 +328,9 @@ func (r *chartRecorder) before(sg stage, m *nn.Sequential) {
 func (r *chartRecorder) after(sg stage, m *nn.Sequential) {
 	if _, ok := sg.(pruneStage); ok && r.on {
 		r.finishMagnitudes(m)
+		if r.conv != nil {
+			r.charts.filters = filtersOf(r.conv, r.convBefore, m)
+		}
 	}
 }
 
@@ -332,8 +342,13 @@ func (r *chartRecorder) finishMagnitudes(m *nn.Sequential) {
 	}
 	now := weightsByLayer(m)
 	before := r.beforePrune
-	if !r.sawPrune {
+	switch {
+	case !r.sawPrune:
 		before = now
+	case r.s.Structured():
+		// Whole filters or neurons removed: no cut among the weights (the
+		// filters chart shows which went).
+		now = before
 	}
 	r.order = r.order[:0]
 	for _, d := range nn.WeightLayers(m) {
@@ -348,6 +363,10 @@ func (r *chartRecorder) done(m *nn.Sequential) knobCharts {
 		return knobCharts{}
 	}
 	r.finishMagnitudes(m)
+	if c := firstConv(m); r.charts.filters == nil && c != nil {
+		fs := filterWeights(c)
+		r.charts.filters = &Filters{Layer: c.LayerName, K: c.K, C: c.In.C, Before: fs, After: fs}
+	}
 	if !r.sawQuantize {
 		r.charts.weights = histograms(m, r.s.Bits)
 	} else {

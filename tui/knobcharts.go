@@ -35,6 +35,7 @@ type (
 		Gen        int
 		Label      string
 		Magnitudes []experiments.MagnitudeHistogram
+		Filters    *experiments.Filters
 		Err        error
 	}
 )
@@ -112,8 +113,8 @@ func (k *knobCharts) request(knobs *controls.Model) tea.Cmd {
 		}
 		gen, s := knobs.Generation(), knobs.Setting()
 		return func() tea.Msg {
-			hs, err := t.Magnitudes(s)
-			return magnitudesMsg{Gen: gen, Label: s.String(), Magnitudes: hs, Err: err}
+			hs, fs, err := t.Magnitudes(s)
+			return magnitudesMsg{Gen: gen, Label: s.String(), Magnitudes: hs, Filters: fs, Err: err}
 		}
 	case controls.KnobRank:
 		layer, rank := knobs.RankLayer(), knobs.Rank()
@@ -147,7 +148,7 @@ func (k *knobCharts) preview(ev experiments.Evaluation) {
 		k.histogram.SetData(ev.Setting.String(), ev.Histograms)
 	}
 	if len(ev.Magnitudes) > 0 {
-		k.magnitudes.SetData(ev.Setting.String(), ev.Magnitudes)
+		k.magnitudes.SetData(ev.Setting.String(), ev.Magnitudes, ev.Filters)
 	}
 }
 
@@ -166,7 +167,7 @@ func (k *knobCharts) update(msg tea.Msg, knobs *controls.Model) {
 		}
 	case magnitudesMsg:
 		if msg.Gen == knobs.Generation() && msg.Err == nil && !k.magnitudes.HasData() {
-			k.magnitudes.SetData(msg.Label, msg.Magnitudes)
+			k.magnitudes.SetData(msg.Label, msg.Magnitudes, msg.Filters)
 		}
 	}
 }

@@ -26,9 +26,10 @@ type Model struct {
 	height  int
 	focused bool
 
-	hists []experiments.MagnitudeHistogram // all layers first, then each layer
-	shown int                              // index into hists
-	label string                           // the setting the histograms are of
+	hists   []experiments.MagnitudeHistogram // all layers first, then each layer
+	shown   int                              // index into hists
+	label   string                           // the setting the histograms are of
+	filters *experiments.Filters             // the first convolution's, drawn under the bars
 
 	cache string // rendered pane; "" when stale
 }
@@ -37,12 +38,14 @@ type Model struct {
 func New(c *common.Common) *Model { return &Model{common: c} }
 
 // Reset forgets the histograms (a new experiment starts).
-func (m *Model) Reset() { m.hists, m.shown, m.label, m.cache = nil, 0, "", "" }
+func (m *Model) Reset() { m.hists, m.shown, m.label, m.filters, m.cache = nil, 0, "", nil, "" }
 
-// SetData shows the magnitudes of a knob setting (label names it). The
-// layer shown stays the same when the new data has it; at first it is the
-// first single layer. The slice is copied.
-func (m *Model) SetData(label string, hs []experiments.MagnitudeHistogram) {
+// SetData shows the magnitudes of a knob setting (label names it) and,
+// for a model that starts with a convolution, its filters (nil for
+// none). The layer shown stays the same when the new data has it; at
+// first it is the first single layer. The slice is copied.
+func (m *Model) SetData(label string, hs []experiments.MagnitudeHistogram, filters *experiments.Filters) {
+	m.filters = filters
 	name := ""
 	if len(m.hists) > 0 {
 		name = m.hists[m.shown].Layer
@@ -171,12 +174,29 @@ func (m *Model) render() string {
 		return st.Pane(title, note, "", m.width, m.height, m.focused)
 	}
 	legend := m.legend(h, innerW)
+	// The filter images take the bottom, one band of filters or more,
+	// when the bars keep 6 rows.
+	var images []string
+	if m.filters != nil {
+		for bands := 3; bands > 0; bands-- {
+			if rows := filterRows(m.filters, innerW, bands); innerH-2-rows-1 >= 6 {
+				images = m.filterView(m.filters, innerW, rows)
+				break
+			}
+		}
+	}
 	chartH := innerH - 2 // the legend above, the x labels below
+	if len(images) > 0 {
+		chartH -= len(images) + 1
+	}
 	if chartH < 4 {
 		body := legend + "\n" + lipgloss.Place(innerW, innerH-1, lipgloss.Center, lipgloss.Center, st.ChartEmptyMsg.Render("too short to draw"))
 		return st.Pane(title, note, body, m.width, m.height, m.focused)
 	}
 	body := legend + "\n" + m.bars(h, innerW, chartH) + "\n" + xLabels(h, innerW, st.AxisLabel)
+	if len(images) > 0 {
+		body += "\n\n" + strings.Join(images, "\n")
+	}
 	return st.Pane(title, note, body, m.width, m.height, m.focused)
 }
 
