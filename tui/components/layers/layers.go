@@ -180,22 +180,8 @@ func (m *Model) View() string {
 	}
 
 	// Cells of every row, then the widest columns that fit.
-	rows := make([][]string, 0, len(m.layers)+2)
-	header := make([]string, len(columns))
-	for i, c := range columns {
-		header[i] = c.title
-	}
-	rows = append(rows, header)
-	for _, s := range m.layers {
-		r := cells(s)
-		if full := m.widths[s.Name]; s.Out < full {
-			r[2] += fmt.Sprintf(" · %d of %d %s", s.Out, full, units(s))
-		}
-		rows = append(rows, r)
-	}
-	tot := cells(total(m.layers))
-	tot[1], tot[2], tot[6], tot[7] = "", "", "", ""
-	rows = append(rows, tot)
+	rows := m.rows()
+	header, tot := rows[0], rows[len(rows)-1]
 
 	widths := make([]int, len(columns))
 	for _, r := range rows {
@@ -272,6 +258,26 @@ func units(s nn.LayerStats) string {
 		return "filters"
 	}
 	return "neurons"
+}
+
+// rows are the cells of the header, each layer and the total.
+func (m *Model) rows() [][]string {
+	rows := make([][]string, 0, len(m.layers)+2)
+	header := make([]string, len(columns))
+	for i, c := range columns {
+		header[i] = c.title
+	}
+	rows = append(rows, header)
+	for _, s := range m.layers {
+		r := cells(s)
+		if full := m.widths[s.Name]; s.Out < full {
+			r[2] += fmt.Sprintf(" · %d of %d %s", s.Out, full, units(s))
+		}
+		rows = append(rows, r)
+	}
+	tot := cells(total(m.layers))
+	tot[1], tot[2], tot[6], tot[7] = "", "", "", ""
+	return append(rows, tot)
 }
 
 func cells(s nn.LayerStats) []string {
