@@ -127,6 +127,9 @@ func TestConvKnobs(t *testing.T) {
 	}
 	// The prune chart's filters: conv1's 6 of 25 weights each; removed
 	// whole, the kept three are the baseline's as they were.
+	if h := ev.Magnitudes[1]; h.Whole != "filters" || h.HasThreshold {
+		t.Errorf("filters=0.50 magnitudes of %s: whole %q, cut %v", h.Layer, h.Whole, h.HasThreshold)
+	}
 	if f := ev.Filters; f == nil || f.Layer != "conv1" || f.K != 5 || f.C != 1 || len(f.Before) != 6 || f.Removed() != 3 {
 		t.Fatalf("filters=0.50 chart: %+v", f)
 	}

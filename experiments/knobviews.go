@@ -58,6 +58,9 @@ type MagnitudeHistogram struct {
 	// AllLayers under scope layer, where each layer has its own.
 	Threshold    float64
 	HasThreshold bool
+	// Whole says the setting removes whole filters or neurons rather
+	// than weights: no cut among the magnitudes.
+	Whole string // "filters" or "neurons"; "" for weights
 }
 
 // Spectrum is the singular-value spectrum of the layer the rank knob
@@ -355,6 +358,11 @@ func (r *chartRecorder) finishMagnitudes(m *nn.Sequential) {
 		r.order = append(r.order, d.LayerName)
 	}
 	r.charts.magnitudes = magnitudes(before, now, r.order, r.s.Global())
+	if r.sawPrune && r.s.Structured() {
+		for i := range r.charts.magnitudes {
+			r.charts.magnitudes[i].Whole = r.s.PruneScope
+		}
+	}
 }
 
 // done finishes the charts of the compressed model m.

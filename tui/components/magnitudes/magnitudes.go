@@ -210,6 +210,8 @@ func (m *Model) legend(h experiments.MagnitudeHistogram, w int) string {
 	switch {
 	case h.HasThreshold:
 		s += "  " + st.Warn.Render(string(cutMark)) + st.Value.Render(" |w| ≤ "+formatMagnitude(h.Threshold)) + st.Muted.Render(share())
+	case h.Whole != "":
+		s += st.Muted.Render(" · whole " + h.Whole + " removed, not weights by their size")
 	case h.Pruned > 0:
 		s += st.Muted.Render(" · a cut per layer: ↑/↓ picks one" + share())
 	default:

@@ -118,8 +118,13 @@ func TestFilterImages(t *testing.T) {
 		After:  [][]float32{{1, -1, 0.5, -0.5}, {0, 0, 0.9, -0.9}, nil}}
 	m := New(common.New())
 	m.SetSize(62, 20)
-	m.SetData("filters=0.33", []experiments.MagnitudeHistogram{layerHist(experiments.AllLayers, false), layerHist("conv1", false)}, f)
+	whole := layerHist("conv1", false)
+	whole.Whole = "filters"
+	m.SetData("filters=0.33", []experiments.MagnitudeHistogram{layerHist(experiments.AllLayers, false), whole}, f)
 	v := m.View()
+	if !strings.Contains(v, "whole filters removed, not weights by their size") {
+		t.Errorf("legend:\n%s", v)
+	}
 	lines := strings.Split(v, "\n")
 	if len(lines) != 20 {
 		t.Fatalf("%d lines, want 20", len(lines))
