@@ -211,7 +211,7 @@ func (m *Model) legend(h experiments.MagnitudeHistogram, w int) string {
 	case h.HasThreshold:
 		s += "  " + st.Warn.Render(string(cutMark)) + st.Value.Render(" |w| ≤ "+formatMagnitude(h.Threshold)) + st.Muted.Render(share())
 	case h.Whole != "":
-		s += st.Muted.Render(" · whole " + h.Whole + " removed, not weights by their size")
+		s += st.Muted.Render(" · whole " + h.Whole + " removed, not small weights")
 	case h.Pruned > 0:
 		s += st.Muted.Render(" · a cut per layer: ↑/↓ picks one" + share())
 	default:

@@ -122,7 +122,7 @@ func TestFilterImages(t *testing.T) {
 	whole.Whole = "filters"
 	m.SetData("filters=0.33", []experiments.MagnitudeHistogram{layerHist(experiments.AllLayers, false), whole}, f)
 	v := m.View()
-	if !strings.Contains(v, "whole filters removed, not weights by their size") {
+	if !strings.Contains(v, "whole filters removed, not small weights") {
 		t.Errorf("legend:\n%s", v)
 	}
 	lines := strings.Split(v, "\n")
