@@ -50,6 +50,8 @@ func TestRunChecksBeforeTheWork(t *testing.T) {
 		{[]string{"run", tiny, "--max-memory", "200KiB"}, "a run needs about 219 KiB of memory (dataset 4.45 KiB, model 4.65 KiB, activations 210 KiB), more than the limit of 200 KiB (--max-memory)"},
 		{[]string{"run", tiny, "--max-memory", "8XB"}, `unknown unit "XB"`},
 		{[]string{"run", "/dev/zero"}, "larger than 1 MiB"},
+		{[]string{"run", tiny, "--baseline", filepath.Join(dir, "none.prtm")}, "--baseline: open " + filepath.Join(dir, "none.prtm") + ": no such file"},
+		{[]string{"run", tiny, "--baseline", "/dev/null"}, "--baseline /dev/null: "},
 	}
 	for _, c := range cases {
 		var stderr bytes.Buffer

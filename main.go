@@ -213,6 +213,7 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
 	seed, seedGiven := seedFlag(fs)
 	save := fs.String("save", "", "write each row's model file into this folder (.prtm; the dense baseline also as .safetensors)")
+	baseline := fs.String("baseline", "", "take the trained baseline from this model file (.prtm, as --save writes the dense row's) instead of training it")
 	maxMemory := memoryFlag(fs)
 	names, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -234,7 +235,7 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	opts := experiments.Options{DataDir: *dataDir, SaveDir: *save, MaxMemory: *maxMemory}
+	opts := experiments.Options{DataDir: *dataDir, SaveDir: *save, MaxMemory: *maxMemory, Baseline: *baseline}
 	if err := experiments.Preflight(s, opts); err != nil {
 		return err
 	}

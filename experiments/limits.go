@@ -81,6 +81,15 @@ func Preflight(s spec.Spec, opts Options) error {
 	if err := s.CheckMemory(limit, from); err != nil {
 		return err
 	}
+	if opts.Baseline != "" {
+		if err := checkBaselineSteps(s); err != nil {
+			return err
+		}
+		// The file is read into the spec's model, as the run will.
+		if err := loadBaseline(opts.Baseline, buildModel(s.Resolved())); err != nil {
+			return err
+		}
+	}
 	return checkSaveDir(opts.SaveDir, s.Resolved())
 }
 

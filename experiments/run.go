@@ -20,6 +20,11 @@ type Options struct {
 	// MaxMemory refuses a spec whose run would need more bytes (see
 	// spec.Memory; --max-memory); 0 is DefaultMaxMemory.
 	MaxMemory int64
+	// Baseline is a model file (.prtm) holding the trained baseline of
+	// this spec's model (--baseline, as run --save writes its dense row):
+	// loaded instead of training it, so a run goes straight to its
+	// compression steps. "" trains the baseline.
+	Baseline string
 }
 
 // Run runs s: load data → build model → train the baseline → for each
@@ -136,7 +141,12 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	r.stage(StageBuilding, s.DescribeModel())
 	model := buildModel(s)
 	r.emit(LayersEvent{Phase: "baseline", Layers: model.Stats()})
-	if err := r.trainBaseline(model); err != nil {
+	if opts.Baseline != "" {
+		err = r.loadedBaseline(opts.Baseline, model)
+	} else {
+		err = r.trainBaseline(model)
+	}
+	if err != nil {
 		return err
 	}
 	for i, st := range s.Compress {
@@ -184,6 +194,22 @@ func (r *runner) trainBaseline(model *nn.Sequential) error {
 	}
 	r.baseline = model
 	return r.scoreBaseline(time.Since(start), last.TestAcc)
+}
+
+// loadedBaseline takes the trained baseline from the model file path and
+// adds its row: no training, so its wall_s is 0.
+func (r *runner) loadedBaseline(path string, model *nn.Sequential) error {
+	r.stage(StageLoading, "baseline "+path)
+	if err := loadBaseline(path, model); err != nil {
+		return err
+	}
+	r.snapshots = map[int]prune.Weights{}
+	_, testAcc, err := evaluate(r.ctx, model, r.test, 0)
+	if err != nil {
+		return err
+	}
+	r.baseline = model
+	return r.scoreBaseline(0, testAcc)
 }
 
 func (r *runner) addRow(row results.Row) {
