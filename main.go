@@ -247,6 +247,12 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 		if err := report.Rows.WriteText(stdout); err != nil {
 			return err
 		}
+		if c := report.Classes; c != nil && len(c.Rows) > 0 {
+			fmt.Fprintln(stdout, "\ntest accuracy (%) by class")
+			if err := c.WriteText(stdout); err != nil {
+				return err
+			}
+		}
 		if *out != "" {
 			if err := exportKeeping(report, *out, stderr); err != nil {
 				return err

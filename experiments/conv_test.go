@@ -2,10 +2,14 @@ package experiments
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/prunerlab/pruner-tui/core/data"
+	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments/results"
 )
 
@@ -153,5 +157,56 @@ func TestConvKnobs(t *testing.T) {
 	if _, err := tr.Apply(context.Background(), Setting{Rank: 2, RankLayer: "pool1"}); err == nil ||
 		!strings.Contains(err.Error(), "dense layer or a convolution (conv1, conv2, fc1)") {
 		t.Errorf("rank of pool1: %v", err)
+	}
+}
+
+// TestClassAccuracy: a model that always answers class 1 is right on
+// every example of class 1 and on none of the others.
+func TestClassAccuracy(t *testing.T) {
+	d := nn.NewDense("fc1", 2, 3, rand.New(rand.NewPCG(1, 1)))
+	clear(d.W.Value.Data)
+	d.B.Value.Data[1] = 1
+	m := &nn.Sequential{Layers: []nn.Layer{d}}
+	s := &data.Set{X: nn.NewMatrix(5, 2), Y: []int{0, 1, 1, 2, 0}, Classes: 3}
+	acc, err := classAccuracy(context.Background(), m, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(acc, []float64{0, 100, 0}) {
+		t.Errorf("per-class accuracy %v, want [0 100 0]", acc)
+	}
+}
+
+// TestFashionClasses: a Fashion-MNIST run reports every row's accuracy on
+// each named class, consistent with its test accuracy (the classes have
+// equal shares of the test set).
+func TestFashionClasses(t *testing.T) {
+	if _, err := data.FindFashionMNIST(""); err != nil {
+		t.Skip("Fashion-MNIST is not installed (Debian's dataset-fashion-mnist): ", err)
+	}
+	sp := parseValid(t, `name: fashion-tiny
+dataset: {name: fashion-mnist, limit: 500}
+model:
+  layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 10}]
+train: {optimizer: adam, lr: 0.003, epochs: 1, batch: 32}
+compress:
+  - {technique: quantize, bits: 2}
+`)
+	rep, err := Run(context.Background(), sp, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Classes
+	if c == nil || len(c.Names) != 10 || c.Names[0] != "T-shirt/top" || c.Names[9] != "Ankle boot" || len(c.Rows) != 2 {
+		t.Fatalf("classes %+v", c)
+	}
+	for i, r := range c.Rows {
+		mean := 0.0
+		for _, a := range r.TestAcc {
+			mean += a / 10
+		}
+		if math.Abs(mean-rep.Rows[i].TestAcc) > 0.01 || r.Setting != rep.Rows[i].Setting {
+			t.Errorf("row %d (%s): mean class accuracy %.3f, test accuracy %.3f", i, r.Setting, mean, rep.Rows[i].TestAcc)
+		}
 	}
 }

@@ -71,7 +71,13 @@ type LayersEvent struct {
 }
 
 // ResultEvent: a row of the result table is ready.
-type ResultEvent struct{ Row results.Row }
+type ResultEvent struct {
+	Row results.Row
+	// Classes is the row's test accuracy (percent) on each class, in
+	// label order, when the dataset names its classes (Trained.Test's
+	// ClassNames); nil otherwise.
+	Classes []float64
+}
 
 // BaselineEvent: the dense baseline is trained; Trained lets a UI apply its
 // own compression settings to copies of it.

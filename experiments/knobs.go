@@ -328,6 +328,9 @@ type Evaluation struct {
 	// Filters are the first convolution's filters before and after
 	// pruning (Apply and Preview only; nil without a convolution first).
 	Filters *Filters
+	// Classes is the test accuracy (percent) on each class, in label
+	// order, when the dataset names its classes (FineTune only).
+	Classes []float64
 }
 
 // Apply compresses a copy of the trained model with s and scores it (see
@@ -378,6 +381,11 @@ func (t *Trained) FineTune(ctx context.Context, s Setting, epochs int, sink Sink
 	ev.Row.WallS = wall.Seconds()
 	if err := t.measure(ctx, ms.m, &ev.Row); err != nil {
 		return Evaluation{}, err
+	}
+	if NamesClasses(t.Spec) {
+		if ev.Classes, err = classAccuracy(ctx, ms.m, t.Test); err != nil {
+			return Evaluation{}, err
+		}
 	}
 	return ev, nil
 }

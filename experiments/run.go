@@ -135,6 +135,9 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	if r.train, r.test, err = loadData(s, opts); err != nil {
 		return err
 	}
+	if NamesClasses(s) {
+		r.report.Classes = &results.Classes{Names: r.test.ClassNames}
+	}
 	if err := r.ctx.Err(); err != nil {
 		return err
 	}
@@ -212,7 +215,19 @@ func (r *runner) loadedBaseline(path string, model *nn.Sequential) error {
 	return r.scoreBaseline(0, testAcc)
 }
 
-func (r *runner) addRow(row results.Row) {
+// addRow adds row to the table, with the per-class accuracies of its
+// model m when the dataset names its classes.
+func (r *runner) addRow(row results.Row, m *nn.Sequential) error {
+	ev := ResultEvent{Row: row}
+	if r.report.Classes != nil {
+		acc, err := classAccuracy(r.ctx, m, r.test)
+		if err != nil {
+			return err
+		}
+		r.report.Classes.Rows = append(r.report.Classes.Rows, results.ClassRow{Technique: row.Technique, Setting: row.Setting, TestAcc: acc})
+		ev.Classes = acc
+	}
 	r.report.Rows = append(r.report.Rows, row)
-	r.emit(ResultEvent{Row: row})
+	r.emit(ev)
+	return nil
 }

@@ -125,8 +125,7 @@ func (r *runner) scoreBaseline(wall time.Duration, testAcc float64) error {
 	if err := r.saveRow(base, stored, model); err != nil {
 		return err
 	}
-	r.addRow(base)
-	return nil
+	return r.addRow(base, model)
 }
 
 // scoreRow evaluates m on the whole training and test sets, builds its
@@ -163,8 +162,7 @@ func (r *runner) scoreRow(technique, setting string, m *nn.Sequential, wall time
 	if err := r.saveRow(row, stored, nil); err != nil {
 		return err
 	}
-	r.addRow(row)
-	return nil
+	return r.addRow(row, m)
 }
 
 // saveRow writes a row's model file into the --save directory (nothing

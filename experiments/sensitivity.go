@@ -21,10 +21,20 @@ import (
 // the report, and a later step takes per-layer settings from it
 // (ratios_from, bits_from).
 
-// TableKinds lists the sensitivity tables a run of s reports, each kind
-// once, in the order its steps make them: what goes beside an export.
+// NamesClasses reports whether s's dataset names its classes in words
+// (Fashion-MNIST: T-shirt/top … Ankle boot), so that a run adds the
+// per-class accuracy table; MNIST's digits name themselves.
+func NamesClasses(s spec.Spec) bool { return s.Dataset.Name == "fashion-mnist" }
+
+// TableKinds lists the side tables a run of s reports, each kind once:
+// the per-class accuracies (when the dataset names its classes), then the
+// sensitivity tables in the order its steps make them. What goes beside
+// an export.
 func TableKinds(s spec.Spec) []results.Kind {
 	var kinds []results.Kind
+	if NamesClasses(s) {
+		kinds = append(kinds, results.PerClass)
+	}
 	for _, st := range s.Compress {
 		var k results.Kind
 		switch st.(type) {

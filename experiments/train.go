@@ -158,6 +158,32 @@ func evaluate(ctx context.Context, m *nn.Sequential, s *data.Set, limit int) (lo
 	return sumLoss / float64(n), float64(correct) / float64(n), nil
 }
 
+// classAccuracy is m's accuracy (percent) on the test examples of each
+// class of s, in label order.
+func classAccuracy(ctx context.Context, m *nn.Sequential, s *data.Set) ([]float64, error) {
+	correct, total := make([]int, s.Classes), make([]int, s.Classes)
+	for from := 0; from < s.Len(); from += evalChunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		to := min(from+evalChunk, s.Len())
+		for i, p := range nn.Predict(m, s.X.Slice(from, to), evalBatch) {
+			y := s.Y[from+i]
+			total[y]++
+			if p == y {
+				correct[y]++
+			}
+		}
+	}
+	acc := make([]float64, s.Classes)
+	for c := range acc {
+		if total[c] > 0 {
+			acc[c] = 100 * float64(correct[c]) / float64(total[c])
+		}
+	}
+	return acc, nil
+}
+
 func newOptimizer(t spec.Train, lr float64) nn.Optimizer {
 	if t.Optimizer == "sgd" {
 		return nn.NewSGD(lr, t.Momentum)

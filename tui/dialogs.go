@@ -179,10 +179,13 @@ func (m *model) exported(msg exportedMsg) tea.Cmd {
 	return after()
 }
 
-// sideKinds are the kinds of sensitivity table an export writes beside
-// the results.
+// sideKinds are the kinds of side table an export writes beside the
+// results: the per-class accuracies, the sensitivity tables.
 func sideKinds(r results.Report) []results.Kind {
 	var kinds []results.Kind
+	if r.Classes != nil {
+		kinds = append(kinds, results.PerClass)
+	}
 	for _, s := range r.Sensitivity {
 		kinds = append(kinds, s.Kind)
 	}

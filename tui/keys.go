@@ -73,6 +73,9 @@ func (m *model) mainKey(k tea.KeyMsg) tea.Cmd {
 	case key.Matches(k, keys.View):
 		m.nextChartView()
 		return nil
+	case key.Matches(k, keys.Classes):
+		m.toggleClasses()
+		return nil
 	case keys.TurnsKnob(k):
 		_, cmd := m.controls.Update(k)
 		return tea.Batch(cmd, m.charts.request(m.controls))
@@ -82,6 +85,32 @@ func (m *model) mainKey(k tea.KeyMsg) tea.Cmd {
 		cmd = tea.Batch(cmd, m.charts.request(m.controls))
 	}
 	return cmd
+}
+
+// toggleClasses shows the selected result row's accuracy on each class in
+// the layers pane, or the layers again; a dataset without class names
+// has none to show.
+func (m *model) toggleClasses() {
+	switch {
+	case m.layers.ShowsClasses():
+		m.layers.ShowLayers()
+	case m.session.classNames == nil:
+		m.status.SetNote("per-class accuracy: for datasets that name their classes (fashion-mnist), once the baseline is trained")
+	default:
+		m.syncClasses()
+		m.status.SetNote("the layers pane shows the selected row's accuracy on each class; c shows the layers again")
+	}
+}
+
+// syncClasses shows the selected result row's per-class accuracy against
+// the dense baseline's (the first row).
+func (m *model) syncClasses() {
+	i := m.results.Cursor()
+	row, ok := m.results.Row(i)
+	if !ok || m.session.classNames == nil {
+		return
+	}
+	m.layers.SetClasses(row.Technique+" "+row.Setting, m.session.classNames, m.results.Classes(0), m.results.Classes(i))
 }
 
 // back is esc on the panes: it closes the full help, then takes the chart

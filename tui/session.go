@@ -97,6 +97,7 @@ type session struct {
 	savedLen int                  // the table's length when last exported; -1 before
 
 	sensitivity results.Report // the run's finished sensitivity analyses (no rows), exported beside the table
+	classNames  []string       // the dataset's classes, when it names them: the per-class accuracies are kept
 }
 
 func newSession(cfg Config, panes runPanes) *session {
@@ -267,10 +268,14 @@ func (s *session) handleEvent(id int, j *job, ev experiments.Event) tea.Cmd {
 		// The run's first layers are the baseline's, before it trains.
 		p.layers.SetTraining(j.kind == jobRun && e.Phase == chart.BaselinePhase && !p.knobs.Ready())
 	case experiments.ResultEvent:
-		p.results.Add(e.Row)
+		p.results.SetClasses(p.results.Add(e.Row), e.Classes)
 		j.gotResult = true
 	case experiments.BaselineEvent:
 		if j.kind == jobRun && e.Trained != nil {
+			s.classNames = nil
+			if experiments.NamesClasses(e.Trained.Spec) {
+				s.classNames = e.Trained.Test.ClassNames
+			}
 			p.layers.SetTraining(false)
 			p.knobs.SetTrained(e.Trained)
 			p.charts.newBaseline()
@@ -316,7 +321,7 @@ func (s *session) finishFineTune(j *job, end jobEndMsg) {
 	switch {
 	case end.Err == nil:
 		if !j.gotResult {
-			p.results.Add(end.Eval.Row)
+			p.results.SetClasses(p.results.Add(end.Eval.Row), end.Eval.Classes)
 		}
 		s.userRows++
 		if len(end.Eval.Layers) > 0 {
@@ -498,6 +503,14 @@ func (s *session) export(format string) tea.Cmd {
 	wanted := s.exportPath(format)
 	report := s.sensitivity.Clone()
 	report.Rows = table
+	if s.classNames != nil {
+		report.Classes = &results.Classes{Names: s.classNames}
+		for i, row := range table {
+			if acc := s.panes.results.Classes(i); acc != nil {
+				report.Classes.Rows = append(report.Classes.Rows, results.ClassRow{Technique: row.Technique, Setting: row.Setting, TestAcc: acc})
+			}
+		}
+	}
 	rows := len(table)
 	return func() tea.Msg {
 		path := freePath(wanted, sideKinds(report))

@@ -145,6 +145,9 @@ func (m *model) Init() tea.Cmd {
 // it belongs to. It never blocks: work runs in jobs and tea.Cmds.
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
+	if m.layers.ShowsClasses() {
+		m.syncClasses() // the selection or the rows may have moved
+	}
 	m.layout()
 	return m, cmd
 }

@@ -907,3 +907,45 @@ func TestBitSensitivityThroughRoot(t *testing.T) {
 		t.Errorf("status does not say where the bit-width table went:\n%s", v)
 	}
 }
+
+// TestClassesView: on a dataset that names its classes, c shows the
+// selected row's accuracy on each class against the baseline's in the
+// layers pane, following the selection; a row without them says so; the
+// export writes the per-class table beside the results.
+func TestClassesView(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	m.press("c")
+	if v := m.View(); !strings.Contains(v, "per-class accuracy: for datasets that name their classes") {
+		t.Errorf("c before a dataset with classes:\n%s", v)
+	}
+	tr := tinyTrained()
+	tr.Spec.Dataset.Name = "fashion-mnist"
+	tr.Test.ClassNames = []string{"T-shirt/top", "Trouser", "Pullover"}
+	m.feed(experiments.BaselineEvent{Trained: tr},
+		experiments.ResultEvent{Row: row("dense", "fp32", 407080, 90, 0), Classes: []float64{80, 95, 90}},
+		experiments.ResultEvent{Row: row("prune", "ratio=0.90", 61440, 88, -2), Classes: []float64{70, 96, 88}})
+	m.press("c")
+	v := m.View()
+	for _, want := range []string{"Classes prune ratio=0.90", "T-shirt/top    70.00   -10.00", "Trouser        96.00    +1.00", "c: layers"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("classes view lacks %q:\n%s", want, v)
+		}
+	}
+	// A knob row added as it is has none.
+	m.feed(experiments.ResultEvent{Row: row("prune", "ratio=0.50", 61440, 89, -1)})
+	if v := m.View(); !strings.Contains(v, "This row has no per-class figures") {
+		t.Errorf("a row without classes:\n%s", v)
+	}
+	m.exportAs(t, "j")
+	data, err := os.ReadFile(m.cfg.Export + "-classes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(data); !strings.Contains(s, `"T-shirt/top": 70`) || strings.Count(s, `"technique"`) != 2 {
+		t.Errorf("classes export:\n%s", s)
+	}
+	m.press("c")
+	if v := m.View(); strings.Contains(v, "Classes prune") || !strings.Contains(v, "Layers") {
+		t.Errorf("c again did not bring the layers back:\n%s", v)
+	}
+}

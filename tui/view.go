@@ -218,6 +218,11 @@ func (m *model) helpView() string {
 	if next := m.chart.NextViewName(); next != "" {
 		m.common.Keys.View.SetHelp("v", next)
 	}
+	if m.layers.ShowsClasses() {
+		m.common.Keys.Classes.SetHelp("c", "layers")
+	} else {
+		m.common.Keys.Classes.SetHelp("c", "per-class accuracy")
+	}
 	return m.help.View(helpKeys{m})
 }
 
@@ -227,10 +232,14 @@ type helpKeys struct{ m *model }
 
 func (h helpKeys) global() []key.Binding {
 	k := h.m.common.Keys
+	keys := []key.Binding{k.NextPane}
 	if h.m.chart.HasSensitivity() {
-		return []key.Binding{k.NextPane, k.View, k.Presets, k.Export, k.Help, k.Quit}
+		keys = append(keys, k.View)
 	}
-	return []key.Binding{k.NextPane, k.Presets, k.Export, k.Help, k.Quit}
+	if h.m.session.classNames != nil {
+		keys = append(keys, k.Classes)
+	}
+	return append(keys, k.Presets, k.Export, k.Help, k.Quit)
 }
 
 func (h helpKeys) ShortHelp() []key.Binding {

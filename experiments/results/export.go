@@ -109,6 +109,9 @@ func writeAligned(w io.Writer, rows [][]string, leftCols int) error {
 type Report struct {
 	Rows        Table
 	Sensitivity []Sensitivity
+	// Classes is the per-class test accuracy of the rows, for a dataset
+	// that names its classes; nil otherwise.
+	Classes *Classes
 }
 
 // Of returns the report's sensitivity table of kind k, if it has one.
@@ -139,6 +142,13 @@ func (r Report) Clone() Report {
 	for _, s := range r.Sensitivity {
 		out.Sensitivity = append(out.Sensitivity, Sensitivity{Kind: s.Kind, Points: slices.Clone(s.Points)})
 	}
+	if r.Classes != nil {
+		c := Classes{Names: slices.Clone(r.Classes.Names)}
+		for _, row := range r.Classes.Rows {
+			c.Rows = append(c.Rows, ClassRow{row.Technique, row.Setting, slices.Clone(row.TestAcc)})
+		}
+		out.Classes = &c
+	}
 	return out
 }
 
@@ -168,6 +178,13 @@ func (r Report) Export(path string) ([]Written, error) {
 			return done, err
 		}
 		done = append(done, Written{s.Kind.String() + " sensitivity table (" + rowCount(len(s.Points)) + ")", p})
+	}
+	if r.Classes != nil {
+		p := SidePath(path, PerClass)
+		if err := export(p, *r.Classes); err != nil {
+			return done, err
+		}
+		done = append(done, Written{"per-class accuracy table (" + rowCount(len(r.Classes.Rows)) + ")", p})
 	}
 	return done, nil
 }
@@ -222,13 +239,17 @@ func (t Table) Export(path string) error { return export(path, t) }
 // Report.Export does.
 func (s Sensitivity) Export(path string) error { return export(path, s) }
 
-// SidePath is where a sensitivity table of kind k goes beside the result
-// table at path: "results.csv" → "results-sensitivity.csv" (pruning) or
-// "results-bit-sensitivity.csv" (bits).
+// SidePath is where a side table of kind k goes beside the result table
+// at path: "results.csv" → "results-sensitivity.csv" (pruning),
+// "results-bit-sensitivity.csv" (bits) or "results-classes.csv" (the
+// per-class accuracies).
 func SidePath(path string, k Kind) string {
 	suffix := "-sensitivity"
-	if k == Bits {
+	switch k {
+	case Bits:
 		suffix = "-bit-sensitivity"
+	case PerClass:
+		suffix = "-classes"
 	}
 	ext := filepath.Ext(path)
 	return strings.TrimSuffix(path, ext) + suffix + ext

@@ -15,6 +15,9 @@ const (
 	Pruning Kind = iota
 	// Bits: each layer quantized alone at each bit width.
 	Bits
+	// PerClass is not a sensitivity: it names the per-class accuracy
+	// table (Classes) among a report's side tables.
+	PerClass
 )
 
 // valueColumn is the name of the swept value's column.
@@ -27,8 +30,11 @@ func (k Kind) valueColumn() string {
 
 // String names the kind in messages: "pruning" or "bit-width".
 func (k Kind) String() string {
-	if k == Bits {
+	switch k {
+	case Bits:
 		return "bit-width"
+	case PerClass:
+		return "per-class"
 	}
 	return "pruning"
 }

@@ -44,6 +44,7 @@ type KeyMap struct {
 	NextCurve key.Binding
 	Curves    key.Binding // help only: "↑/↓ curves"
 	View      key.Binding // the chart pane: training curves, then each kind of sensitivity analysis; the root sets its help to what v shows next
+	Classes   key.Binding // the layers pane: the selected result row's accuracy on each class, or back to the layers
 
 	// Weight histogram (the bit-width knob's chart).
 	PrevLayer key.Binding
@@ -100,6 +101,7 @@ func DefaultKeyMap() *KeyMap {
 		NextCurve: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next curves")),
 		Curves:    key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "curves")),
 		View:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "curves/sensitivity")),
+		Classes:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "per-class accuracy")),
 
 		PrevLayer: key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous layer")),
 		NextLayer: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next layer")),

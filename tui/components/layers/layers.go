@@ -65,8 +65,9 @@ type Model struct {
 	// widths are each layer's outputs (neurons, filters) when first
 	// shown, the model as built: a row with fewer says how many it kept.
 	widths   map[string]int
-	offset   int  // first row shown when scrolled
-	training bool // the rows are of a model still training: only its shape is known
+	classes  *classView // shown instead of the layers when not nil
+	offset   int        // first row shown when scrolled
+	training bool       // the rows are of a model still training: only its shape is known
 }
 
 // New returns an empty layers pane.
@@ -74,7 +75,7 @@ func New(c *common.Common) *Model { return &Model{common: c} }
 
 // Reset forgets the layers (a new experiment starts).
 func (m *Model) Reset() {
-	m.label, m.layers, m.offset, m.training, m.widths = "", nil, 0, false, nil
+	m.label, m.layers, m.offset, m.training, m.widths, m.classes = "", nil, 0, false, nil, nil
 }
 
 // SetTraining says the layers shown are of a model still training (the
@@ -171,6 +172,9 @@ func total(layers []nn.LayerStats) nn.LayerStats {
 
 // View draws the pane.
 func (m *Model) View() string {
+	if m.classes != nil {
+		return m.classesView()
+	}
 	st := m.common.Styles
 	innerW, innerH := m.width-2, m.height-2
 	note := m.label

@@ -25,18 +25,21 @@ type Model struct {
 	focused bool
 
 	rows      []results.Row
-	measuring map[int]bool // rows whose latency is being measured
-	cursor    int          // the selected row
-	offset    int          // the first scrolled row shown, counted after the pinned ones
-	epoch     int          // bumped by Reset, so late answers for old rows are dropped
+	measuring map[int]bool      // rows whose latency is being measured
+	classes   map[int][]float64 // rows' test accuracy per class, where measured
+	cursor    int               // the selected row
+	offset    int               // the first scrolled row shown, counted after the pinned ones
+	epoch     int               // bumped by Reset, so late answers for old rows are dropped
 }
 
 // New returns an empty results pane.
-func New(c *common.Common) *Model { return &Model{common: c, measuring: map[int]bool{}} }
+func New(c *common.Common) *Model {
+	return &Model{common: c, measuring: map[int]bool{}, classes: map[int][]float64{}}
+}
 
 // Reset forgets every row (a new experiment starts).
 func (m *Model) Reset() {
-	m.rows, m.measuring, m.cursor, m.offset = nil, map[int]bool{}, 0, 0
+	m.rows, m.measuring, m.classes, m.cursor, m.offset = nil, map[int]bool{}, map[int][]float64{}, 0, 0
 	m.epoch++
 }
 
@@ -63,6 +66,17 @@ func (m *Model) Replace(i int, r results.Row) {
 		m.rows[i] = r
 	}
 }
+
+// SetClasses records row i's test accuracy on each class (percent, in
+// label order).
+func (m *Model) SetClasses(i int, acc []float64) {
+	if i >= 0 && i < len(m.rows) && acc != nil {
+		m.classes[i] = acc
+	}
+}
+
+// Classes is row i's test accuracy on each class, nil when not measured.
+func (m *Model) Classes(i int) []float64 { return m.classes[i] }
 
 // Row is row i.
 func (m *Model) Row(i int) (results.Row, bool) {
