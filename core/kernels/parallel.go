@@ -70,11 +70,12 @@ const helperSpin = 100 * time.Microsecond
 // new state and changes them only after every chunk is done, so a helper
 // reads them only between a successful claim and its done.Add.
 type workerPool struct {
-	mu    sync.Mutex // held by the caller that owns the helpers
-	state atomic.Uint64
-	done  atomic.Int32 // chunks of the current job completed
-	task  chunkTask
-	want  atomic.Int32 // helpers that may claim chunks of the current job
+	mu       sync.Mutex // held by the caller that owns the helpers
+	state    atomic.Uint64
+	done     atomic.Int32 // chunks of the current job completed
+	task     chunkTask
+	want     atomic.Int32 // helpers that may claim chunks of the current job
+	ownerCPU atomic.Int32
 
 	adam adamTask // the owner's optimizer step, when task is &adam
 
@@ -124,6 +125,7 @@ func (p *workerPool) run(task chunkTask, total, helpers int, s *panelScratch) {
 	p.want.Store(int32(helpers))
 	p.done.Store(0)
 	gen := p.state.Load()>>32 + 1
+	p.ownerCPU.Store(int32(currentCPU()))
 	p.state.Store(gen<<32 | uint64(total))
 	for _, h := range (*p.helpers.Load())[:helpers] {
 		if h.sleeping.CompareAndSwap(true, false) {
@@ -201,8 +203,10 @@ func (p *workerPool) ensureHelpers(n int) {
 }
 
 // help is a helper's life: claim chunks while there are any, poll for the
-// next job for helperSpin, then sleep until an owner wakes it.
+// next job for helperSpin, then sleep until an owner wakes it. It keeps
+// its thread, whose CPU moveOff may change.
 func (p *workerPool) help(h *helper, index int) {
+	runtime.LockOSThread()
 	for {
 		for int32(index) < p.want.Load() {
 			i, ok := p.claim(false)
@@ -227,10 +231,10 @@ func (p *workerPool) help(h *helper, index int) {
 }
 
 // poll waits up to helperSpin for a job with a chunk left that this helper
-// may claim. It yields the core to other threads every few microseconds:
-// when the OS puts an owner that woke up on this helper's core (the other
-// one busy with another process), a helper that only spun would halve the
-// owner's speed until it slept. It yields to other goroutines (the TUI's,
+// may claim. Every few microseconds it checks that it does not share the
+// owner's CPU (moving off it if it does, see moveOff) and yields the CPU
+// to other threads: a helper that only spun beside its owner would halve
+// the owner's speed until it slept. It yields to other goroutines (the TUI's,
 // while training keeps the helper busy) every few tens of microseconds,
 // not more often: runtime.Gosched goes through the scheduler's global
 // queue, and done every microsecond it slowed the owner's products on the
@@ -246,6 +250,9 @@ func (p *workerPool) poll(index int) bool {
 				return false
 			}
 			if spins%(8*256) == 0 {
+				if cpu := int(p.ownerCPU.Load()); cpu >= 0 && currentCPU() == cpu {
+					moveOff(cpu)
+				}
 				yieldCPU()
 			}
 			if spins%(16*256) == 0 {
