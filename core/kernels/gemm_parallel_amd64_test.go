@@ -7,20 +7,26 @@ import (
 )
 
 // withSplit makes every tiled product split into the rowParts×colParts
-// grid of chunks (clipped to its tiles and panels), small ones included.
-func withSplit(rowParts, colParts int, f func()) {
-	splitOverride = func(tiles, panels, threads int) (int, int) {
+// grid of chunks (clipped to its tiles and panels), or with kSplit > 0
+// pipelined over k at block kSplit in rowParts groups, small products
+// included.
+func withSplit(rowParts, colParts, kSplit int, f func()) {
+	splitOverride = func(tiles, panels, kBlocks, threads int) (int, int, int) {
 		if threads <= 1 {
-			return 1, 1
+			return 1, 1, 0
 		}
-		return min(rowParts, tiles), min(colParts, panels)
+		if kSplit > 0 {
+			return min(rowParts, tiles), 1, min(kSplit, kBlocks)
+		}
+		return min(rowParts, tiles), min(colParts, panels), 0
 	}
 	defer func() { splitOverride = nil }()
 	f()
 }
 
 // TestGemmThreadsBitIdentical checks that a product split over threads, in
-// any grid of chunks, gives the bits of one thread: every shape of
+// any grid of chunks or pipelined over k at any block, gives the bits of
+// one thread: every shape of
 // TestGemmMatchesReference (ragged edges, all four transposes, padded
 // strides, alpha and beta) and larger ones with several k blocks and row
 // blocks, on every implementation.
@@ -33,21 +39,23 @@ func TestGemmThreadsBitIdentical(t *testing.T) {
 		}
 	}
 	// Each case runs two of the splits in turn, and the default one.
-	splits := [][2]int{{1, 2}, {2, 1}, {3, 2}, {1, 7}, {5, 1}, {64, 64}}
+	splits := [][3]int{{1, 2, 0}, {2, 1, 0}, {2, 1, 1}, {3, 2, 0}, {6, 1, 2}, {1, 7, 0}, {5, 1, 1}, {64, 64, 0}, {64, 1, 3}}
 	for _, impl := range supportedImpls()[1:] { // the generic GEMM is never split
 		restore := useImpl(impl)
 		for i, g := range cases {
 			o := newGemmOperands(rng, g)
 			var want []float32
 			withThreads(1, func() { want = o.run() })
-			for _, sp := range [][2]int{splits[i%len(splits)], splits[(i+1)%len(splits)]} {
-				withThreads(3, func() {
-					withSplit(sp[0], sp[1], func() {
-						if j := firstDiff(o.run(), want); j >= 0 {
-							t.Fatalf("%s %v split %dx%d: c[%d] differs from one thread", implNames[impl], g, sp[0], sp[1], j)
-						}
+			for _, sp := range [][3]int{splits[i%len(splits)], splits[(i+1)%len(splits)]} {
+				for _, threads := range []int{2, 3} {
+					withThreads(threads, func() {
+						withSplit(sp[0], sp[1], sp[2], func() {
+							if j := firstDiff(o.run(), want); j >= 0 {
+								t.Fatalf("%s %v split %v on %d threads: c[%d] differs from one thread", implNames[impl], g, sp, threads, j)
+							}
+						})
 					})
-				})
+				}
 			}
 			// The default split, on the default threads.
 			if j := firstDiff(o.run(), want); j >= 0 {
@@ -88,23 +96,28 @@ func TestGemmThreadedNoAllocs(t *testing.T) {
 }
 
 // TestSplit checks which products are split and how: small ones stay on
-// one thread, Bᵀ (or a single row tile) splits by panels, the rest by row
-// tiles; with a helper just woken only large products split.
+// one thread; on two threads, those with two k blocks or more, two row
+// tiles or more and a large B are pipelined over k; the others split by
+// row tiles, or by panels for Bᵀ or a single row tile; with a helper just
+// woken only large products split.
 func TestSplit(t *testing.T) {
 	for _, c := range []struct {
 		m, n, k       int
 		transB        bool
 		threaded      bool
-		awake, asleep [2]int
+		awake, asleep [3]int
 	}{
-		{64, 300, 784, false, true, [2]int{6, 1}, [2]int{1, 1}},
-		{256, 300, 784, false, true, [2]int{22, 1}, [2]int{22, 1}},
-		{1000, 300, 784, false, true, [2]int{64, 1}, [2]int{64, 1}},
-		{64, 784, 300, true, true, [2]int{1, 25}, [2]int{1, 1}},
-		{1000, 784, 300, true, true, [2]int{1, 25}, [2]int{1, 25}},
-		{4, 300, 784, false, true, [2]int{1, 10}, [2]int{1, 1}},
-		{8, 10, 100, false, false, [2]int{}, [2]int{}},
-		{64, 10, 100, false, false, [2]int{}, [2]int{}},
+		{64, 300, 784, false, true, [3]int{6, 1, 2}, [3]int{1, 1, 0}},
+		{256, 300, 784, false, true, [3]int{22, 1, 2}, [3]int{22, 1, 2}},
+		{1000, 300, 784, false, true, [3]int{64, 1, 2}, [3]int{64, 1, 2}},
+		{64, 100, 300, false, true, [3]int{6, 1, 0}, [3]int{1, 1, 0}},
+		{64, 500, 800, false, true, [3]int{6, 1, 2}, [3]int{1, 1, 0}},
+		{784, 300, 64, false, true, [3]int{64, 1, 0}, [3]int{1, 1, 0}},
+		{64, 784, 300, true, true, [3]int{1, 25, 0}, [3]int{1, 1, 0}},
+		{64, 784, 200, true, true, [3]int{1, 25, 0}, [3]int{1, 1, 0}},
+		{4, 300, 784, false, true, [3]int{1, 10, 0}, [3]int{1, 1, 0}},
+		{8, 10, 100, false, false, [3]int{}, [3]int{}},
+		{64, 10, 100, false, false, [3]int{}, [3]int{}},
 	} {
 		g := newTiling(implAVX512, false, c.transB, c.m, c.n, c.k, 1, nil, c.k, nil, c.n, 0, nil, c.n)
 		if got := g.worthSplitting(2); got != c.threaded {
@@ -121,8 +134,8 @@ func TestSplit(t *testing.T) {
 			if !awake {
 				want = c.asleep
 			}
-			if r, q := g.split(2, awake); [2]int{r, q} != want {
-				t.Errorf("%dx%dx%d transB=%v awake=%v: split %dx%d, want %dx%d", c.m, c.n, c.k, c.transB, awake, r, q, want[0], want[1])
+			if r, q, ks := g.split(2, awake); [3]int{r, q, ks} != want {
+				t.Errorf("%dx%dx%d transB=%v awake=%v: split %v, want %v", c.m, c.n, c.k, c.transB, awake, [3]int{r, q, ks}, want)
 			}
 		}
 	}

@@ -45,6 +45,12 @@ type chunkTask interface {
 	runChunk(i int, s *panelScratch)
 }
 
+// ownerFirster is a task with work its owner does once the job is
+// published, before it claims chunks; chunks may wait for parts of it.
+type ownerFirster interface {
+	ownerFirst(s *panelScratch)
+}
+
 // helperSpin is how long a helper keeps polling for the next job after
 // finishing one before it sleeps. Waking a sleeping goroutine on the other
 // core takes 30–300 µs on a 2-vCPU virtual machine (the idle vCPU is
@@ -130,6 +136,9 @@ func (p *workerPool) run(task chunkTask, total, helpers int, s *panelScratch) {
 		if h.sleeping.CompareAndSwap(true, false) {
 			h.wake <- struct{}{}
 		}
+	}
+	if f, ok := task.(ownerFirster); ok {
+		f.ownerFirst(s)
 	}
 	for {
 		i, ok := p.claim(true)
