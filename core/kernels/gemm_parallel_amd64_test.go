@@ -66,11 +66,11 @@ func TestGemmThreadsBitIdentical(t *testing.T) {
 	}
 }
 
-// TestGemmThreadedNoAllocs checks that a threaded product and optimizer
-// step allocate nothing once the helpers exist.
+// TestGemmThreadedNoAllocs checks that a threaded product, optimizer step
+// and compressed forward allocate nothing once the helpers exist.
 func TestGemmThreadedNoAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
+	if testing.Short() || raceEnabled {
+		t.Skip("short, or the race detector, whose sync.Pool drops items")
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	a, b, c := randSlice(rng, 256*784), randSlice(rng, 784*300), make([]float32, 256*300)
@@ -91,6 +91,20 @@ func TestGemmThreadedNoAllocs(t *testing.T) {
 		w, g, m, v := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n), abs(randSlice(rng, n))
 		if allocs := testing.AllocsPerRun(20, func() { AdamStep(w, g, m, v, 0.9, 0.999, 1e-3, 1e-8) }); allocs != 0 {
 			t.Errorf("%v allocations per threaded AdamStep, want 0", allocs)
+		}
+		q, err := NewInt8(b, nil, 784, 300, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csr, err := NewCSR(b, make([]float32, 300), 784, 300)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := make([]float32, 256*300)
+		for name, forward := range map[string]func(y, x []float32, batch int){"Int8": q.Forward, "CSR": csr.Forward} {
+			if allocs := testing.AllocsPerRun(20, func() { forward(y, a, 256) }); allocs != 0 {
+				t.Errorf("%v allocations per threaded %s.Forward, want 0", allocs, name)
+			}
 		}
 	})
 }

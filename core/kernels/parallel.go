@@ -51,6 +51,15 @@ type ownerFirster interface {
 	ownerFirst(s *panelScratch)
 }
 
+// contendedFor is how long callers compute alone after one found the
+// helpers busy. With several callers at once (the TUI scores a knob
+// setting on the test and the training images at once, while it encodes
+// the model file) the cores are busy without help, and a polling helper
+// only takes one from them: BenchmarkKnobPreview ran 10% slower than
+// before the helpers with a 10 ms window, as fast with 100 ms (a preview
+// takes about 50 ms).
+const contendedFor = 100 * time.Millisecond
+
 // helperSpin is how long a helper keeps polling for the next job after
 // finishing one before it sleeps. Waking a sleeping goroutine on the other
 // core takes 30–300 µs on a 2-vCPU virtual machine (the idle vCPU is
@@ -75,14 +84,18 @@ const helperSpin = 2 * time.Millisecond
 // new state and changes them only after every chunk is done, so a helper
 // reads them only between a successful claim and its done.Add.
 type workerPool struct {
-	mu       sync.Mutex // held by the caller that owns the helpers
-	state    atomic.Uint64
-	done     atomic.Int32 // chunks of the current job completed
-	task     chunkTask
-	want     atomic.Int32 // helpers that may claim chunks of the current job
-	ownerCPU atomic.Int32
+	mu    sync.Mutex // held by the caller that owns the helpers
+	state atomic.Uint64
+	done  atomic.Int32 // chunks of the current job completed
+	task  chunkTask
+	want  atomic.Int32 // helpers that may claim chunks of the current job
+	// contendedUntil is the time (UnixNano) until which callers compute
+	// alone, after one found the helpers busy.
+	contendedUntil atomic.Int64
+	ownerCPU       atomic.Int32
 
 	adam adamTask // the owner's optimizer step, when task is &adam
+	rows rowsTask // the owner's compressed forward, when task is &rows
 
 	spawn   sync.Mutex
 	helpers atomic.Pointer[[]*helper]
@@ -103,13 +116,24 @@ const maxChunks = 1<<chunkBits - 1
 
 // tryOwn takes threads−1 helpers for the caller, and reports whether it
 // got them and whether they were all awake (polling for work, see poll).
+// When it finds them busy, the kernels have more callers than one, which
+// keep the cores busy without help: for contendedFor no caller takes the
+// helpers, and they sleep rather than poll.
 // It wakes the ones asleep, which takes tens to hundreds of microseconds
 // on a virtual machine whose other cores idle: the caller may compute a
 // job alone meanwhile, or cut it finer so they take less of it. It fails
 // when another caller owns the helpers. The owner runs jobs with run and
 // releases the helpers with mu.Unlock.
 func (p *workerPool) tryOwn(threads int) (owned, awake bool) {
-	if threads <= 1 || !p.mu.TryLock() {
+	if threads <= 1 {
+		return false, false
+	}
+	now := time.Now().UnixNano()
+	if now < p.contendedUntil.Load() {
+		return false, false
+	}
+	if !p.mu.TryLock() {
+		p.contendedUntil.Store(now + int64(contendedFor))
 		return false, false
 	}
 	p.ensureHelpers(threads - 1)
@@ -254,7 +278,7 @@ func (p *workerPool) poll(index int) bool {
 			return true
 		}
 		if spins%256 == 0 {
-			if time.Since(start) > helperSpin {
+			if now := time.Now(); now.Sub(start) > helperSpin || now.UnixNano() < p.contendedUntil.Load() {
 				return false
 			}
 			if spins%(8*256) == 0 {
@@ -288,4 +312,48 @@ const (
 func (t *adamTask) runChunk(i int, _ *panelScratch) {
 	lo, hi := i*adamChunk, min(len(t.w), (i+1)*adamChunk)
 	adamWith(t.impl, t.w[lo:hi], t.g[lo:hi], t.m[lo:hi], t.v[lo:hi], t.beta1, t.beta2, t.step, t.eps, t.tinyMoment)
+}
+
+// rowsTask is a batched forward of a compressed layer (CSR or Int8) over
+// chunks of rowsChunk rows: rows do not depend on each other, and with
+// rowsChunk a multiple of 16 every chunk of a CSR batch stays in the
+// panel regime.
+type rowsTask struct {
+	csr   *CSR
+	int8  *Int8
+	y, x  []float32
+	batch int
+}
+
+// rowsChunk is the rows of one chunk of a threaded compressed forward, and
+// rowsMinParallel the smallest batch split at all.
+const (
+	rowsChunk       = 32
+	rowsMinParallel = 2 * rowsChunk
+)
+
+func (t *rowsTask) runChunk(i int, _ *panelScratch) {
+	r0, r1 := i*rowsChunk, min(t.batch, (i+1)*rowsChunk)
+	if t.csr != nil {
+		m := t.csr
+		sparsePanels(sparseActive, m, t.y[r0*m.Out:r1*m.Out], t.x[r0*m.In:r1*m.In], r1-r0)
+		return
+	}
+	m := t.int8
+	m.forward(t.y[r0*m.Out:r1*m.Out], t.x[r0*m.In:r1*m.In], r1-r0)
+}
+
+// forwardRows runs the forward of csr or int8 (the other nil) on the
+// helpers and reports whether it could own them.
+func forwardRows(csr *CSR, int8 *Int8, y, x []float32, batch int) bool {
+	threads := Threads()
+	owned, _ := workers.tryOwn(threads)
+	if !owned {
+		return false
+	}
+	workers.rows = rowsTask{csr, int8, y, x, batch}
+	workers.run(&workers.rows, (batch+rowsChunk-1)/rowsChunk, threads-1, nil)
+	workers.rows = rowsTask{}
+	workers.mu.Unlock()
+	return true
 }

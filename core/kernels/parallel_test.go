@@ -152,3 +152,42 @@ func TestGemmConcurrentThreaded(t *testing.T) {
 		}
 	})
 }
+
+// TestCompressedForwardThreadsBitIdentical checks that CSR and Int8
+// forwards of large batches, split over threads, give the bits of one
+// thread, for batches that end in a part of a chunk or of a panel.
+func TestCompressedForwardThreadsBitIdentical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	const in, out = 300, 100
+	w, bias := randSlice(rng, in*out), randSlice(rng, out)
+	for i := range w {
+		if rng.IntN(10) != 0 {
+			w[i] = 0 // 90% sparse
+		}
+	}
+	csr, err := NewCSR(w, bias, in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := NewInt8(w, bias, in, out, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, batch := range []int{rowsMinParallel - 1, rowsMinParallel, 65, 70, 100, 256} {
+		x := randSlice(rng, batch*in)
+		for name, forward := range map[string]func(y, x []float32, batch int){"CSR": csr.Forward, "Int8": q.Forward} {
+			var want []float32
+			withThreads(1, func() {
+				want = make([]float32, batch*out)
+				forward(want, x, batch)
+			})
+			for _, threads := range []int{2, 3} {
+				got := make([]float32, batch*out)
+				withThreads(threads, func() { forward(got, x, batch) })
+				if j := firstDiff(got, want); j >= 0 {
+					t.Fatalf("%s batch %d on %d threads: y[%d] = %v, want %v", name, batch, threads, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}
