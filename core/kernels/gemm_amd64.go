@@ -354,9 +354,9 @@ const pipelineMinB = 1 << 17
 // split of the rows of C would have both threads read all of it, and each
 // thread's writes to it in the next optimizer step invalidate the other's
 // copies: a LeNet-300-100 epoch at batch 64 took 0.69 s on two threads
-// with the pipeline, 0.86 s on one and 0.89 s on two with rows split. The
-// pipeline costs a group at the start; Bᵀ would be packed again in every
-// group; a small B is cheap to share.
+// with the pipeline against 0.86 s on one, and with rows split as long as
+// on one. The pipeline costs a group at the start; Bᵀ would be packed
+// again in every group; a small B is cheap to share.
 //
 // Otherwise it makes a chunk per row tile (up to maxParts of them), or per
 // column panel when op(B) is Bᵀ, whose panels every thread covering them

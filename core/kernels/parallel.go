@@ -7,12 +7,14 @@ import (
 	"time"
 )
 
-// Large products and optimizer steps are split into chunks that the caller
-// and a few persistent helper goroutines claim one at a time. A chunk is
-// computed by the same code whoever claims it, so the result does not
-// depend on the number of threads or on who ran what: each chunk is a
-// rectangle of register tiles of C with the whole k loop inside (see
-// tiling), or a range of elements of an element-wise update.
+// Large products, optimizer steps and compressed forwards are split into
+// chunks that the caller and a few persistent helper goroutines claim one
+// at a time. A chunk is computed by the same code whoever claims it, so
+// the result does not depend on the number of threads or on who ran what:
+// each chunk is a rectangle of register tiles of C with the whole k loop
+// inside, or in a pipelined product the last k blocks of a group of row
+// tiles after the owner's first ones (see tiling), a range of elements of
+// an element-wise update, or rows of a compressed layer's forward.
 //
 // One caller at a time owns the helpers. A second caller that arrives
 // while they are busy (the TUI evaluates two models at once) does not wait
@@ -65,8 +67,9 @@ const contendedFor = 100 * time.Millisecond
 // core takes 30–300 µs on a 2-vCPU virtual machine (the idle vCPU is
 // halted), longer than most products take, so a helper that slept between
 // the products and optimizer steps of a training step would come too late
-// for each. Measured on LeNet-300-100 epochs at batch 64, two threads
-// against one: 1.16× slower with 100 µs, even with 2 ms.
+// for each: a LeNet-300-100 epoch at batch 64 on two threads took 1.16×
+// the time on one with 100 µs, as long as on one with 2 ms (before the k
+// pipeline of split made it faster).
 const helperSpin = 2 * time.Millisecond
 
 // workerPool is the caller's helpers and the job they share.
@@ -80,9 +83,9 @@ const helperSpin = 2 * time.Millisecond
 // the next of the same shape (a training step's weight gradient, then the
 // optimizer step over it) each core mostly finds its part of the data in
 // its own cache: moving a line between the cores of a virtual machine is
-// slow. The owner writes task (and what it points to) before it publishes the
-// new state and changes them only after every chunk is done, so a helper
-// reads them only between a successful claim and its done.Add.
+// slow. The owner writes task (and what it points to) before it publishes
+// the new state and changes them only after every chunk is done, so a
+// helper reads them only between a successful claim and its done.Add.
 type workerPool struct {
 	mu    sync.Mutex // held by the caller that owns the helpers
 	state atomic.Uint64
@@ -92,7 +95,7 @@ type workerPool struct {
 	// contendedUntil is the time (UnixNano) until which callers compute
 	// alone, after one found the helpers busy.
 	contendedUntil atomic.Int64
-	ownerCPU       atomic.Int32
+	ownerCPU       atomic.Int32 // the CPU the owner ran on when it published the job, or -1
 
 	adam adamTask // the owner's optimizer step, when task is &adam
 	rows rowsTask // the owner's compressed forward, when task is &rows
@@ -116,14 +119,15 @@ const maxChunks = 1<<chunkBits - 1
 
 // tryOwn takes threads−1 helpers for the caller, and reports whether it
 // got them and whether they were all awake (polling for work, see poll).
-// When it finds them busy, the kernels have more callers than one, which
-// keep the cores busy without help: for contendedFor no caller takes the
-// helpers, and they sleep rather than poll.
 // It wakes the ones asleep, which takes tens to hundreds of microseconds
 // on a virtual machine whose other cores idle: the caller may compute a
-// job alone meanwhile, or cut it finer so they take less of it. It fails
-// when another caller owns the helpers. The owner runs jobs with run and
-// releases the helpers with mu.Unlock.
+// job alone meanwhile, or cut it finer so they take less of it. The owner
+// runs jobs with run and releases the helpers with mu.Unlock.
+//
+// It fails when another caller owns the helpers: the kernels then have
+// more callers than one, which keep the cores busy without help, so for
+// contendedFor it fails for every caller, and the helpers sleep rather
+// than poll.
 func (p *workerPool) tryOwn(threads int) (owned, awake bool) {
 	if threads <= 1 {
 		return false, false
@@ -266,11 +270,11 @@ func (p *workerPool) help(h *helper, index int) {
 // may claim. Every few microseconds it checks that it does not share the
 // owner's CPU (moving off it if it does, see moveOff) and yields the CPU
 // to other threads: a helper that only spun beside its owner would halve
-// the owner's speed until it slept. It yields to other goroutines (the TUI's,
-// while training keeps the helper busy) every few tens of microseconds,
-// not more often: runtime.Gosched goes through the scheduler's global
-// queue, and done every microsecond it slowed the owner's products on the
-// other core by a quarter.
+// the owner's speed until it slept. It yields to other goroutines (the
+// TUI's, while training keeps the helper busy) every few tens of
+// microseconds, not more often: runtime.Gosched goes through the
+// scheduler's global queue, and done every microsecond it slowed the
+// owner's products on the other core by a quarter.
 func (p *workerPool) poll(index int) bool {
 	start := time.Now()
 	for spins := 1; ; spins++ {
@@ -320,7 +324,7 @@ func (t *adamTask) runChunk(i int, _ *panelScratch) {
 // panel regime.
 type rowsTask struct {
 	csr   *CSR
-	int8  *Int8
+	q     *Int8
 	y, x  []float32
 	batch int
 }
@@ -339,19 +343,19 @@ func (t *rowsTask) runChunk(i int, _ *panelScratch) {
 		sparsePanels(sparseActive, m, t.y[r0*m.Out:r1*m.Out], t.x[r0*m.In:r1*m.In], r1-r0)
 		return
 	}
-	m := t.int8
+	m := t.q
 	m.forward(t.y[r0*m.Out:r1*m.Out], t.x[r0*m.In:r1*m.In], r1-r0)
 }
 
-// forwardRows runs the forward of csr or int8 (the other nil) on the
-// helpers and reports whether it could own them.
-func forwardRows(csr *CSR, int8 *Int8, y, x []float32, batch int) bool {
+// forwardRows runs the forward of csr or q (the other nil) on the helpers
+// and reports whether it could own them.
+func forwardRows(csr *CSR, q *Int8, y, x []float32, batch int) bool {
 	threads := Threads()
 	owned, _ := workers.tryOwn(threads)
 	if !owned {
 		return false
 	}
-	workers.rows = rowsTask{csr, int8, y, x, batch}
+	workers.rows = rowsTask{csr, q, y, x, batch}
 	workers.run(&workers.rows, (batch+rowsChunk-1)/rowsChunk, threads-1, nil)
 	workers.rows = rowsTask{}
 	workers.mu.Unlock()
