@@ -38,7 +38,18 @@ const (
 	KeyEpochFraction = "train_epoch_fraction"
 	// KeyQuick is 1 when the results come from a quick run.
 	KeyQuick = "quick"
+	// KeyThreads is the threads the kernels use (kernels.Threads).
+	KeyThreads = "threads"
 )
+
+// oneThread returns f run with kernels.SetThreads(1).
+func oneThread(f func()) func() {
+	return func() {
+		prev := kernels.SetThreads(1)
+		defer kernels.SetThreads(prev)
+		f()
+	}
+}
 
 // gemmShapes are the products one training step of LeNet-300-100
 // runs: m×k times k×n.
@@ -50,19 +61,22 @@ var forms = []string{"dense", "sparse90", "sparse95", "int8", "rank32"}
 // Run measures the speed of the numerics on this machine and returns a
 // flat map of medians:
 //
-//   - gemm_gflops_MxKxN and gonum_gemm_gflops_MxKxN: kernels.Gemm and
-//     gonum's blas32.Gemm on the LeNet-300-100 training shapes, in GFLOP/s
-//     (2·m·k·n per product);
-//   - train_epoch_s_b64, train_epoch_s_b256: seconds per epoch of
-//     LeNet-300-100 (784-300-100-10, ReLU, Adam lr 1e-3) on MNIST's 60 000
-//     training images at batch 64 and 256, median of 3 (Quick times 5% of
-//     an epoch and scales; train_epoch_fraction says which fraction);
+//   - threads: the threads the kernels use (kernels.Threads, by default
+//     GOMAXPROCS);
+//   - gemm_gflops_MxKxN, gemm_gflops_1t_MxKxN and gonum_gemm_gflops_MxKxN:
+//     kernels.Gemm on those threads and on one, and gonum's blas32.Gemm, on
+//     the LeNet-300-100 training shapes, in GFLOP/s (2·m·k·n per product);
+//   - train_epoch_s_b64, train_epoch_s_b256 and their _1t twins: seconds
+//     per epoch of LeNet-300-100 (784-300-100-10, ReLU, Adam lr 1e-3) on
+//     MNIST's 60 000 training images at batch 64 and 256, on those threads
+//     and on one, median of 3 runs in alternation (Quick times 5% of an
+//     epoch and scales; train_epoch_fraction says which fraction);
 //   - infer_us_b1_F, infer_us_b256_F: microseconds per Forward(x, false) of
 //     LeNet-300-100 at batch 1 and 256 after PrepareInference, for F in
 //     dense, sparse90 and sparse95 (prune.Prune with ScopeGlobal), int8
 //     (quant.QuantizeModel at 8 bits) and rank32 (lowrank.FactorizeModel of
-//     fc1 at rank 32). The weights are random: speed does not depend on
-//     their values;
+//     fc1 at rank 32), on the kernels' threads. The weights are random:
+//     speed does not depend on their values;
 //   - infer_speedup_b1_F, infer_speedup_b256_F: the dense time over F's;
 //   - infer_us_b1_lenet5_F, infer_us_b256_lenet5_F: the same for LeNet-5
 //     (conv 20@5×5, pool, conv 50@5×5, pool, dense 500, dense 10), F in
@@ -90,7 +104,9 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (map[string]floa
 	if opts.Quick {
 		round, rounds = 5*time.Millisecond, 11
 	}
-	fmt.Fprintf(progress, "bench: kernels %s (gemm), %s (sparse), %s (int8)\n", kernels.Impl(), kernels.SparseImpl(), kernels.Int8Impl())
+	threads := kernels.Threads()
+	r[KeyThreads] = float64(threads)
+	fmt.Fprintf(progress, "bench: kernels %s (gemm), %s (sparse), %s (int8), up to %d threads\n", kernels.Impl(), kernels.SparseImpl(), kernels.Int8Impl(), threads)
 
 	rng := rand.New(rand.NewPCG(2024, 11))
 	for _, sh := range gemmShapes {
@@ -106,14 +122,17 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (map[string]floa
 		C := blas32.General{Rows: m, Cols: n, Stride: n, Data: c}
 		t, err := interleaved(ctx, round, rounds, []func(){
 			func() { kernels.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) },
+			oneThread(func() { kernels.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) }),
 			func() { blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, A, B, 0, C) },
 		})
 		if err != nil {
 			return nil, err
 		}
+		name1 := fmt.Sprintf("gemm_gflops_1t_%dx%dx%d", m, k, n)
 		r[name] = flops / t[0].Seconds() / 1e9
-		r["gonum_"+name] = flops / t[1].Seconds() / 1e9
-		fmt.Fprintf(progress, "bench: %s %.1f GFLOP/s (gonum %.1f)\n", name, r[name], r["gonum_"+name])
+		r[name1] = flops / t[1].Seconds() / 1e9
+		r["gonum_"+name] = flops / t[2].Seconds() / 1e9
+		fmt.Fprintf(progress, "bench: %s %.1f GFLOP/s on %d threads, %.1f on 1 (gonum %.1f)\n", name, r[name], threads, r[name1], r["gonum_"+name])
 	}
 
 	if err := inference(ctx, r, round, rounds, progress); err != nil {
@@ -204,8 +223,9 @@ func inference(ctx context.Context, r map[string]float64, round time.Duration, r
 }
 
 // training times epochs of LeNet-300-100 with Adam on MNIST at batch
-// 64 and 256: the median of 3 epochs, or with Quick of 3 runs over 5% of an
-// epoch each, scaled to the whole epoch.
+// 64 and 256, on the kernels' threads and on one: the median of 3 epochs,
+// or with Quick of 3 runs over 5% of an epoch each, scaled to the whole
+// epoch.
 func training(ctx context.Context, r map[string]float64, opts Options, progress io.Writer) error {
 	dir, err := data.FindMNIST(opts.DataDir)
 	if err != nil {
@@ -221,27 +241,43 @@ func training(ctx context.Context, r map[string]float64, opts Options, progress 
 	}
 	rows := int(fraction * float64(train.Len()))
 	for _, batch := range []int{64, 256} {
-		m := leNet(11)
-		opt := nn.NewAdam(1e-3)
+		// One model and optimizer per thread setting, trained in
+		// alternation: the same work, the same machine noise.
+		settings := []int{kernels.Threads(), 1}
+		models := make([]*nn.Sequential, len(settings))
+		opts := make([]nn.Optimizer, len(settings))
+		times := make([][]float64, len(settings))
 		rng := rand.New(rand.NewPCG(3, uint64(batch)))
-		// One warm-up step so buffers exist before the clock starts.
-		if _, err := nn.TrainEpoch(ctx, m, opt, train.X.Slice(0, batch), train.Y[:batch], batch, rng, nil); err != nil {
-			return err
+		for i := range settings {
+			models[i], opts[i] = leNet(11), nn.NewAdam(1e-3)
+			// One warm-up step so buffers exist before the clock starts.
+			if _, err := nn.TrainEpoch(ctx, models[i], opts[i], train.X.Slice(0, batch), train.Y[:batch], batch, rng, nil); err != nil {
+				return err
+			}
 		}
-		var times []float64
 		for run := range 3 {
 			from := (run * rows) % (train.Len() - rows + 1)
 			x, y := train.X.Slice(from, from+rows), train.Y[from:from+rows]
-			start := time.Now()
-			if _, err := nn.TrainEpoch(ctx, m, opt, x, y, batch, rng, nil); err != nil {
-				return err
+			for i, threads := range settings {
+				prev := kernels.SetThreads(threads)
+				start := time.Now()
+				_, err := nn.TrainEpoch(ctx, models[i], opts[i], x, y, batch, rng, nil)
+				kernels.SetThreads(prev)
+				if err != nil {
+					return err
+				}
+				times[i] = append(times[i], time.Since(start).Seconds()/fraction)
 			}
-			times = append(times, time.Since(start).Seconds()/fraction)
 		}
-		slices.Sort(times)
-		key := fmt.Sprintf("train_epoch_s_b%d", batch)
-		r[key] = times[1]
-		fmt.Fprintf(progress, "bench: %s %.2f s (median of 3, each timed on %d of %d images)\n", key, r[key], rows, train.Len())
+		for i, threads := range settings {
+			key := fmt.Sprintf("train_epoch_s_b%d", batch)
+			if i > 0 {
+				key = fmt.Sprintf("train_epoch_s_b%d_1t", batch)
+			}
+			slices.Sort(times[i])
+			r[key] = times[i][1]
+			fmt.Fprintf(progress, "bench: %s %.2f s on %d threads (median of 3, each timed on %d of %d images)\n", key, r[key], threads, rows, train.Len())
+		}
 	}
 	r[KeyEpochFraction] = fraction
 	return nil
@@ -312,14 +348,15 @@ var targets = map[string]float64{
 
 // WriteTable writes the results of Run as a table: key, value, unit,
 // and for the speedups their target and whether it was met. Keys are sorted
-// by kind (GEMM, training, inference times, speedups), then by name.
+// by kind (threads, GEMM, training, inference times, speedups), then by
+// name.
 func WriteTable(w io.Writer, r map[string]float64) error {
 	keys := make([]string, 0, len(r))
 	for k := range r {
 		keys = append(keys, k)
 	}
 	order := func(k string) int {
-		for i, p := range []string{"gemm_", "gonum_gemm_", "train_", "infer_us_b1_", "infer_us_b256_", "infer_speedup_"} {
+		for i, p := range []string{KeyThreads, "gemm_", "gonum_gemm_", "train_", "infer_us_b1_", "infer_us_b256_", "infer_speedup_"} {
 			if strings.HasPrefix(k, p) {
 				return i
 			}

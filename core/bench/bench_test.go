@@ -129,9 +129,10 @@ func TestRunWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := []string{"gemm_gflops_64x784x300", "gemm_gflops_256x784x300", "gemm_gflops_64x300x100",
+	keys := []string{KeyThreads, "gemm_gflops_64x784x300", "gemm_gflops_256x784x300", "gemm_gflops_64x300x100",
+		"gemm_gflops_1t_64x784x300", "gemm_gflops_1t_256x784x300", "gemm_gflops_1t_64x300x100",
 		"gonum_gemm_gflops_64x784x300", "gonum_gemm_gflops_256x784x300", "gonum_gemm_gflops_64x300x100",
-		"train_epoch_s_b64", "train_epoch_s_b256"}
+		"train_epoch_s_b64", "train_epoch_s_b256", "train_epoch_s_b64_1t", "train_epoch_s_b256_1t"}
 	for _, f := range forms {
 		keys = append(keys, "infer_us_b1_"+f, "infer_us_b256_"+f)
 		if f != "dense" {

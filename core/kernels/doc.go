@@ -30,7 +30,25 @@
 // activation, AddRows sums a gradient over the batch. Each gives exactly the
 // bits of its pure-Go version, so results do not depend on the CPU.
 //
+// Large products, Adam steps and CSR and Int8 forwards of 64 rows or more
+// run on several threads, with results bit for bit those of one thread
+// (see parallel.go). A product is cut into chunks of whole register tiles
+// — row tiles, column panels for Bᵀ, or on two threads, for a large B, the
+// two halves of the k blocks of each group of row tiles in a pipeline —
+// and every element of C is computed by the same kernel calls with the
+// same k blocking and order whoever computes it; a compressed forward is
+// cut into chunks of 32 rows. A small persistent pool of GOMAXPROCS−1
+// helper goroutines serves one caller at a time; a caller that finds the
+// helpers busy computes alone, so concurrent callers neither deadlock nor
+// wait, and for 100 ms after that every caller does. Products under
+// 1 MFLOP stay on the caller's thread. SetThreads(1) forces one thread;
+// Threads reports the count. Measured here (2 vCPU Xeon, AVX-512;
+// blaspeer, medians of one run): 64×784·784×300 and 256×784·784×300 at
+// 218 and 254 GFLOP/s on two threads, 143 and 142 on one, OpenBLAS 138
+// and 211 on its two; a LeNet-300-100 epoch at batch 64 in 0.69 s on two
+// threads, 0.79 s on one (pruner-tui bench).
+//
 // GemmRef is the straightforward triple loop with float64 accumulation that
-// tests compare every implementation against. Gemm is single-threaded and
-// safe for concurrent use.
+// tests compare every implementation against. Every kernel is safe for
+// concurrent use.
 package kernels

@@ -101,7 +101,8 @@ func (m *Int8) Scale(j int) float32 { return m.scale[j] }
 // Forward computes y = x·W + b for batch rows: x is batch×In and y is
 // batch×Out, both row-major and contiguous. Each row of x is quantized on
 // its own, so a row's output does not depend on the rest of the batch, and
-// results are bit-identical from run to run.
+// results are bit-identical from run to run; large batches are split over
+// threads.
 //
 // Forward panics when x or y is too short: a programming error, as in Gemm.
 func (m *Int8) Forward(y, x []float32, batch int) {
@@ -112,6 +113,14 @@ func (m *Int8) Forward(y, x []float32, batch int) {
 	if batch == 0 {
 		return
 	}
+	if batch >= rowsMinParallel && forwardRows(nil, m, y, x, batch) {
+		return
+	}
+	m.forward(y, x, batch)
+}
+
+// forward is Forward on the calling thread.
+func (m *Int8) forward(y, x []float32, batch int) {
 	s := int8Pool.Get().(*int8Scratch)
 	defer int8Pool.Put(s)
 	impl := int8Active

@@ -232,12 +232,16 @@ func (m *CSR) NonZero() int { return len(m.val) }
 // Forward computes y = x·W + b for batch rows: x is batch×In and y is
 // batch×Out, both row-major and contiguous. Each output sums its non-zeros
 // in a fixed order (which depends on the batch regime, see sellBatchMax),
-// so results are bit-identical from run to run.
+// so results are bit-identical from run to run. Large batches are split
+// over threads in chunks of whole panels, in the same regime.
 //
 // Forward panics when x or y is too short: a programming error, as in Gemm.
 func (m *CSR) Forward(y, x []float32, batch int) {
 	m.check(y, x, batch)
 	if batch == 0 {
+		return
+	}
+	if batch >= rowsMinParallel && forwardRows(m, nil, y, x, batch) {
 		return
 	}
 	sparseWith(sparseActive, m, y, x, batch)

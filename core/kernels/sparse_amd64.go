@@ -29,6 +29,16 @@ func sparseWith(impl int, m *CSR, y, x []float32, batch int) {
 		}
 		return
 	}
+	sparsePanels(impl, m, y, x, batch)
+}
+
+// sparsePanels is sparseWith for a batch above sellBatchMax (or a part of
+// one): transposed panels of 16 rows.
+func sparsePanels(impl int, m *CSR, y, x []float32, batch int) {
+	if impl == implGeneric {
+		sparseGo(m, y, x, batch)
+		return
+	}
 	s := sparsePool.Get().(*sparseScratch)
 	defer sparsePool.Put(s)
 	s.ensure(m.In, m.Out)

@@ -9,3 +9,5 @@ var sparseActive = implGeneric
 func SparseImpl() string { return implNames[sparseActive] }
 
 func sparseWith(impl int, m *CSR, y, x []float32, batch int) { sparseGo(m, y, x, batch) }
+
+func sparsePanels(impl int, m *CSR, y, x []float32, batch int) { sparseGo(m, y, x, batch) }
