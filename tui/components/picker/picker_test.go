@@ -174,10 +174,10 @@ func TestFilterRanksNamesFirst(t *testing.T) {
 	}
 	m := shipped()
 	press(m, "/")
-	typeText(m, "deep")
+	typeText(m, "lottery")
 	v := m.View()
 	n := m.Len() // every shipped preset
-	if !strings.Contains(v, fmt.Sprintf("1 of %d matches “deep”", n)) || strings.Contains(v, fmt.Sprintf("%d experiments", n)) {
+	if !strings.Contains(v, fmt.Sprintf("1 of %d matches “lottery”", n)) || strings.Contains(v, fmt.Sprintf("%d experiments", n)) {
 		t.Errorf("the counter does not follow the filter:\n%s", v)
 	}
 	for i, l := range strings.Split(v, "\n") {
@@ -190,7 +190,7 @@ func TestFilterRanksNamesFirst(t *testing.T) {
 	}
 	// q and ? are text while typing.
 	typeText(m, "q?")
-	if m.Query() != "deepq?" {
+	if m.Query() != "lotteryq?" {
 		t.Errorf("query %q", m.Query())
 	}
 	press(m, "esc")
