@@ -97,8 +97,9 @@ type workerPool struct {
 	contendedUntil atomic.Int64
 	ownerCPU       atomic.Int32 // the CPU the owner ran on when it published the job, or -1
 
-	adam adamTask // the owner's optimizer step, when task is &adam
-	rows rowsTask // the owner's compressed forward, when task is &rows
+	adam   adamTask   // the owner's optimizer step, when task is &adam
+	rows   rowsTask   // the owner's compressed forward, when task is &rows
+	ranges rangesTask // the owner's Parallel loop, when task is &ranges
 
 	spawn   sync.Mutex
 	helpers atomic.Pointer[[]*helper]

@@ -122,9 +122,14 @@ func (c *Conv2D) asPositions(dy Matrix) Matrix {
 // as a row of dst: (image·Ho + oy)·Wo + ox, the window's pixels row by row,
 // each pixel's channels in order; pixels in the padding are 0.
 func (c *Conv2D) im2col(x, dst Matrix) {
+	kernels.Parallel(x.Rows, len(dst.Data), func(lo, hi int) { c.im2colImages(x, dst, lo, hi) })
+}
+
+// im2colImages is im2col of images lo..hi-1.
+func (c *Conv2D) im2colImages(x, dst Matrix, lo, hi int) {
 	in, k, ch := c.In, c.K, c.In.C
 	run := k * ch // one window row: k pixels of ch channels
-	for b := 0; b < x.Rows; b++ {
+	for b := lo; b < hi; b++ {
 		img := x.Row(b)
 		for oy := 0; oy < c.Out.H; oy++ {
 			for ox := 0; ox < c.Out.W; ox++ {
@@ -170,10 +175,15 @@ func copyRun(dst, src []float32) {
 // gradient added back onto the pixels it was read from, a window row at a
 // time where the row lies inside the image.
 func (c *Conv2D) col2im(dp, dx Matrix) {
-	clear(dx.Data)
+	kernels.Parallel(dx.Rows, len(dp.Data), func(lo, hi int) { c.col2imImages(dp, dx, lo, hi) })
+}
+
+// col2imImages is col2im of images lo..hi-1.
+func (c *Conv2D) col2imImages(dp, dx Matrix, lo, hi int) {
+	clear(dx.Data[lo*dx.Cols : hi*dx.Cols])
 	in, k, ch := c.In, c.K, c.In.C
 	run := k * ch
-	for b := 0; b < dx.Rows; b++ {
+	for b := lo; b < hi; b++ {
 		img := dx.Row(b)
 		for oy := 0; oy < c.Out.H; oy++ {
 			for ox := 0; ox < c.Out.W; ox++ {
@@ -274,8 +284,14 @@ func (p *MaxPool2D) Forward(x Matrix, train bool) Matrix {
 	} else {
 		p.argmax = p.argmax[:n]
 	}
+	kernels.Parallel(x.Rows, len(x.Data), func(lo, hi int) { p.forwardImages(x, lo, hi) })
+	return p.y
+}
+
+// forwardImages is Forward of images lo..hi-1.
+func (p *MaxPool2D) forwardImages(x Matrix, lo, hi int) {
 	in, out, ch := p.In, p.Out, p.In.C
-	for b := 0; b < x.Rows; b++ {
+	for b := lo; b < hi; b++ {
 		img, dst, arg := x.Row(b), p.y.Row(b), p.argmax[b*out.Size():(b+1)*out.Size()]
 		for oy := 0; oy < out.H; oy++ {
 			for ox := 0; ox < out.W; ox++ {
@@ -301,7 +317,6 @@ func (p *MaxPool2D) Forward(x Matrix, train bool) Matrix {
 			}
 		}
 	}
-	return p.y
 }
 
 // takeLarger sets best[c] to px[c], and at[c] to i+c, where px[c] is
@@ -326,10 +341,16 @@ func takeLarger(best []float32, at []int32, px []float32, i int32) {
 // gets their sum.
 func (p *MaxPool2D) Backward(dy Matrix) Matrix {
 	p.dx = ensure(p.dx, dy.Rows, p.In.Size())
-	clear(p.dx.Data)
+	kernels.Parallel(dy.Rows, len(p.dx.Data), func(lo, hi int) { p.backwardImages(dy, lo, hi) })
+	return p.dx
+}
+
+// backwardImages is Backward of images lo..hi-1.
+func (p *MaxPool2D) backwardImages(dy Matrix, lo, hi int) {
+	clear(p.dx.Data[lo*p.dx.Cols : hi*p.dx.Cols])
 	n := p.Out.Size()
 	tiled := p.Stride >= p.Size // no input is in two windows
-	for b := 0; b < dy.Rows; b++ {
+	for b := lo; b < hi; b++ {
 		g, dst, arg := dy.Row(b), p.dx.Row(b), p.argmax[b*n:(b+1)*n]
 		if tiled {
 			for o, v := range g {
@@ -341,7 +362,6 @@ func (p *MaxPool2D) Backward(dy Matrix) Matrix {
 			dst[arg[o]] += v
 		}
 	}
-	return p.dx
 }
 
 func (p *MaxPool2D) Params() []*Param { return nil }
