@@ -301,6 +301,10 @@ func (p *MaxPool2D) forwardImages(x Matrix, lo, hi int) {
 				// order, each channel at once: a later pixel wins only
 				// when larger.
 				first := (oy*p.Stride*in.W + ox*p.Stride) * ch
+				if p.Size == 2 {
+					max2x2(best, at, img, first, in.W*ch, ch)
+					continue
+				}
 				copy(best, img[first:first+ch])
 				for c := range at {
 					at[c] = int32(first + c)
@@ -316,6 +320,29 @@ func (p *MaxPool2D) forwardImages(x Matrix, lo, hi int) {
 				}
 			}
 		}
+	}
+}
+
+// max2x2 is a 2×2 window's maximum, channel by channel, in one pass: the
+// four pixels start at img[first], first+ch, first+row and first+row+ch;
+// ties go to the first in reading order, as takeLarger's do.
+func max2x2(best []float32, at []int32, img []float32, first, row, ch int) {
+	p0, p1 := img[first:first+ch], img[first+ch:first+2*ch]
+	p2, p3 := img[first+row:first+row+ch], img[first+row+ch:first+row+2*ch]
+	at = at[:len(best)]
+	p0, p1, p2, p3 = p0[:len(best)], p1[:len(best)], p2[:len(best)], p3[:len(best)]
+	offsets := [4]int32{0, int32(ch), int32(row), int32(row + ch)}
+	for c := range best {
+		m, k := p0[c], int32(0)
+		for j, v := range [3]float32{p1[c], p2[c], p3[c]} {
+			var take uint32
+			if v > m {
+				take = ^uint32(0)
+			}
+			m = math.Float32frombits(math.Float32bits(v)&take | math.Float32bits(m)&^take)
+			k = int32(uint32(offsets[j+1])&take | uint32(k)&^take)
+		}
+		best[c], at[c] = m, int32(first+c)+k
 	}
 }
 
