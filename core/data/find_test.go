@@ -171,7 +171,7 @@ func TestFindMNISTMissingOrEmptyDir(t *testing.T) {
 	}
 	empty := t.TempDir()
 	_, err = FindMNIST(empty)
-	if err == nil || !strings.Contains(err.Error(), "holds none of the MNIST files") ||
+	if err == nil || !strings.Contains(err.Error(), "holds none of the four IDX files") ||
 		strings.Count(err.Error(), trainImagesFile) != 1 {
 		t.Errorf("empty folder: %v", err)
 	}

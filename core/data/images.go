@@ -47,15 +47,16 @@ const FashionMNISTDebianDir = "/usr/share/datasets/fashion-mnist"
 // else Debian's /usr/share/datasets/fashion-mnist. When none holds them
 // the error says how to get them.
 func FindFashionMNIST(dir string) (string, error) {
+	const howTo = "Fashion-MNIST comes with Debian's package dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"
 	if dir != "" {
 		if err := checkMNISTDir(dir); err != nil {
-			return "", fmt.Errorf("--data %s: %w", dir, err)
+			return "", fmt.Errorf("--data %s: %w; %s", dir, err, howTo)
 		}
 		return dir, nil
 	}
 	if env := os.Getenv(FashionMNISTEnv); env != "" {
 		if err := checkMNISTDir(env); err != nil {
-			return "", fmt.Errorf("%s=%s: %w", FashionMNISTEnv, env, err)
+			return "", fmt.Errorf("%s=%s: %w; %s", FashionMNISTEnv, env, err, howTo)
 		}
 		return env, nil
 	}

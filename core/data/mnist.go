@@ -193,9 +193,9 @@ func checkMNISTDir(dir string) error {
 	}
 	switch {
 	case len(missing) == len(mnistFiles):
-		return fmt.Errorf("folder holds none of the MNIST files %s", strings.Join(mnistFiles, ", "))
+		return fmt.Errorf("folder holds none of the four IDX files %s", strings.Join(mnistFiles, ", "))
 	case len(missing) > 0:
-		return fmt.Errorf("folder lacks %s (it must hold all four MNIST files)", strings.Join(missing, ", "))
+		return fmt.Errorf("folder lacks %s (it must hold all four IDX files)", strings.Join(missing, ", "))
 	}
 	return nil
 }
