@@ -36,10 +36,12 @@ const usage = `pruner-tui — explore neural-network compression (pruning, quant
 low-rank factorization) on MNIST, live in the terminal.
 
 Usage:
-  pruner-tui [--data DIR] [--max-memory SIZE] [PRESET | FILE.yaml ...]
+  pruner-tui [--data DIR] [--baseline FILE.prtm] [--max-memory SIZE] [PRESET | FILE.yaml ...]
         Open the TUI and run the first experiment (default: the quickstart
         preset). Further YAML files are offered in the preset picker (p).
-  pruner-tui run PRESET|FILE.yaml [--out FILE] [--save DIR] [--data DIR] [--seed N] [--max-memory SIZE]
+        --baseline takes the first experiment's trained baseline from a
+        model file instead of training it.
+  pruner-tui run PRESET|FILE.yaml [--out FILE] [--save DIR] [--baseline FILE.prtm] [--data DIR] [--seed N] [--max-memory SIZE]
         Run headless: a progress bar on stderr, the result table on stdout,
         and with --out the table written as CSV, Markdown or JSON (chosen by
         the extension: .csv, .md, .json). --save DIR writes each row's model
@@ -50,7 +52,10 @@ Usage:
         Every output is checked writable before the training starts; if
         writing still fails at the end, the files go to a new folder in the
         temporary directory instead. --seed N (0 to 18446744073709551615)
-        replaces the spec's seed.
+        replaces the spec's seed. --baseline FILE.prtm takes the trained
+        baseline from a model file (the dense row's of an earlier --save)
+        instead of training it. A Fashion-MNIST run also writes the
+        per-class accuracies beside --out as NAME-classes.EXT.
 
 A spec whose run would need more memory than --max-memory SIZE (e.g. 8GiB,
 512MB; default ¾ of the machine's memory) is refused before anything is
@@ -180,6 +185,7 @@ func limitMemory(opts experiments.Options) {
 func runTUI(args []string, stderr io.Writer) error {
 	fs := newFlagSet("pruner-tui", stderr)
 	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
+	baseline := fs.String("baseline", "", "take the first experiment's trained baseline from this model file (.prtm, as run --save writes the dense row's) instead of training it")
 	maxMemory := memoryFlag(fs)
 	names, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -193,16 +199,21 @@ func runTUI(args []string, stderr io.Writer) error {
 	}
 	opts := experiments.Options{DataDir: *dataDir, MaxMemory: *maxMemory}
 	var specs []spec.Spec
-	for _, n := range names {
+	for i, n := range names {
 		s, err := spec.Load(n)
 		if err != nil {
 			return err
 		}
-		if err := experiments.Preflight(s, opts); err != nil {
+		check := opts
+		if i == 0 {
+			check.Baseline = *baseline
+		}
+		if err := experiments.Preflight(s, check); err != nil {
 			return err
 		}
 		specs = append(specs, s)
 	}
+	opts.Baseline = *baseline
 	limitMemory(opts)
 	return tui.Run(tui.Config{Spec: specs[0], Extra: specs[1:], Opts: opts})
 }

@@ -178,6 +178,9 @@ func (s *session) start(spec spec.Spec) tea.Cmd {
 	s.lastJob++
 	id := s.lastJob
 	opts := s.opts
+	// A trained baseline given on the command line is the first
+	// experiment's: another one trains its own.
+	s.opts.Baseline = ""
 	events, cancel := startJob(id, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
 		report, err := experiments.Run(ctx, spec, opts, sink)
 		return jobEndMsg{Table: report.Rows, Err: err}
