@@ -206,6 +206,7 @@ func (r *runner) loadedBaseline(path string, model *nn.Sequential) error {
 	if err := loadBaseline(path, model); err != nil {
 		return err
 	}
+	r.stage(StageEvaluating, "baseline from "+path)
 	r.snapshots = map[int]prune.Weights{}
 	_, testAcc, err := evaluate(r.ctx, model, r.test, 0)
 	if err != nil {
