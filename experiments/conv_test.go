@@ -210,3 +210,25 @@ compress:
 		}
 	}
 }
+
+// TestAugmentedTraining: augmentation changes what the baseline learns,
+// and the same seed gives the same table.
+func TestAugmentedTraining(t *testing.T) {
+	run := func(extra string) results.Table {
+		sp := parseValid(t, strings.Replace(tinyConv, "batch: 32}", "batch: 32"+extra+"}", 1)+"compress:\n  - {technique: quantize, bits: 4}\n")
+		rep, err := Run(context.Background(), sp, Options{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return measured(rep.Rows)
+	}
+	plain, aug, again := run(""), run(", augment: {flip: true, shift: 2}"), run(", augment: {flip: true, shift: 2}")
+	if plain[0] == aug[0] {
+		t.Error("augmentation changed nothing")
+	}
+	for i := range aug {
+		if aug[i] != again[i] {
+			t.Errorf("row %d differs between two augmented runs:\n%+v\n%+v", i, aug[i], again[i])
+		}
+	}
+}

@@ -76,6 +76,12 @@ func loadData(s spec.Spec, opts Options) (train, test *data.Set, err error) {
 		if train, test, err = images.Load(dir, d.Limit, d.TestLimit); err != nil {
 			return nil, nil, err
 		}
+		if a := s.Train.Augment; a.On() {
+			in := d.Input()
+			// A black pixel, standardized as the images are.
+			fill := float32(-images.Mean / images.Std)
+			train.Augment = &data.Augment{H: in.H, W: in.W, C: in.C, Shift: a.Shift, Flip: a.Flip, Fill: fill}
+		}
 	case "blobs":
 		train, test = data.Blobs(d.Samples, d.Classes, d.Dim, s.Seed)
 	case "spirals":

@@ -101,7 +101,11 @@ func fit(ctx context.Context, rep reporter, job fitJob) (EpochEvent, error) {
 func trainEpoch(ctx context.Context, rep reporter, job fitJob, epoch, steps int, afterStep func() error) (float64, error) {
 	var ema float64
 	var lastEmit time.Time
-	return nn.TrainEpoch(ctx, job.model, job.opt, job.train.X, job.train.Y, job.batch, job.rng, func(step int, loss float64) error {
+	var aug nn.Augmenter
+	if job.train.Augment != nil {
+		aug = job.train.Augment
+	}
+	return nn.TrainEpochAugmented(ctx, job.model, job.opt, job.train.X, job.train.Y, job.batch, job.rng, aug, func(step int, loss float64) error {
 		if err := afterStep(); err != nil {
 			return err
 		}

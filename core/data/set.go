@@ -10,6 +10,9 @@ type Set struct {
 	Y          []int
 	Classes    int
 	ClassNames []string // what each class is, when the dataset names them
+	// Augment, when not nil, changes each training image at random as a
+	// batch draws it (training sets only; see Augment).
+	Augment *Augment
 }
 
 // Len returns the number of examples.
@@ -21,5 +24,5 @@ func (s *Set) Subset(n int) *Set {
 	if n <= 0 || n >= s.Len() {
 		return s
 	}
-	return &Set{Name: s.Name, X: s.X.Slice(0, n), Y: s.Y[:n:n], Classes: s.Classes, ClassNames: s.ClassNames}
+	return &Set{Name: s.Name, X: s.X.Slice(0, n), Y: s.Y[:n:n], Classes: s.Classes, ClassNames: s.ClassNames, Augment: s.Augment}
 }

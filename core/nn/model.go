@@ -185,6 +185,19 @@ type StepFunc func(step int, loss float64) error
 //
 // It returns the mean batch loss. A cancelled ctx stops it within one batch.
 func TrainEpoch(ctx context.Context, m *Sequential, opt Optimizer, x Matrix, y []int, batch int, rng *rand.Rand, onStep StepFunc) (float64, error) {
+	return TrainEpochAugmented(ctx, m, opt, x, y, batch, rng, nil, onStep)
+}
+
+// Augmenter changes a training example at random as a batch draws it:
+// Apply writes src, changed, into dst, drawing from rng.
+type Augmenter interface {
+	Apply(dst, src []float32, rng *rand.Rand)
+}
+
+// TrainEpochAugmented is TrainEpoch with each example passed through aug
+// (nil: as it is) on its way into the batch; aug draws from rng after the
+// epoch's shuffle, so without it the epoch is TrainEpoch's exactly.
+func TrainEpochAugmented(ctx context.Context, m *Sequential, opt Optimizer, x Matrix, y []int, batch int, rng *rand.Rand, aug Augmenter, onStep StepFunc) (float64, error) {
 	n := x.Rows
 	order := rng.Perm(n)
 	xb := NewMatrix(batch, x.Cols)
@@ -201,7 +214,11 @@ func TrainEpoch(ctx context.Context, m *Sequential, opt Optimizer, x Matrix, y [
 		b := to - from
 		xb = ensure(xb, b, x.Cols)
 		for i := 0; i < b; i++ {
-			copy(xb.Row(i), x.Row(order[from+i]))
+			if aug != nil {
+				aug.Apply(xb.Row(i), x.Row(order[from+i]), rng)
+			} else {
+				copy(xb.Row(i), x.Row(order[from+i]))
+			}
 			yb[i] = y[order[from+i]]
 		}
 		for _, p := range params {

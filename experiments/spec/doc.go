@@ -55,6 +55,10 @@
 //	  epochs: 10                 # * in [1, 1000]
 //	  batch: 64                  # * in [1, 65536]
 //	  lr_decay: 0.8              # epoch e runs at lr·lr_decay^(e−1); default 1 (constant)
+//	  augment: {flip: true, shift: 2}  # mnist, fashion-mnist: each training image, each time a batch
+//	                             # draws it, mirrored left–right with probability ½ and moved by up
+//	                             # to shift pixels (0…4) each way, the background moving in; the
+//	                             # baseline and every fine-tuning train so, the test set is as it is
 //	compress:                    # each step starts from a copy of the trained baseline
 //	  - {technique: prune, ratio: 0.9, scope: global, layers: [fc1], finetune_epochs: 2, finetune_lr: 0.0005}
 //	  - {technique: prune, schedule: gradual, targets: [0.95, 0.99], scope: global, end_epoch: 8, finetune_epochs: 6}

@@ -55,7 +55,24 @@ type Train struct {
 	Epochs    int     `yaml:"epochs"`
 	Batch     int     `yaml:"batch"`
 	LRDecay   float64 `yaml:"lr_decay"` // multiply the rate by this after every epoch; 0 = 1 = constant
+	Augment   Augment `yaml:"augment"`  // image datasets: random changes of the training images
 }
+
+// Augment changes each training image at random as a batch draws it,
+// during the baseline's training and every fine-tuning (never the test
+// set): flipped left–right with probability ½, shifted by up to Shift
+// pixels each way, the uncovered pixels the background.
+type Augment struct {
+	Flip  bool `yaml:"flip"`
+	Shift int  `yaml:"shift"` // 0 to MaxShift
+}
+
+// On reports whether any change is asked for.
+func (a Augment) On() bool { return a.Flip || a.Shift > 0 }
+
+// MaxShift is the largest shift an augmentation may ask for: a seventh of
+// a 28-pixel image.
+const MaxShift = 4
 
 // Allowed values, shared by validation and the error messages.
 var (
@@ -197,6 +214,9 @@ func (s Spec) validate(present func(path string) bool) *Error {
 	if err := s.Train.validate(); err != nil {
 		return err
 	}
+	if s.Train.Augment.On() && !s.Dataset.Images() {
+		return problem("train.augment", "applies only to the image datasets (mnist, fashion-mnist); "+s.Dataset.Name+" has no images to flip or shift")
+	}
 	if len(s.Compress) > MaxListLength {
 		return fieldError("compress", fmt.Sprintf("must have at most %d steps", MaxListLength), len(s.Compress))
 	}
@@ -303,6 +323,9 @@ func (t Train) validate() *Error {
 	}
 	if !(t.LRDecay >= 0 && t.LRDecay <= 1) {
 		return fieldError("train.lr_decay", "must be in (0, 1] (0 or left out = constant rate)", t.LRDecay)
+	}
+	if t.Augment.Shift < 0 || t.Augment.Shift > MaxShift {
+		return fieldError("train.augment.shift", inRange(0, MaxShift)+" pixels", t.Augment.Shift)
 	}
 	return nil
 }
