@@ -331,6 +331,9 @@ type Evaluation struct {
 	// Classes is the test accuracy (percent) on each class, in label
 	// order, when the dataset names its classes (FineTune only).
 	Classes []float64
+	// TrainPending is set on Preview's first answer: Row.TrainAcc and
+	// Row.GapPP are not scored yet (its second stage scores them).
+	TrainPending bool
 }
 
 // Apply compresses a copy of the trained model with s and scores it (see
@@ -491,30 +494,49 @@ func (t *Trained) scoreAccuracy(ctx context.Context, m *nn.Sequential, s Setting
 	return Evaluation{Setting: s, Row: row, Layers: m.Stats()}, nil
 }
 
-// Preview is Apply in two stages, for a UI that wants the accuracy first:
-// it returns the Evaluation with the accuracies and estimated sizes, and a
-// function that encodes the model file (tens of milliseconds more) and
-// returns the Evaluation with exact sizes, as Apply's. The function may be
-// called from any goroutine, once.
+// Preview is Apply in two stages, for a UI that wants the test accuracy
+// first: it returns the Evaluation with the test accuracy and estimated
+// sizes (TrainPending set: the train accuracy and the gap are not scored
+// yet), and a function that scores the train accuracy on the first 10,000
+// training images while it encodes the model file, and returns the
+// Evaluation with both accuracies and exact sizes, as Apply's. The
+// function may be called from any goroutine, once; it stops with ctx.
 func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (Evaluation, error), error) {
 	start := time.Now()
 	ms, s, charts, err := t.compressed(s, true)
 	if err != nil {
 		return Evaluation{}, nil, err
 	}
-	toStore := ms.m.Clone()
-	ev, err := t.scoreAccuracy(ctx, ms.m, s, s.String())
+	m, toStore := ms.m, ms.m.Clone()
+	_, testAcc, err := evaluate(ctx, m, t.Test, 0)
 	if err != nil {
 		return Evaluation{}, nil, err
 	}
-	ev.Row.WallS = time.Since(start).Seconds()
+	row := newRow(t.Spec.Name, s.Technique(), s.String(), m, t.denseBytes(), 0, testAcc, t.Baseline.TestAcc)
+	row.GapPP = 0
+	row.WallS = time.Since(start).Seconds()
+	ev := Evaluation{Setting: s, Row: row, Layers: m.Stats(), TrainPending: true}
 	ev.Histograms, ev.Magnitudes, ev.Filters = charts.weights, charts.magnitudes, charts.filters
 	sized := func() (Evaluation, error) {
-		stored, err := storeModel(toStore, false, true)
+		var stored storedModel
+		var storeErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			stored, storeErr = storeModel(toStore, false, true)
+		}()
+		_, trainAcc, err := evaluate(ctx, m, t.Train, quickTrainLimit)
+		<-done
+		if err == nil {
+			err = storeErr
+		}
 		if err != nil {
 			return Evaluation{}, err
 		}
 		full := ev
+		full.TrainPending = false
+		full.Row.TrainAcc = 100 * trainAcc
+		full.Row.GapPP = full.Row.TrainAcc - full.Row.TestAcc
 		full.Row.SetStored(stored.size(), t.denseBytes())
 		full.Layers = stored.layerStats(ev.Layers)
 		return full, nil

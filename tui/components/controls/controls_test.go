@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -238,8 +239,9 @@ func TestEvaluationShowsPreview(t *testing.T) {
 	if _, ok := m.Preview(); ok {
 		t.Error("a preview without its exact size counts as final")
 	}
-	if v := m.View(); !strings.Contains(v, "sizing the file…") || !strings.Contains(v, "Preview ratio=0.05") {
-		t.Errorf("view while sizing:\n%s", v)
+	if v := m.View(); !strings.Contains(v, "sizing the file…") || !strings.Contains(v, "Preview ratio=0.05") ||
+		!strings.Contains(v, "scoring…") || gapShown.MatchString(v) {
+		t.Errorf("view while sizing (and scoring the train accuracy):\n%s", v)
 	}
 	sized, ok := cmd().(SizeResultMsg)
 	if !ok || sized.Gen != gen || sized.Err != nil {
@@ -260,10 +262,14 @@ func TestEvaluationShowsPreview(t *testing.T) {
 		t.Errorf("preview setting %q, want ratio=0.05", row.Setting)
 	}
 	v := m.View()
-	if !strings.Contains(v, "Preview ratio=0.05") || strings.Contains(v, "evaluating…") || strings.Contains(v, "sizing") {
+	if !strings.Contains(v, "Preview ratio=0.05") || strings.Contains(v, "evaluating…") || strings.Contains(v, "sizing") ||
+		strings.Contains(v, "scoring…") || !gapShown.MatchString(v) {
 		t.Errorf("view after the evaluation:\n%s", v)
 	}
 }
+
+// gapShown matches the preview's train/test gap figure.
+var gapShown = regexp.MustCompile(`gap [+-−]?[0-9]`)
 
 func TestStaleEvaluationDropped(t *testing.T) {
 	m := newReady(t)

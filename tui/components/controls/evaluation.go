@@ -32,14 +32,17 @@ type SizeResultMsg struct {
 // generation: starting one cancels the evaluation in flight and evaluates
 // the new setting at once (a cancelled evaluation stops within one chunk
 // of rows, so holding an arrow key costs little). The answer comes in two
-// stages, the accuracies, then the model file's exact size; an answer of
-// an older generation is dropped, so the preview always matches the knobs
-// on screen.
+// stages, the test accuracy, then the train accuracy with the model
+// file's exact size; an answer of an older generation is dropped, so the
+// preview always matches the knobs on screen.
 type evaluation struct {
 	gen     int
 	cancel  context.CancelFunc // cancels the evaluation in flight
 	pending bool               // a setting is being evaluated, no answer yet
-	sizing  bool               // accuracies in, the model file's size not yet
+	sizing  bool               // the test accuracy in, the model file's size not yet
+	// trainPending: the answer taken in has no train accuracy yet (it
+	// comes with the size).
+	trainPending bool
 
 	// The last answer taken in.
 	row   results.Row
@@ -105,8 +108,10 @@ func (e *evaluation) answer(msg tea.Msg) tea.Cmd {
 		if msg.Gen != e.gen {
 			return nil // an answer for knobs no longer on screen
 		}
-		e.stop()
 		e.pending = false
+		if msg.Err != nil || msg.Sized == nil {
+			e.stop() // the sizing, when there is one, runs on its context
+		}
 		if msg.Err != nil {
 			if !errors.Is(msg.Err, context.Canceled) {
 				e.err = msg.Err
@@ -114,6 +119,7 @@ func (e *evaluation) answer(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		e.row, e.label, e.err = msg.Eval.Row, settingLabel(msg.Eval.Setting), nil
+		e.trainPending = msg.Eval.TrainPending
 		if msg.Sized == nil {
 			return nil
 		}
@@ -127,12 +133,13 @@ func (e *evaluation) answer(msg tea.Msg) tea.Cmd {
 		if msg.Gen != e.gen {
 			return nil
 		}
+		e.stop()
 		e.sizing = false
 		if msg.Err != nil {
 			e.err = msg.Err
 			return nil
 		}
-		e.row = msg.Eval.Row
+		e.row, e.trainPending = msg.Eval.Row, false
 	}
 	return nil
 }

@@ -113,8 +113,8 @@ func TestEvaluationSizeAfterAccuracy(t *testing.T) {
 	if e.row.TestAcc != 33 || e.row.SizeBytes != 100 || e.label != "ratio=0.50" {
 		t.Errorf("after the accuracies the row is %+v (label %q), want the estimate", e.row, e.label)
 	}
-	if e.cancel != nil {
-		t.Error("the answered evaluation's context was not released")
+	if e.cancel == nil {
+		t.Error("the sizing (train accuracy and file) lost its context")
 	}
 	size := sizeCmd().(SizeResultMsg)
 	if _, ok := e.current(size); !ok {
@@ -126,11 +126,19 @@ func TestEvaluationSizeAfterAccuracy(t *testing.T) {
 	if e.sizing || !e.final() || e.row.SizeBytes != 90 || e.row.TestAcc != 33 {
 		t.Errorf("after the size: sizing %v, final %v, row %+v", e.sizing, e.final(), e.row)
 	}
+	if e.cancel != nil {
+		t.Error("the answered evaluation's context was not released")
+	}
 
 	// A size that comes after the next change is dropped.
 	e.start(tr, experiments.Setting{PruneRatio: 0.55})
 	sizeCmd = e.answer(answerOf(e.gen, 44, 100, 80))
+	sizing, stopped := e.cancel, false
+	e.cancel = func() { stopped = true; sizing() }
 	e.start(tr, experiments.Setting{PruneRatio: 0.6})
+	if !stopped {
+		t.Error("the next change did not cancel the sizing in flight")
+	}
 	e.answer(sizeCmd())
 	if e.row.SizeBytes == 80 || !e.pending || e.sizing {
 		t.Errorf("a late size was taken in: row %+v, pending %v, sizing %v", e.row, e.pending, e.sizing)

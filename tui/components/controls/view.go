@@ -316,7 +316,7 @@ func (m *Model) previewLines(width int) []string {
 	return []string{
 		head,
 		row("test acc", fmt.Sprintf("%.2f%%", r.TestAcc), delta.Render("Δ "+common.Signed(r.DeltaAccPP, 2)+" pp")),
-		row("train acc", fmt.Sprintf("%.2f%%", r.TrainAcc), st.Muted.Render("gap "+common.Signed(r.GapPP, 2)+" pp")),
+		m.trainRow(row, r),
 		m.sizeRow(row, r),
 		row("non-zero", common.Count(r.ParamsNonzero), st.Muted.Render("of "+common.Count(max(r.ParamsTotal, base.ParamsTotal))+" params")),
 	}
@@ -366,8 +366,17 @@ func wrap(text string, width int) []string {
 	return lines
 }
 
-// sizeRow shows the model file's size, or the estimate while it is being
-// encoded.
+// trainRow is the preview's train-accuracy line with the train/test gap,
+// or a word that it is being scored (it comes with the size).
+func (m *Model) trainRow(row func(label, value, extra string) string, r results.Row) string {
+	if m.eval.sizing && m.eval.trainPending {
+		return row("train acc", "…", m.common.Styles.Warn.Render("scoring…"))
+	}
+	return row("train acc", fmt.Sprintf("%.2f%%", r.TrainAcc), m.common.Styles.Muted.Render("gap "+common.Signed(r.GapPP, 2)+" pp"))
+}
+
+// sizeRow is the preview's size line: an estimate while the file is being
+// sized, then the file's bytes and how much smaller it is.
 func (m *Model) sizeRow(row func(label, value, extra string) string, r results.Row) string {
 	if m.eval.sizing {
 		return row("size", "≈"+common.Bytes(r.SizeBytes), m.common.Styles.Warn.Render("sizing the file…"))
