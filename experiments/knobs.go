@@ -334,6 +334,9 @@ type Evaluation struct {
 	// TrainPending is set on Preview's first answer: Row.TrainAcc and
 	// Row.GapPP are not scored yet (its second stage scores them).
 	TrainPending bool
+	// TestSubset, on Preview's first answer, is the number of test images
+	// Row.TestAcc is over when it is not the whole test set (0: all).
+	TestSubset int
 }
 
 // Apply compresses a copy of the trained model with s and scores it (see
@@ -495,12 +498,15 @@ func (t *Trained) scoreAccuracy(ctx context.Context, m *nn.Sequential, s Setting
 }
 
 // Preview is Apply in two stages, for a UI that wants the test accuracy
-// first: it returns the Evaluation with the test accuracy and estimated
-// sizes (TrainPending set: the train accuracy and the gap are not scored
-// yet), and a function that scores the train accuracy on the first 10,000
+// first. It returns the Evaluation with the test accuracy and estimated
+// sizes — TrainPending set: the train accuracy and the gap are not scored
+// yet; on a model too costly to score all the test images at once
+// (previewFLOPs), the accuracy of the first TestSubset of them — and a
+// function that scores the rest of the test set and the first 10,000
 // training images while it encodes the model file, and returns the
-// Evaluation with both accuracies and exact sizes, as Apply's. The
-// function may be called from any goroutine, once; it stops with ctx.
+// Evaluation with both accuracies on their whole sets and exact sizes, as
+// Apply's. The function may be called from any goroutine, once; it stops
+// with ctx.
 func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (Evaluation, error), error) {
 	start := time.Now()
 	ms, s, charts, err := t.compressed(s, true)
@@ -508,14 +514,19 @@ func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (E
 		return Evaluation{}, nil, err
 	}
 	m, toStore := ms.m, ms.m.Clone()
-	_, testAcc, err := evaluate(ctx, m, t.Test, 0)
+	n := t.Test.Len()
+	first := previewImages(m.Totals().FLOPs, n)
+	_, firstCorrect, err := evaluateRange(ctx, m, t.Test, 0, first)
 	if err != nil {
 		return Evaluation{}, nil, err
 	}
-	row := newRow(t.Spec.Name, s.Technique(), s.String(), m, t.denseBytes(), 0, testAcc, t.Baseline.TestAcc)
+	row := newRow(t.Spec.Name, s.Technique(), s.String(), m, t.denseBytes(), 0, fraction(firstCorrect, first), t.Baseline.TestAcc)
 	row.GapPP = 0
 	row.WallS = time.Since(start).Seconds()
 	ev := Evaluation{Setting: s, Row: row, Layers: m.Stats(), TrainPending: true}
+	if first < n {
+		ev.TestSubset = first
+	}
 	ev.Histograms, ev.Magnitudes, ev.Filters = charts.weights, charts.magnitudes, charts.filters
 	sized := func() (Evaluation, error) {
 		var stored storedModel
@@ -525,7 +536,11 @@ func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (E
 			defer close(done)
 			stored, storeErr = storeModel(toStore, false, true)
 		}()
-		_, trainAcc, err := evaluate(ctx, m, t.Train, quickTrainLimit)
+		_, restCorrect, err := evaluateRange(ctx, m, t.Test, first, n)
+		var trainAcc float64
+		if err == nil {
+			_, trainAcc, err = evaluate(ctx, m, t.Train, quickTrainLimit)
+		}
 		<-done
 		if err == nil {
 			err = storeErr
@@ -534,12 +549,39 @@ func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (E
 			return Evaluation{}, err
 		}
 		full := ev
-		full.TrainPending = false
-		full.Row.TrainAcc = 100 * trainAcc
-		full.Row.GapPP = full.Row.TrainAcc - full.Row.TestAcc
+		full.TrainPending, full.TestSubset = false, 0
+		full.Row = newRow(t.Spec.Name, s.Technique(), s.String(), m, t.denseBytes(), trainAcc, fraction(firstCorrect+restCorrect, n), t.Baseline.TestAcc)
+		full.Row.WallS = ev.Row.WallS
 		full.Row.SetStored(stored.size(), t.denseBytes())
 		full.Layers = stored.layerStats(ev.Layers)
 		return full, nil
 	}
 	return ev, sized, nil
+}
+
+// previewFLOPs bounds the work (multiply-adds, as the flops column counts
+// them) before a knob change shows its first test accuracy: LeNet-300-100
+// (266 thousand per image) scores all 10,000 test images within it,
+// LeNet-5 (2.3 million) the first 2,048.
+var previewFLOPs = 6e9 // a variable for the tests
+
+// previewImages is how many of n test images a first preview scores with
+// a model of flops multiply-adds per image: all of them within previewFLOPs, else a
+// multiple of evalChunk (at least one), so that the two stages score the
+// same chunks as one evaluation of the whole set, and their sum is its
+// result to the bit.
+func previewImages(flops int64, n int) int {
+	if flops <= 0 || float64(flops)*float64(n) <= previewFLOPs {
+		return n
+	}
+	k := int(previewFLOPs/float64(flops)) / evalChunk * evalChunk
+	return min(max(k, evalChunk), n)
+}
+
+// fraction is correct out of n, 0 when n is 0.
+func fraction(correct, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(correct) / float64(n)
 }

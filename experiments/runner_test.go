@@ -634,3 +634,66 @@ func TestPreviewMatchesApply(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewScoresASubsetFirst: on a model over the preview's budget the
+// first answer is the accuracy of the first 1,024 test images, and the
+// second has Apply's row to the bit.
+func TestPreviewScoresASubsetFirst(t *testing.T) {
+	sp := parseValid(t, `name: many
+dataset: {name: blobs, classes: 3, dim: 16, samples: 12000}
+model:
+  layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 3}]
+train: {optimizer: sgd, lr: 0.05, momentum: 0.9, epochs: 1, batch: 32}
+`)
+	var tr *Trained
+	if _, err := Run(context.Background(), sp, Options{}, SinkFunc(func(e Event) {
+		if b, ok := e.(BaselineEvent); ok {
+			tr = b.Trained
+		}
+	})); err != nil {
+		t.Fatal(err)
+	}
+	n := tr.Test.Len()
+	if n <= 2*evalChunk {
+		t.Fatalf("test set of %d examples: too few for a subset", n)
+	}
+	flops := tr.Model.Totals().FLOPs
+	defer func(b float64) { previewFLOPs = b }(previewFLOPs)
+	previewFLOPs = float64(flops) * 1500 // room for 1,500 images: the first 1,024 scored
+	s := Setting{PruneRatio: 0.7}
+	want, err := tr.Apply(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, sized, err := tr.Preview(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.TestSubset != evalChunk || !first.TrainPending {
+		t.Errorf("first answer over %d images (train pending %v), want %d", first.TestSubset, first.TrainPending, evalChunk)
+	}
+	if c := first.Row.TestAcc * evalChunk / 100; math.Abs(c-math.Round(c)) > 1e-9 {
+		t.Errorf("first test accuracy %v%% is no count out of %d", first.Row.TestAcc, evalChunk)
+	}
+	got, err := sized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Row.WallS, want.Row.WallS = 0, 0
+	if got.Row != want.Row || got.TestSubset != 0 || got.TrainPending {
+		t.Errorf("sized preview row\n%+v (subset %d)\nApply row\n%+v", got.Row, got.TestSubset, want.Row)
+	}
+	previewFLOPs = 6e9
+	if got := previewImages(266_200, 10_000); got != 10_000 {
+		t.Errorf("LeNet-300-100 (266 thousand multiply-adds): first %d images, want all 10,000", got)
+	}
+	for _, c := range []struct {
+		flops int64
+		n     int
+		want  int
+	}{{2_293_000, 10_000, 2048}, {4_600_000, 10_000, 1024}, {1e9, 10_000, 1024}, {4_600_000, 500, 500}, {2_500_000, 10_000, 2048}, {0, 77, 77}} {
+		if got := previewImages(c.flops, c.n); got != c.want {
+			t.Errorf("previewImages(%d, %d) = %d, want %d", c.flops, c.n, got, c.want)
+		}
+	}
+}

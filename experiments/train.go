@@ -148,18 +148,26 @@ func evaluate(ctx context.Context, m *nn.Sequential, s *data.Set, limit int) (lo
 	if n == 0 {
 		return 0, 0, nil
 	}
-	var sumLoss float64
-	correct := 0
-	for from := 0; from < n; from += evalChunk {
+	sumLoss, correct, err := evaluateRange(ctx, m, s, 0, n)
+	if err != nil {
+		return 0, 0, err
+	}
+	return sumLoss / float64(n), float64(correct) / float64(n), nil
+}
+
+// evaluateRange returns m's summed loss and its count of correct answers
+// on the examples from to to-1 of s, checking ctx between chunks.
+func evaluateRange(ctx context.Context, m *nn.Sequential, s *data.Set, from, to int) (sumLoss float64, correct int, err error) {
+	for ; from < to; from += evalChunk {
 		if err := ctx.Err(); err != nil {
 			return 0, 0, err
 		}
-		to := min(from+evalChunk, n)
-		l, a := nn.Evaluate(m, s.X.Slice(from, to), s.Y[from:to], evalBatch)
-		sumLoss += l * float64(to-from)
-		correct += int(math.Round(a * float64(to-from)))
+		end := min(from+evalChunk, to)
+		l, a := nn.Evaluate(m, s.X.Slice(from, end), s.Y[from:end], evalBatch)
+		sumLoss += l * float64(end-from)
+		correct += int(math.Round(a * float64(end-from)))
 	}
-	return sumLoss / float64(n), float64(correct) / float64(n), nil
+	return sumLoss, correct, nil
 }
 
 // classAccuracy is m's accuracy (percent) on the test examples of each

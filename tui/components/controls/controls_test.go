@@ -421,3 +421,26 @@ func TestGoldenKnobs(t *testing.T) {
 	m.Update(sized())
 	golden.RequireEqual(t, []byte(m.View()))
 }
+
+// TestSubsetEstimateShown: a first answer over the first images of the
+// test set shows as an estimate that says over how many, and the whole
+// figure replaces it.
+func TestSubsetEstimateShown(t *testing.T) {
+	m := newReady(t)
+	press(m, "right")
+	gen := m.Generation()
+	s := experiments.Setting{PruneRatio: 0.05}
+	first := experiments.Evaluation{Setting: s, TrainPending: true, TestSubset: 2048,
+		Row: results.Row{Setting: s.String(), TestAcc: 98.876953125, SizeBytes: 100}}
+	whole := first
+	whole.TrainPending, whole.TestSubset = false, 0
+	whole.Row.TestAcc, whole.Row.TrainAcc, whole.Row.GapPP = 99.07, 99.5, 0.43
+	_, cmd := m.Update(EvalResultMsg{Gen: gen, Eval: first, Sized: func() (experiments.Evaluation, error) { return whole, nil }})
+	if v := m.View(); !strings.Contains(v, "≈98.9%") || !strings.Contains(v, "first 2,048") || strings.Contains(v, "98.88") {
+		t.Errorf("view of an estimate over 2,048 images:\n%s", v)
+	}
+	m.Update(cmd())
+	if v := m.View(); !strings.Contains(v, "99.07%") || strings.Contains(v, "≈") || strings.Contains(v, "first 2,048") {
+		t.Errorf("view of the whole answer:\n%s", v)
+	}
+}

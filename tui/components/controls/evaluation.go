@@ -43,6 +43,9 @@ type evaluation struct {
 	// trainPending: the answer taken in has no train accuracy yet (it
 	// comes with the size).
 	trainPending bool
+	// testSubset: the answer's test accuracy is over its first testSubset
+	// images, an estimate until the sizing scores the rest (0: all).
+	testSubset int
 
 	// The last answer taken in.
 	row   results.Row
@@ -119,7 +122,7 @@ func (e *evaluation) answer(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		e.row, e.label, e.err = msg.Eval.Row, settingLabel(msg.Eval.Setting), nil
-		e.trainPending = msg.Eval.TrainPending
+		e.trainPending, e.testSubset = msg.Eval.TrainPending, msg.Eval.TestSubset
 		if msg.Sized == nil {
 			return nil
 		}
@@ -139,7 +142,7 @@ func (e *evaluation) answer(msg tea.Msg) tea.Cmd {
 			e.err = msg.Err
 			return nil
 		}
-		e.row, e.trainPending = msg.Eval.Row, false
+		e.row, e.trainPending, e.testSubset = msg.Eval.Row, false, 0
 	}
 	return nil
 }

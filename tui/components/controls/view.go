@@ -315,7 +315,7 @@ func (m *Model) previewLines(width int) []string {
 	}
 	return []string{
 		head,
-		row("test acc", fmt.Sprintf("%.2f%%", r.TestAcc), delta.Render("Δ "+common.Signed(r.DeltaAccPP, 2)+" pp")),
+		m.testRow(row, r, delta),
 		m.trainRow(row, r),
 		m.sizeRow(row, r),
 		row("non-zero", common.Count(r.ParamsNonzero), st.Muted.Render("of "+common.Count(max(r.ParamsTotal, base.ParamsTotal))+" params")),
@@ -364,6 +364,17 @@ func wrap(text string, width int) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// testRow is the preview's test-accuracy line with its change from the
+// baseline; while only the first images are scored, an estimate that says
+// over how many.
+func (m *Model) testRow(row func(label, value, extra string) string, r results.Row, delta lipgloss.Style) string {
+	if m.eval.sizing && m.eval.testSubset > 0 {
+		return row("test acc", fmt.Sprintf("≈%.1f%%", r.TestAcc), delta.Render("Δ≈"+common.Signed(r.DeltaAccPP, 1))+
+			m.common.Styles.Muted.Render(" first "+common.Count(int64(m.eval.testSubset))))
+	}
+	return row("test acc", fmt.Sprintf("%.2f%%", r.TestAcc), delta.Render("Δ "+common.Signed(r.DeltaAccPP, 2)+" pp"))
 }
 
 // trainRow is the preview's train-accuracy line with the train/test gap,
