@@ -198,9 +198,13 @@ func classAccuracy(ctx context.Context, m *nn.Sequential, s *data.Set) ([]float6
 
 func newOptimizer(t spec.Train, lr float64) nn.Optimizer {
 	if t.Optimizer == "sgd" {
-		return nn.NewSGD(lr, t.Momentum)
+		o := nn.NewSGD(lr, t.Momentum)
+		o.WeightDecay = t.WeightDecay
+		return o
 	}
-	return nn.NewAdam(lr)
+	o := nn.NewAdam(lr)
+	o.WeightDecay = t.WeightDecay
+	return o
 }
 
 // weightSparsity is the fraction of m's weights (not biases) that are zero.

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"strings"
 
 	"github.com/prunerlab/pruner-tui/core/kernels"
 )
@@ -14,9 +15,12 @@ type Optimizer interface {
 	SetLR(lr float64)
 }
 
-// SGD with momentum: v = μ·v + g;  w −= lr·v.
+// SGD with momentum: v = μ·v + g;  w −= lr·v. With WeightDecay λ the
+// gradient of a weight matrix gains λ·w first (L2 regularization); biases
+// are not decayed.
 type SGD struct {
 	LR, Momentum float64
+	WeightDecay  float64
 	velocity     map[*Param][]float32
 }
 
@@ -34,6 +38,9 @@ func (o *SGD) Step(params []*Param) {
 			v = make([]float32, len(p.Value.Data))
 			o.velocity[p] = v
 		}
+		if o.WeightDecay != 0 && decays(p) {
+			addScaled(p.Grad.Data, p.Value.Data, float32(o.WeightDecay))
+		}
 		kernels.MomentumStep(p.Value.Data, p.Grad.Data, v, mu, lr)
 		p.ApplyMask()
 	}
@@ -48,8 +55,13 @@ func (o *SGD) Step(params []*Param) {
 // kernels.MomentFloor (about 1e-35: its step could only move a weight
 // smaller than about 1e-20), so that dead units do not fill the moments
 // with slow subnormal numbers.
+//
+// With WeightDecay λ it is AdamW (Loshchilov & Hutter 2019): each weight
+// matrix shrinks by w −= lr·λ·w before the step, apart from the moments;
+// biases are not decayed.
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64
+	WeightDecay           float64
 	t                     int
 	m, v                  map[*Param][]float32
 }
@@ -75,7 +87,29 @@ func (o *Adam) Step(params []*Param) {
 			v = make([]float32, len(p.Value.Data))
 			o.m[p], o.v[p] = m, v
 		}
+		if o.WeightDecay != 0 && decays(p) {
+			scale(p.Value.Data, float32(1-o.LR*o.WeightDecay))
+		}
 		kernels.AdamStep(p.Value.Data, p.Grad.Data, m, v, b1, b2, step, eps)
 		p.ApplyMask()
+	}
+}
+
+// decays reports whether weight decay applies to p: weight matrices, not
+// biases (a layer's bias is its ".b" parameter).
+func decays(p *Param) bool { return !strings.HasSuffix(p.Name, ".b") }
+
+// addScaled adds a·x to y.
+func addScaled(y, x []float32, a float32) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}
+
+// scale multiplies x by a.
+func scale(x []float32, a float32) {
+	for i := range x {
+		x[i] *= a
 	}
 }

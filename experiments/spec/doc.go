@@ -59,6 +59,8 @@
 //	                             # draws it, mirrored left–right with probability ½ and moved by up
 //	                             # to shift pixels (0…4) each way, the background moving in; the
 //	                             # baseline and every fine-tuning train so, the test set is as it is
+//	  weight_decay: 0.05         # [0, 1): adam → AdamW, each weight matrix shrinks by lr·λ·w every step;
+//	                             # sgd → an L2 term (g += λ·w); biases are not decayed; fine-tuning too
 //	compress:                    # each step starts from a copy of the trained baseline
 //	  - {technique: prune, ratio: 0.9, scope: global, layers: [fc1], finetune_epochs: 2, finetune_lr: 0.0005}
 //	  - {technique: prune, schedule: gradual, targets: [0.95, 0.99], scope: global, end_epoch: 8, finetune_epochs: 6}

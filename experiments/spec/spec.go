@@ -56,6 +56,10 @@ type Train struct {
 	Batch     int     `yaml:"batch"`
 	LRDecay   float64 `yaml:"lr_decay"` // multiply the rate by this after every epoch; 0 = 1 = constant
 	Augment   Augment `yaml:"augment"`  // image datasets: random changes of the training images
+	// WeightDecay shrinks the weight matrices (not the biases) toward zero:
+	// decoupled from the moments for adam (AdamW: w −= lr·λ·w each step),
+	// as an L2 term of the loss for sgd (g += λ·w); 0 = none.
+	WeightDecay float64 `yaml:"weight_decay"`
 }
 
 // Augment changes each training image at random as a batch draws it,
@@ -323,6 +327,9 @@ func (t Train) validate() *Error {
 	}
 	if !(t.LRDecay >= 0 && t.LRDecay <= 1) {
 		return fieldError("train.lr_decay", "must be in (0, 1] (0 or left out = constant rate)", t.LRDecay)
+	}
+	if !(t.WeightDecay >= 0 && t.WeightDecay < 1) {
+		return fieldError("train.weight_decay", "must be in [0, 1) (adam: AdamW's λ, often 0.01 to 0.1; sgd: the L2 factor, often 1e-4 to 5e-4)", t.WeightDecay)
 	}
 	if t.Augment.Shift < 0 || t.Augment.Shift > MaxShift {
 		return fieldError("train.augment.shift", inRange(0, MaxShift)+" pixels", t.Augment.Shift)
