@@ -345,12 +345,18 @@ func TestRunDeterministic(t *testing.T) {
 // trainedTiny trains a 16-32-3 MLP on blobs and returns its Trained.
 func trainedTiny(t *testing.T) *Trained {
 	t.Helper()
-	sp := parseValid(t, `name: wide
+	return trainedOn(t, `name: wide
 dataset: {name: blobs, classes: 3, dim: 16, samples: 300}
 model:
   layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 3}]
 train: {optimizer: sgd, lr: 0.05, momentum: 0.9, epochs: 2, batch: 32}
 `)
+}
+
+// trainedOn runs the spec in text and returns its trained baseline.
+func trainedOn(t *testing.T, text string) *Trained {
+	t.Helper()
+	sp := parseValid(t, text)
 	var trained *Trained
 	_, err := Run(context.Background(), sp, Options{}, SinkFunc(func(e Event) {
 		if b, ok := e.(BaselineEvent); ok {
@@ -639,20 +645,12 @@ func TestPreviewMatchesApply(t *testing.T) {
 // first answer is the accuracy of the first 1,024 test images, and the
 // second has Apply's row to the bit.
 func TestPreviewScoresASubsetFirst(t *testing.T) {
-	sp := parseValid(t, `name: many
+	tr := trainedOn(t, `name: many
 dataset: {name: blobs, classes: 3, dim: 16, samples: 12000}
 model:
   layers: [{type: dense, units: 32}, {type: relu}, {type: dense, units: 3}]
 train: {optimizer: sgd, lr: 0.05, momentum: 0.9, epochs: 1, batch: 32}
 `)
-	var tr *Trained
-	if _, err := Run(context.Background(), sp, Options{}, SinkFunc(func(e Event) {
-		if b, ok := e.(BaselineEvent); ok {
-			tr = b.Trained
-		}
-	})); err != nil {
-		t.Fatal(err)
-	}
 	n := tr.Test.Len()
 	if n <= 2*evalChunk {
 		t.Fatalf("test set of %d examples: too few for a subset", n)
