@@ -655,7 +655,7 @@ train: {optimizer: sgd, lr: 0.05, momentum: 0.9, epochs: 1, batch: 32}
 	if n <= 2*evalChunk {
 		t.Fatalf("test set of %d examples: too few for a subset", n)
 	}
-	flops := tr.Model.Totals().FLOPs
+	flops := tr.Baseline.FLOPs
 	defer func(b float64) { previewFLOPs = b }(previewFLOPs)
 	previewFLOPs = float64(flops) * 1500 // room for 1,500 images: the first 1,024 scored
 	s := Setting{PruneRatio: 0.7}
@@ -681,7 +681,7 @@ train: {optimizer: sgd, lr: 0.05, momentum: 0.9, epochs: 1, batch: 32}
 	if got.Row != want.Row || got.TestSubset != 0 || got.TrainPending {
 		t.Errorf("sized preview row\n%+v (subset %d)\nApply row\n%+v", got.Row, got.TestSubset, want.Row)
 	}
-	previewFLOPs = 6e9
+	previewFLOPs = 3e9
 	if got := previewImages(266_200, 10_000); got != 10_000 {
 		t.Errorf("LeNet-300-100 (266 thousand multiply-adds): first %d images, want all 10,000", got)
 	}
@@ -689,7 +689,7 @@ train: {optimizer: sgd, lr: 0.05, momentum: 0.9, epochs: 1, batch: 32}
 		flops int64
 		n     int
 		want  int
-	}{{2_293_000, 10_000, 2048}, {4_600_000, 10_000, 1024}, {1e9, 10_000, 1024}, {4_600_000, 500, 500}, {2_500_000, 10_000, 2048}, {0, 77, 77}} {
+	}{{2_293_000, 10_000, 1024}, {4_600_000, 10_000, 1024}, {1e9, 10_000, 1024}, {4_600_000, 500, 500}, {1_250_000, 10_000, 2048}, {0, 77, 77}} {
 		if got := previewImages(c.flops, c.n); got != c.want {
 			t.Errorf("previewImages(%d, %d) = %d, want %d", c.flops, c.n, got, c.want)
 		}
