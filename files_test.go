@@ -79,7 +79,7 @@ func TestDescribeModelFile(t *testing.T) {
 	if _, err := describeModelFile(bad); err == nil || !strings.Contains(err.Error(), "bad.prtm") {
 		t.Errorf("corrupt file: %v", err)
 	}
-	if _, err := loadModelFile(bad); err == nil || !strings.Contains(err.Error(), "bad.prtm") {
+	if _, _, err := loadModelFile(bad); err == nil || !strings.Contains(err.Error(), "bad.prtm") {
 		t.Errorf("corrupt file: %v", err)
 	}
 }

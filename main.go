@@ -65,10 +65,12 @@ loaded, with what it would need.
   pruner-tui inspect FILE
         Say what a model file holds (.prtm: each layer's layout, encoding,
         bits and bytes; .safetensors: each tensor's name and shape).
-  pruner-tui eval FILE.prtm [--dataset mnist|fashion-mnist] [--data DIR]
+  pruner-tui eval FILE.prtm|FILE.safetensors [--dataset mnist|fashion-mnist] [--data DIR]
         Load a model file and measure it on the test set (MNIST unless
-        --dataset says otherwise): accuracy and median latency at batch 1
-        and 256.
+        --dataset or a safetensors file's metadata says otherwise): accuracy
+        and median latency at batch 1 and 256. A safetensors file is run as
+        its metadata says (layers, input preparation): pruner-tui's exports,
+        or PyTorch's written as examples/pytorch shows.
   pruner-tui bench [--quick] [--json] [--data DIR]
         Measure the kernels and the models: GEMM GFLOP/s (ours and gonum's),
         seconds per LeNet-300-100 training epoch, and inference latency of
@@ -332,13 +334,13 @@ func inspectFile(args []string, stdout, stderr io.Writer) error {
 func evalFile(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
 	dataDir := fs.String("data", "", "folder with the dataset's .gz files")
-	dataset := fs.String("dataset", "mnist", "the test set: mnist or fashion-mnist")
+	dataset := fs.String("dataset", "", "the test set: mnist or fashion-mnist (default: the one a safetensors file records, else mnist)")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) != 1 {
-		return fmt.Errorf("eval takes one model file (.prtm), got %d", len(files))
+		return fmt.Errorf("eval takes one model file (.prtm or .safetensors), got %d", len(files))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -347,7 +349,7 @@ func evalFile(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %s (%d bytes), %d parameters (%d non-zero)\n", r.Path, modelfile.FormatSize(r.SizeBytes), r.SizeBytes, r.ParamsTotal, r.ParamsNonzero)
-	fmt.Fprintf(stdout, "test accuracy %.2f%% on %d %s test images\n", r.TestAcc, len(r.Predictions), *dataset)
+	fmt.Fprintf(stdout, "test accuracy %.2f%% on %d %s test images\n", r.TestAcc, len(r.Predictions), r.Dataset)
 	fmt.Fprintf(stdout, "latency %.1f µs at batch 1, %.1f µs at batch 256 (medians)\n", r.LatencyUsB1, r.LatencyUsB256)
 	return nil
 }

@@ -69,5 +69,32 @@ func checkFilesScoreRows(t *testing.T, dir string, table results.Table, test *da
 		if _, acc, _ := evaluate(context.Background(), m, test, 0); 100*acc != r.TestAcc {
 			t.Errorf("%s %s: the saved model scores %v%%, the row %v%%", r.Technique, r.Setting, 100*acc, r.TestAcc)
 		}
+		m, md := loadSafetensors(t, filepath.Join(dir, RowFileStem(r, i)+SafetensorsExt))
+		if _, acc, _ := evaluate(context.Background(), m, test, 0); 100*acc != r.TestAcc {
+			t.Errorf("%s %s: the saved safetensors score %v%%, the row %v%%", r.Technique, r.Setting, 100*acc, r.TestAcc)
+		}
+		if md.Technique != r.Technique || md.Setting != r.Setting {
+			t.Errorf("row %s %s: the safetensors say %s %s", r.Technique, r.Setting, md.Technique, md.Setting)
+		}
 	}
+}
+
+// loadSafetensors builds the model of a safetensors file from its
+// metadata alone.
+func loadSafetensors(t *testing.T, path string) (*nn.Sequential, modelfile.Metadata) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := modelfile.ReadSafetensorsFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, md, err := st.Model()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return m, md
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/prunerlab/pruner-tui/core/lowrank"
 	"github.com/prunerlab/pruner-tui/core/nn"
@@ -149,7 +150,9 @@ func describeLayer(l nn.Layer) (Layer, error) {
 	case *nn.ReLU:
 		return Layer{Type: "relu", Name: l.LayerName}, nil
 	case *nn.Dropout:
-		return Layer{Type: "dropout", Name: l.LayerName, Rate: float64(l.Rate)}, nil
+		// The float32 rate as its shortest decimal: 0.1, not 0.10000000149.
+		rate, _ := strconv.ParseFloat(strconv.FormatFloat(float64(l.Rate), 'g', -1, 32), 64)
+		return Layer{Type: "dropout", Name: l.LayerName, Rate: rate}, nil
 	case *quant.ActQuant:
 		r := l.Range
 		return Layer{Type: "act-quant", Name: l.LayerName, Bits: r.Bits,
@@ -241,4 +244,16 @@ func (in *Input) Size() int {
 		n *= d
 	}
 	return n
+}
+
+// PixelNorm is the input's preparation of a pixel byte p written as
+// (p/255 − mean) / std, the form pruner-tui's image datasets take:
+// (p·s − μ)/σ = (p/255 − μ/(255·s)) / (σ/(255·s)). A scale of 1/255 keeps
+// the mean and std as written.
+func (in Input) PixelNorm() (mean, std float64) {
+	k := 255 * in.Scale
+	if math.Abs(k-1) < 1e-9 {
+		return in.Mean, in.Std
+	}
+	return in.Mean / k, in.Std / k
 }
