@@ -70,42 +70,47 @@ func describeSafetensors(st *modelfile.Safetensors) string {
 }
 
 // describeMetadata writes what a file's metadata says: the row it was,
-// its input, and its layers.
+// its dataset and input, and its layers.
 func describeMetadata(b *strings.Builder, md modelfile.Metadata) {
 	esc := printable.Escape
 	if md.Technique != "" {
-		fmt.Fprintf(b, "model: %s %s", esc(md.Technique), esc(md.Setting))
-		if md.Dataset != "" {
-			fmt.Fprintf(b, ", on %s", esc(md.Dataset))
-		}
-		b.WriteString("\n")
+		fmt.Fprintf(b, "row: %s %s\n", esc(md.Technique), esc(md.Setting))
+	}
+	if md.Dataset != "" {
+		fmt.Fprintf(b, "dataset: %s (%d classes named)\n", esc(md.Dataset), len(md.Classes))
 	}
 	if in := md.Input; in != nil {
 		fmt.Fprintf(b, "input: shape %v, (x·%.6g − %g) / %g\n", in.Shape, in.Scale, in.Mean, in.Std)
 	}
+	b.WriteString("layers:\n")
 	for _, l := range md.Layers {
-		fmt.Fprintf(b, "  %-10s %-8s", esc(l.Name), esc(l.Type))
-		switch l.Type {
-		case "dense":
-			fmt.Fprintf(b, " %d units", l.Units)
-		case "conv":
-			fmt.Fprintf(b, " %d@%d×%d stride %d padding %d", l.Filters, l.Kernel, l.Kernel, max(l.Stride, 1), l.Padding)
-		case "maxpool":
-			fmt.Fprintf(b, " %d×%d stride %d", l.Size, l.Size, cmp.Or(l.Stride, l.Size))
-		case "dropout":
-			fmt.Fprintf(b, " rate %g", l.Rate)
-		}
-		if l.Rank > 0 {
-			fmt.Fprintf(b, ", rank %d", l.Rank)
-		}
-		if l.Bits > 0 {
-			fmt.Fprintf(b, ", %d bits (dequantized)", l.Bits)
-		}
-		if l.Pruned {
-			b.WriteString(", pruned")
-		}
-		b.WriteString("\n")
+		b.WriteString(strings.TrimRight(layerLine(l), " ") + "\n")
 	}
+}
+
+// layerLine describes one layer of a file's metadata.
+func layerLine(l modelfile.Layer) string {
+	s := fmt.Sprintf("  %-10s %-8s", printable.Escape(l.Name), printable.Escape(l.Type))
+	switch l.Type {
+	case "dense":
+		s += fmt.Sprintf(" %d units", l.Units)
+	case "conv":
+		s += fmt.Sprintf(" %d@%d×%d stride %d padding %d", l.Filters, l.Kernel, l.Kernel, max(l.Stride, 1), l.Padding)
+	case "maxpool":
+		s += fmt.Sprintf(" %d×%d stride %d", l.Size, l.Size, cmp.Or(l.Stride, l.Size))
+	case "dropout":
+		s += fmt.Sprintf(" rate %g", l.Rate)
+	}
+	if l.Rank > 0 {
+		s += fmt.Sprintf(", rank %d", l.Rank)
+	}
+	if l.Bits > 0 {
+		s += fmt.Sprintf(", %d bits (dequantized)", l.Bits)
+	}
+	if l.Pruned {
+		s += ", pruned"
+	}
+	return s
 }
 
 // tensorShape writes a safetensors tensor's shape as the project writes
