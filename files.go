@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,12 +48,7 @@ func describeModelFile(path string) (string, error) {
 func describeSafetensors(st *modelfile.Safetensors) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "safetensors: %d tensors\n", len(st.Tensors))
-	names := make([]string, 0, len(st.Tensors))
-	for n := range st.Tensors {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(st.Tensors)) {
 		t := st.Tensors[n]
 		// Names and dtypes are the file's: escaped for the terminal.
 		fmt.Fprintf(&b, "%-16s %s %s\n", printable.Escape(n), printable.Escape(t.DType), tensorShape(t.Shape))

@@ -32,6 +32,21 @@ func measured(rows results.Table) results.Table {
 	return out
 }
 
+// sameRows checks that two tables hold the same rows, but for the
+// measured columns.
+func sameRows(t *testing.T, first, again results.Table) {
+	t.Helper()
+	a, b := measured(first), measured(again)
+	if len(a) != len(b) {
+		t.Fatalf("%d rows, then %d", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("row %d differs:\n%+v\n%+v", i, a[i], b[i])
+		}
+	}
+}
+
 // TestBaselineFromFile: a run given the dense row's model file of an
 // earlier run skips the training and makes the same table (but for the
 // measured columns): the fine-tuning draws its own random streams.
@@ -52,15 +67,7 @@ func TestBaselineFromFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := measured(first.Rows), measured(again.Rows)
-	if len(a) != len(b) {
-		t.Fatalf("%d rows, then %d", len(a), len(b))
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			t.Errorf("row %d differs:\n%+v\n%+v", i, a[i], b[i])
-		}
-	}
+	sameRows(t, first.Rows, again.Rows)
 	// One fine-tuning epoch, none of the baseline's three.
 	if epochs != 1 {
 		t.Errorf("%d epochs ran, want the prune step's 1", epochs)
@@ -111,15 +118,7 @@ func TestModelFrom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := measured(first.Rows), measured(again.Rows)
-	if len(a) != len(b) {
-		t.Fatalf("%d rows, then %d", len(a), len(b))
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			t.Errorf("row %d differs:\n%+v\n%+v", i, a[i], b[i])
-		}
-	}
+	sameRows(t, first.Rows, again.Rows)
 
 	wider := strings.Replace(yaml, "model: {from: "+filepath.Base(file)+"}",
 		"model:\n  from: "+filepath.Base(file)+"\n  layers: [{type: dense, units: 20}, {type: relu}, {type: dense, units: 3}]", 1)

@@ -2,6 +2,7 @@ package modelfile
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -57,11 +58,7 @@ func (f *Safetensors) extraTensor(used map[string]bool) error {
 		}
 	}
 	slices.Sort(extra)
-	names := make([]string, 0, len(used))
-	for name := range used {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(used))
 	return fmt.Errorf("tensor %q belongs to no layer of the model (%d tensors left over); the model's tensors are %s",
 		extra[0], len(extra), strings.Join(names, ", "))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -135,12 +136,7 @@ func rewrite(t *testing.T, f *Safetensors) []byte {
 	t.Helper()
 	header := map[string]any{"__metadata__": f.Metadata}
 	var data []byte
-	names := make([]string, 0, len(f.Tensors))
-	for n := range f.Tensors {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(f.Tensors)) {
 		tn := f.Tensors[n]
 		begin := len(data)
 		for _, v := range tn.Data {
@@ -161,18 +157,18 @@ func TestSafetensorsModelErrors(t *testing.T) {
 	m := mlp(1, 4, 3, 2)
 	good := writeRead(t, m, Info{Input: &Input{Shape: []int{4}, Scale: 1, Std: 1}})
 	drop := func(name string) []byte {
-		f := &Safetensors{Tensors: maps(good.Tensors), Metadata: good.Metadata}
+		f := &Safetensors{Tensors: maps.Clone(good.Tensors), Metadata: good.Metadata}
 		delete(f.Tensors, name)
 		return rewrite(t, f)
 	}
 	reshape := func(name string, shape []int) []byte {
-		f := &Safetensors{Tensors: maps(good.Tensors), Metadata: good.Metadata}
+		f := &Safetensors{Tensors: maps.Clone(good.Tensors), Metadata: good.Metadata}
 		tn := f.Tensors[name]
 		tn.Shape = shape
 		f.Tensors[name] = tn
 		return rewrite(t, f)
 	}
-	extra := &Safetensors{Tensors: maps(good.Tensors), Metadata: good.Metadata}
+	extra := &Safetensors{Tensors: maps.Clone(good.Tensors), Metadata: good.Metadata}
 	extra.Tensors["fc9.weight"] = Tensor{DType: "F32", Shape: []int{1}, Data: []float32{1}}
 	cases := []struct {
 		name string
@@ -216,14 +212,6 @@ func TestSafetensorsModelErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
 		}
 	}
-}
-
-func maps(m map[string]Tensor) map[string]Tensor {
-	out := make(map[string]Tensor, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // FuzzSafetensorsModel: any bytes give a model or an error, never a
