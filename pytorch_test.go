@@ -64,8 +64,9 @@ func runPython(t *testing.T, python, script string, args ...string) []torchResul
 }
 
 // TestPyTorchRoundTrip: LeNet-300-100 and LeNet-5 trained in PyTorch
-// (briefly, on 1,000 images) are imported with model.from; pruner-tui's
-// dense row scores what PyTorch scored, to the image; its exports of the
+// (briefly, on 1,000 images; scored on the first 2,000 test images) are
+// imported with model.from; pruner-tui's dense row scores what PyTorch
+// scored, to the image; its exports of the
 // dense, 95%-pruned, 4-bit and rank-20 rows, loaded by PyTorch from their
 // metadata alone, score what their rows say. Skips without an interpreter
 // that imports torch (Debian: apt-get install python3-torch), or MNIST.
@@ -82,7 +83,7 @@ func TestPyTorchRoundTrip(t *testing.T) {
 		t.Skip("MNIST not found:", err)
 	}
 	dir := t.TempDir()
-	trained := runPython(t, python, "train.py", "--data", mnist, "--out", dir, "--epochs", "1", "--limit", "1000")
+	trained := runPython(t, python, "train.py", "--data", mnist, "--out", dir, "--epochs", "1", "--limit", "1000", "--test-limit", "2000")
 	if len(trained) != 2 {
 		t.Fatalf("train.py reported %d models, want 2", len(trained))
 	}
@@ -100,7 +101,7 @@ func TestPyTorchRoundTrip(t *testing.T) {
 			rowOf[file] = r
 		}
 	}
-	scored := runPython(t, python, "score.py", append([]string{"--data", mnist}, exports...)...)
+	scored := runPython(t, python, "score.py", append([]string{"--data", mnist, "--test-limit", "2000"}, exports...)...)
 	if len(scored) != len(exports) {
 		t.Fatalf("score.py scored %d files, want %d", len(scored), len(exports))
 	}
@@ -118,7 +119,7 @@ func TestPyTorchRoundTrip(t *testing.T) {
 func importAndCompress(t *testing.T, dir string, m torchResult, save string) results.Table {
 	t.Helper()
 	yaml := fmt.Sprintf(`name: torch-%s
-dataset: {name: mnist, limit: 1000}
+dataset: {name: mnist, limit: 1000, test_limit: 2000}
 model: {from: %s}
 train: {optimizer: adam, lr: 0.001, epochs: 1, batch: 64}
 compress:

@@ -17,7 +17,7 @@ header, the raw data). Its "__metadata__" gives everything else:
 
 Prints one JSON object per file: its technique, setting and test accuracy.
 
-  python3 score.py --data DIR FILE.safetensors ...
+  python3 score.py --data DIR [--test-limit N] FILE.safetensors ...
 """
 
 import argparse
@@ -146,21 +146,24 @@ def read_idx(path):
     return torch.frombuffer(bytearray(data[4 + 4 * ndim :]), dtype=torch.uint8).reshape(dims)
 
 
-def test_set(folder, inp):
-    """The test images prepared as the metadata's input says, and labels."""
+def test_set(folder, inp, limit=0):
+    """The test images (the first limit, or all) prepared as the
+    metadata's input says, and labels."""
     x = read_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"))
     y = read_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz")).long()
+    if limit:
+        x, y = x[:limit], y[:limit]
     x = ((x.double() * inp["scale"] - inp["mean"]) / inp["std"]).float()
     return x.reshape([len(x)] + inp["shape"]), y
 
 
-def score(path, data):
+def score(path, data, limit=0):
     tensors, meta = read_safetensors(path)
     inp = json.loads(meta["input"])
     model = Net(json.loads(meta["layers"]), inp["shape"])
     model.load_state_dict(tensors, strict=True)  # names and shapes, one by one
     model.eval()
-    x, y = test_set(data, inp)
+    x, y = test_set(data, inp, limit)
     with torch.no_grad():
         right = sum(int((model(x[i : i + 1000]).argmax(1) == y[i : i + 1000]).sum()) for i in range(0, len(x), 1000))
     return {"file": path, "technique": meta.get("technique", ""), "setting": meta.get("setting", ""),
@@ -170,11 +173,12 @@ def score(path, data):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="folder with the dataset's four .gz files (the metadata's dataset)")
+    p.add_argument("--test-limit", type=int, default=0, help="score on the first N test images only (0: all)")
     p.add_argument("files", nargs="+")
     args = p.parse_args()
     torch.set_num_threads(2)
     for path in args.files:
-        print(json.dumps(score(path, args.data)), flush=True)
+        print(json.dumps(score(path, args.data, args.test_limit)), flush=True)
 
 
 if __name__ == "__main__":

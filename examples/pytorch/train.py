@@ -13,9 +13,10 @@ header's "__metadata__" records what a reader needs to run the tensors:
   dataset  "mnist"
 
 Prints one JSON object per model: its file and its test accuracy on the
-10,000 MNIST test images, as PyTorch computes it.
+10,000 MNIST test images (or the first --test-limit), as PyTorch computes
+it.
 
-  python3 train.py --data DIR [--out DIR] [--epochs N] [--limit N] [--models lenet-300-100,lenet5]
+  python3 train.py --data DIR [--out DIR] [--epochs N] [--limit N] [--test-limit N] [--models lenet-300-100,lenet5]
 """
 
 import argparse
@@ -163,13 +164,14 @@ def main():
     p.add_argument("--out", default=".", help="folder the .safetensors files go to")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--limit", type=int, default=0, help="train on the first N images only (0: all 60,000)")
+    p.add_argument("--test-limit", type=int, default=0, help="score on the first N test images only (0: all 10,000)")
     p.add_argument("--models", default="lenet-300-100,lenet5")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(args.seed)
     x, y = load_mnist(args.data, "train", args.limit)
-    tx, ty = load_mnist(args.data, "test")
+    tx, ty = load_mnist(args.data, "test", args.test_limit)
     for name in args.models.split(","):
         layers = ARCHITECTURES[name]
         model = Net(layers, INPUT)
