@@ -140,9 +140,12 @@ func loadModelFile(path string) (*nn.Sequential, modelfile.Metadata, error) {
 	if err != nil {
 		return nil, modelfile.Metadata{}, fmt.Errorf("%s: %w", path, err)
 	}
+	if md, err := st.ReadMetadata(); err == nil && (md.Layers == nil || md.Input == nil) {
+		return nil, modelfile.Metadata{}, fmt.Errorf("%s: its metadata does not record the model (its \"layers\" and \"input\"): eval runs pruner-tui's exports, or PyTorch's written as examples/pytorch shows", path)
+	}
 	m, md, err := st.Model()
 	if err != nil {
-		return nil, modelfile.Metadata{}, fmt.Errorf("%s: %w (eval runs safetensors whose metadata records the model: pruner-tui's exports, or see examples/pytorch)", path, err)
+		return nil, modelfile.Metadata{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, md, nil
 }

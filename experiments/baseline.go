@@ -19,6 +19,8 @@ func baselineFrom(s spec.Spec, opts Options) (path, what string, err error) {
 	switch {
 	case s.Model.From != "" && opts.Baseline != "":
 		return "", "", fmt.Errorf("--baseline %s: the spec's model.from (%s) already gives the trained baseline: keep one", opts.Baseline, s.Model.From)
+	case s.Model.From != "" && s.Source != s.Model.From && !strings.HasPrefix(s.Source, "preset:") && s.Source != "":
+		return s.Model.From, s.Source + ": model.from", nil
 	case s.Model.From != "":
 		return s.Model.From, "model.from", nil
 	case opts.Baseline != "":
