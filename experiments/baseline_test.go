@@ -72,6 +72,12 @@ func TestBaselineFromFile(t *testing.T) {
 	if epochs != 1 {
 		t.Errorf("%d epochs ran, want the prune step's 1", epochs)
 	}
+	// The dense row's safetensors serve as well.
+	st, err := Run(context.Background(), sp, Options{Baseline: filepath.Join(dir, RowFileStem(first.Rows[0], 0)+SafetensorsExt)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, first.Rows, st.Rows)
 
 	// Another model, a lottery step, a missing file: refused before the work.
 	other := parseValid(t, strings.Replace(baselineSpec, "units: 24", "units: 20", 1))
