@@ -16,7 +16,8 @@ import (
 //
 // From names a trained model (a .safetensors file: see import.go) to take
 // as the dense baseline instead of training one; its layers are the
-// file's unless Layers lists them.
+// file's unless Layers lists them. Parse and FromModelFile read the file
+// for Layers and Input; a Spec built in Go with From sets them itself.
 type Model struct {
 	Layers []Layer `yaml:"layers"`
 	From   string  `yaml:"from"`
