@@ -125,7 +125,10 @@ class Net(nn.Module):
         super().__init__()
         self.kinds = []
         for name, kind, module in build(layers, shape):
-            self.add_module(name, module)
+            if "." in name and any(True for _ in module.parameters()):
+                raise ValueError(f"layer {name}: a name with '.' does not make a torch module name")
+            # A layer without weights (fc1.actquant) needs no tensor name.
+            self.add_module(name.replace(".", "_"), module)
             self.kinds.append((kind, module))
 
     def forward(self, x):
