@@ -145,7 +145,7 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	r.stage(StageBuilding, s.DescribeModel())
 	model := buildModel(s)
 	r.emit(LayersEvent{Phase: "baseline", Layers: model.Stats()})
-	if err := r.dense(model, opts); err != nil {
+	if err := r.loadOrTrain(model, opts); err != nil {
 		return err
 	}
 	for i, st := range s.Compress {
@@ -157,9 +157,9 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	return nil
 }
 
-// dense trains the dense model, or loads it from the file model.from
+// loadOrTrain trains the dense model, or loads it from the file model.from
 // or --baseline names, and adds its row.
-func (r *runner) dense(model *nn.Sequential, opts Options) error {
+func (r *runner) loadOrTrain(model *nn.Sequential, opts Options) error {
 	path, what, err := baselineFrom(r.spec, opts)
 	switch {
 	case err != nil:
