@@ -276,6 +276,8 @@ func TestProgramModelFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A slice of MNIST keeps the test fast under -race.
+	s.Dataset.Limit, s.Dataset.TestLimit = 1000, 1000
 	tm := teatest.NewTestModel(t, New(Config{Spec: s}), teatest.WithInitialTermSize(120, 40))
 	teatest.WaitFor(t, tm.Output(), contains("✓ done", "fp32", "mine"),
 		teatest.WithDuration(programTimeout), teatest.WithCheckInterval(100*time.Millisecond))
