@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,7 +80,7 @@ func TestDescribeModelFile(t *testing.T) {
 	if _, err := describeModelFile(bad); err == nil || !strings.Contains(err.Error(), "bad.prtm") {
 		t.Errorf("corrupt file: %v", err)
 	}
-	if _, err := loadModelFile(bad); err == nil || !strings.Contains(err.Error(), "bad.prtm") {
+	if _, _, err := loadModelFile(bad); err == nil || !strings.Contains(err.Error(), "bad.prtm") {
 		t.Errorf("corrupt file: %v", err)
 	}
 }
@@ -116,5 +117,43 @@ func TestEvalModelFile(t *testing.T) {
 	}
 	if _, err := evalModelFile(context.Background(), "x.prtm", "cifar", dir); err == nil || !strings.Contains(err.Error(), "mnist, fashion-mnist") {
 		t.Errorf("unknown dataset: %v", err)
+	}
+}
+
+// TestEvalSafetensors: eval runs a safetensors export from its metadata
+// alone (dataset included) and predicts what the model in memory does;
+// a file whose metadata does not record the model says so.
+func TestEvalSafetensors(t *testing.T) {
+	dir, err := data.FindMNIST("")
+	if err != nil {
+		t.Skip("MNIST not found:", err)
+	}
+	_, test, err := data.LoadMNIST(dir, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &modelfile.Input{Shape: []int{1, 28, 28}, Scale: 1.0 / 255, Mean: data.MNIST.Mean, Std: data.MNIST.Std}
+	for _, conv := range []bool{false, true} {
+		m := compressedModel(t, conv)
+		var buf bytes.Buffer
+		if err := modelfile.WriteSafetensorsInfo(&buf, m, modelfile.Info{Input: in, Dataset: "mnist"}); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "m.safetensors")
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := evalModelFile(context.Background(), path, "", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := nn.Predict(m, test.X, 256)
+		if r.Dataset != "mnist" || !slices.Equal(r.Predictions, want) {
+			t.Errorf("conv %v: eval on %s predicts otherwise than the model", conv, r.Dataset)
+		}
+	}
+	bare := writeModelFile(t, compressedModel(t, false), "bare.safetensors")
+	if _, err := evalModelFile(context.Background(), bare, "", dir); err == nil || !strings.Contains(err.Error(), `does not record the model (its "layers" and "input")`) {
+		t.Errorf("no input in the metadata: %v", err)
 	}
 }

@@ -36,25 +36,31 @@ const usage = `pruner-tui — explore neural-network compression (pruning, quant
 low-rank factorization) on MNIST, live in the terminal.
 
 Usage:
-  pruner-tui [--data DIR] [--baseline FILE.prtm] [--max-memory SIZE] [PRESET | FILE.yaml ...]
+  pruner-tui [--data DIR] [--baseline FILE.prtm] [--max-memory SIZE] [PRESET | FILE.yaml | MODEL.safetensors ...]
         Open the TUI and run the first experiment (default: the quickstart
         preset). Further YAML files are offered in the preset picker (p).
         --baseline takes the first experiment's trained baseline from a
-        model file instead of training it.
-  pruner-tui run PRESET|FILE.yaml [--out FILE] [--save DIR] [--baseline FILE.prtm] [--data DIR] [--seed N] [--max-memory SIZE]
+        model file instead of training it. A .safetensors file with the
+        metadata of pruner-tui's exports (or examples/pytorch) is a model
+        to compress as it is: its layers, dataset and input preparation
+        come from the file.
+  pruner-tui run PRESET|FILE.yaml|MODEL.safetensors [--out FILE] [--save DIR] [--baseline FILE.prtm] [--data DIR] [--seed N] [--max-memory SIZE]
         Run headless: a progress bar on stderr, the result table on stdout,
         and with --out the table written as CSV, Markdown or JSON (chosen by
         the extension: .csv, .md, .json). --save DIR writes each row's model
         file into DIR as EXPERIMENT-NN-TECHNIQUE.prtm (NN: the row's index),
-        exactly the bytes its size_bytes counts; the dense baseline also as
-        .safetensors. A sensitivity step's table goes beside --out as
-        NAME-sensitivity.EXT (pruning) or NAME-bit-sensitivity.EXT (bits).
+        exactly the bytes its size_bytes counts, and beside it as
+        .safetensors with the metadata PyTorch needs to run it (layers,
+        input preparation, classes, what was done to the weights). A
+        sensitivity step's table goes beside --out as NAME-sensitivity.EXT
+        (pruning) or NAME-bit-sensitivity.EXT (bits).
         Every output is checked writable before the training starts; if
         writing still fails at the end, the files go to a new folder in the
         temporary directory instead. --seed N (0 to 18446744073709551615)
         replaces the spec's seed. --baseline FILE.prtm takes the trained
-        baseline from a model file (the dense row's of an earlier --save)
-        instead of training it. A Fashion-MNIST run also writes the
+        baseline from a model file (the dense row's of an earlier --save,
+        or a .safetensors of the spec's model) instead of training it; a
+        spec's model: {from: FILE.safetensors} does so from the spec. A Fashion-MNIST run also writes the
         per-class accuracies beside --out as NAME-classes.EXT.
 
 A spec whose run would need more memory than --max-memory SIZE (e.g. 8GiB,
@@ -65,10 +71,12 @@ loaded, with what it would need.
   pruner-tui inspect FILE
         Say what a model file holds (.prtm: each layer's layout, encoding,
         bits and bytes; .safetensors: each tensor's name and shape).
-  pruner-tui eval FILE.prtm [--dataset mnist|fashion-mnist] [--data DIR]
+  pruner-tui eval FILE.prtm|FILE.safetensors [--dataset mnist|fashion-mnist] [--data DIR]
         Load a model file and measure it on the test set (MNIST unless
-        --dataset says otherwise): accuracy and median latency at batch 1
-        and 256.
+        --dataset or a safetensors file's metadata says otherwise): accuracy
+        and median latency at batch 1 and 256. A safetensors file is run as
+        its metadata says (layers, input preparation): pruner-tui's exports,
+        or PyTorch's written as examples/pytorch shows.
   pruner-tui bench [--quick] [--json] [--data DIR]
         Measure the kernels and the models: GEMM GFLOP/s (ours and gonum's),
         seconds per LeNet-300-100 training epoch, and inference latency of
@@ -223,7 +231,7 @@ func runHeadless(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "write the result table here (.csv, .md or .json)")
 	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
 	seed, seedGiven := seedFlag(fs)
-	save := fs.String("save", "", "write each row's model file into this folder (.prtm; the dense baseline also as .safetensors)")
+	save := fs.String("save", "", "write each row's model file into this folder (.prtm, and .safetensors with metadata for PyTorch)")
 	baseline := fs.String("baseline", "", "take the trained baseline from this model file (.prtm, as --save writes the dense row's) instead of training it")
 	maxMemory := memoryFlag(fs)
 	names, err := parseInterspersed(fs, args)
@@ -332,13 +340,13 @@ func inspectFile(args []string, stdout, stderr io.Writer) error {
 func evalFile(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
 	dataDir := fs.String("data", "", "folder with the dataset's .gz files")
-	dataset := fs.String("dataset", "mnist", "the test set: mnist or fashion-mnist")
+	dataset := fs.String("dataset", "", "the test set: mnist or fashion-mnist (default: the one a safetensors file records, else mnist)")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) != 1 {
-		return fmt.Errorf("eval takes one model file (.prtm), got %d", len(files))
+		return fmt.Errorf("eval takes one model file (.prtm or .safetensors), got %d", len(files))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -347,7 +355,7 @@ func evalFile(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %s (%d bytes), %d parameters (%d non-zero)\n", r.Path, modelfile.FormatSize(r.SizeBytes), r.SizeBytes, r.ParamsTotal, r.ParamsNonzero)
-	fmt.Fprintf(stdout, "test accuracy %.2f%% on %d %s test images\n", r.TestAcc, len(r.Predictions), *dataset)
+	fmt.Fprintf(stdout, "test accuracy %.2f%% on %d %s test images\n", r.TestAcc, len(r.Predictions), r.Dataset)
 	fmt.Fprintf(stdout, "latency %.1f µs at batch 1, %.1f µs at batch 256 (medians)\n", r.LatencyUsB1, r.LatencyUsB256)
 	return nil
 }

@@ -119,7 +119,8 @@ compress:
 	if err := json.Unmarshal(b, &rows); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"tiny-00-dense.prtm", "tiny-00-dense.safetensors", "tiny-01-prune.prtm", "tiny-02-kmeans.prtm"}
+	want := []string{"tiny-00-dense.prtm", "tiny-00-dense.safetensors", "tiny-01-prune.prtm", "tiny-01-prune.safetensors",
+		"tiny-02-kmeans.prtm", "tiny-02-kmeans.safetensors"}
 	entries, err := os.ReadDir(save)
 	if err != nil {
 		t.Fatal(err)

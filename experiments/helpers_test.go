@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/prunerlab/pruner-tui/core/data"
@@ -69,5 +70,39 @@ func checkFilesScoreRows(t *testing.T, dir string, table results.Table, test *da
 		if _, acc, _ := evaluate(context.Background(), m, test, 0); 100*acc != r.TestAcc {
 			t.Errorf("%s %s: the saved model scores %v%%, the row %v%%", r.Technique, r.Setting, 100*acc, r.TestAcc)
 		}
+		// The safetensors hold the same weights: they score the same.
+		st, md := loadSafetensors(t, filepath.Join(dir, RowFileStem(r, i)+SafetensorsExt))
+		have, want := st.Params(), m.Params()
+		if len(have) != len(want) {
+			t.Fatalf("%s %s: the safetensors hold %d parameters, the model file %d", r.Technique, r.Setting, len(have), len(want))
+		}
+		for j, p := range want {
+			if !slices.Equal(have[j].Value.Data, p.Value.Data) {
+				t.Errorf("%s %s: the safetensors' %s differs from the model file's", r.Technique, r.Setting, p.Name)
+			}
+		}
+		if md.Technique != r.Technique || md.Setting != r.Setting {
+			t.Errorf("row %s %s: the safetensors say %s %s", r.Technique, r.Setting, md.Technique, md.Setting)
+		}
 	}
+}
+
+// loadSafetensors builds the model of a safetensors file from its
+// metadata alone.
+func loadSafetensors(t *testing.T, path string) (*nn.Sequential, modelfile.Metadata) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := modelfile.ReadSafetensorsFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, md, err := st.Model()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return m, md
 }

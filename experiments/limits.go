@@ -81,12 +81,16 @@ func Preflight(s spec.Spec, opts Options) error {
 	if err := s.CheckMemory(limit, from); err != nil {
 		return err
 	}
-	if opts.Baseline != "" {
-		if err := checkBaselineSteps(s); err != nil {
+	path, what, err := baselineFrom(s, opts)
+	if err != nil {
+		return err
+	}
+	if path != "" {
+		if err := checkBaselineSteps(s, what); err != nil {
 			return err
 		}
 		// The file is read into the spec's model, as the run will.
-		if err := loadBaseline(opts.Baseline, buildModel(s.Resolved())); err != nil {
+		if err := loadBaseline(path, what, buildModel(s.Resolved())); err != nil {
 			return err
 		}
 	}

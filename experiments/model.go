@@ -65,10 +65,9 @@ func loadData(s spec.Spec, opts Options) (train, test *data.Set, err error) {
 	d := s.Dataset
 	switch d.Name {
 	case "mnist", "fashion-mnist":
-		images := data.MNIST
-		if d.Name == "fashion-mnist" {
-			images = data.FashionMNIST
-		}
+		images := imagesOf(d.Name)
+		// An imported model's inputs are prepared as its file says.
+		images.Mean, images.Std = s.Model.PixelNorm(images.Mean, images.Std)
 		dir, err := images.Find(opts.DataDir)
 		if err != nil {
 			return nil, nil, err
@@ -104,4 +103,12 @@ func loadData(s spec.Spec, opts Options) (train, test *data.Set, err error) {
 		return nil, nil, fmt.Errorf("dataset %s: examples have %d features, the model expects %d", d.Name, train.X.Cols, d.InputDim())
 	}
 	return train, test, nil
+}
+
+// imagesOf is the image dataset named name: Fashion-MNIST, or MNIST.
+func imagesOf(name string) data.ImageDataset {
+	if name == data.FashionMNIST.Name {
+		return data.FashionMNIST
+	}
+	return data.MNIST
 }

@@ -20,10 +20,11 @@ type Options struct {
 	// MaxMemory refuses a spec whose run would need more bytes (see
 	// spec.Memory; --max-memory); 0 is DefaultMaxMemory.
 	MaxMemory int64
-	// Baseline is a model file (.prtm) holding the trained baseline of
-	// this spec's model (--baseline, as run --save writes its dense row):
+	// Baseline is a model file holding the trained baseline of this
+	// spec's model (--baseline): a .prtm as run --save writes its dense
+	// row, or a .safetensors (PyTorch's layout, as model.from takes):
 	// loaded instead of training it, so a run goes straight to its
-	// compression steps. "" trains the baseline.
+	// compression steps. "" trains the baseline (or takes model.from's).
 	Baseline string
 }
 
@@ -144,12 +145,7 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	r.stage(StageBuilding, s.DescribeModel())
 	model := buildModel(s)
 	r.emit(LayersEvent{Phase: "baseline", Layers: model.Stats()})
-	if opts.Baseline != "" {
-		err = r.loadedBaseline(opts.Baseline, model)
-	} else {
-		err = r.trainBaseline(model)
-	}
-	if err != nil {
+	if err := r.loadOrTrain(model, opts); err != nil {
 		return err
 	}
 	for i, st := range s.Compress {
@@ -159,6 +155,19 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 		}
 	}
 	return nil
+}
+
+// loadOrTrain trains the dense model, or loads it from the file model.from
+// or --baseline names, and adds its row.
+func (r *runner) loadOrTrain(model *nn.Sequential, opts Options) error {
+	path, what, err := baselineFrom(r.spec, opts)
+	switch {
+	case err != nil:
+		return err
+	case path != "":
+		return r.loadedBaseline(path, what, model)
+	}
+	return r.trainBaseline(model)
 }
 
 // trainBaseline trains the dense model, keeping the snapshots lottery
@@ -201,9 +210,9 @@ func (r *runner) trainBaseline(model *nn.Sequential) error {
 
 // loadedBaseline takes the trained baseline from the model file path and
 // adds its row: no training, so its wall_s is 0.
-func (r *runner) loadedBaseline(path string, model *nn.Sequential) error {
+func (r *runner) loadedBaseline(path, what string, model *nn.Sequential) error {
 	r.stage(StageLoading, "baseline "+path)
-	if err := loadBaseline(path, model); err != nil {
+	if err := loadBaseline(path, what, model); err != nil {
 		return err
 	}
 	r.stage(StageEvaluating, "baseline from "+path)

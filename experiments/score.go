@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/prunerlab/pruner-tui/core/bench"
+	"github.com/prunerlab/pruner-tui/core/data"
 	"github.com/prunerlab/pruner-tui/core/modelfile"
 	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
 )
 
 // Model files are the truth about size: every row's size_bytes is the
@@ -159,7 +161,7 @@ func (r *runner) scoreRow(technique, setting string, m *nn.Sequential, wall time
 		return err
 	}
 	r.emit(LayersEvent{Phase: technique + " " + setting, Layers: stored.layerStats(run.Stats())})
-	if err := r.saveRow(row, stored, nil); err != nil {
+	if err := r.saveRow(row, stored, m); err != nil {
 		return err
 	}
 	return r.addRow(row, m)
@@ -167,9 +169,9 @@ func (r *runner) scoreRow(technique, setting string, m *nn.Sequential, wall time
 
 // saveRow writes a row's model file into the --save directory (nothing
 // without one) as EXPERIMENT-NN-TECHNIQUE.prtm, NN the row's index in the
-// table; dense, when not nil, is also written as .safetensors (the
-// baseline, for PyTorch).
-func (r *runner) saveRow(row results.Row, stored storedModel, dense *nn.Sequential) error {
+// table, and m, the row's model, as .safetensors beside it with the
+// metadata PyTorch needs to run it (see modelfile.WriteSafetensorsInfo).
+func (r *runner) saveRow(row results.Row, stored storedModel, m *nn.Sequential) error {
 	if r.saveDir == "" {
 		return nil
 	}
@@ -177,16 +179,36 @@ func (r *runner) saveRow(row results.Row, stored storedModel, dense *nn.Sequenti
 	if err := results.WriteFileAtomic(stem+ModelFileExt, stored.file); err != nil {
 		return fmt.Errorf("save %s: %w", stem+ModelFileExt, err)
 	}
-	if dense != nil {
-		var buf bytes.Buffer
-		if err := modelfile.WriteSafetensors(&buf, dense); err != nil {
-			return fmt.Errorf("save %s: %w", stem+SafetensorsExt, err)
-		}
-		if err := results.WriteFileAtomic(stem+SafetensorsExt, buf.Bytes()); err != nil {
-			return fmt.Errorf("save %s: %w", stem+SafetensorsExt, err)
-		}
+	var buf bytes.Buffer
+	info := exportInfo(r.spec, r.test)
+	info.Technique, info.Setting = row.Technique, row.Setting
+	if err := modelfile.WriteSafetensorsInfo(&buf, m, info); err != nil {
+		return fmt.Errorf("save %s: %w", stem+SafetensorsExt, err)
+	}
+	if err := results.WriteFileAtomic(stem+SafetensorsExt, buf.Bytes()); err != nil {
+		return fmt.Errorf("save %s: %w", stem+SafetensorsExt, err)
 	}
 	return nil
+}
+
+// exportInfo is what a safetensors export of s's models records beside
+// the weights: the dataset, its classes, and how an example becomes the
+// model's input — pixel bytes scaled by 1/255 and standardized as the
+// run did, or synthetic points as they are.
+func exportInfo(s spec.Spec, test *data.Set) modelfile.Info {
+	info := modelfile.Info{Dataset: s.Dataset.Name, Classes: test.ClassNames}
+	in := s.Dataset.Input()
+	if !in.Image {
+		info.Input = &modelfile.Input{Shape: []int{in.Width}, Scale: 1, Mean: 0, Std: 1}
+		return info
+	}
+	images := imagesOf(s.Dataset.Name)
+	mean, std := s.Model.PixelNorm(images.Mean, images.Std)
+	info.Input = &modelfile.Input{Shape: []int{in.C, in.H, in.W}, Scale: 1.0 / 255, Mean: mean, Std: std}
+	if info.Classes == nil {
+		info.Classes = images.Classes
+	}
+	return info
 }
 
 // RowFileStem names the model file of row number index (from 0) of a

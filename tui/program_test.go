@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,9 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 
+	"github.com/prunerlab/pruner-tui/core/data"
+	"github.com/prunerlab/pruner-tui/core/modelfile"
+	"github.com/prunerlab/pruner-tui/core/nn"
 	"github.com/prunerlab/pruner-tui/experiments"
 	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/experiments/spec"
@@ -243,5 +247,47 @@ func TestProgramCompact(t *testing.T) {
 	b, err := os.ReadFile(prefix + ".json")
 	if err != nil || !bytes.Contains(b, []byte(`"setting": "fp32"`)) {
 		t.Errorf("the JSON export: %v\n%s", err, b)
+	}
+}
+
+// TestProgramModelFile opens the program on a model file given by
+// itself, as `pruner-tui model.safetensors` does: its model is the
+// baseline (no training), the default steps add their rows, and the
+// knobs turn on it.
+func TestProgramModelFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scores a model on MNIST")
+	}
+	if _, err := data.FindMNIST(""); err != nil {
+		t.Skip("MNIST not found:", err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	m := &nn.Sequential{Layers: []nn.Layer{nn.NewDense("fc1", 784, 16, rng), nn.NewReLU("relu1"), nn.NewDense("fc2", 16, 10, rng)}}
+	var buf bytes.Buffer
+	in := &modelfile.Input{Shape: []int{1, 28, 28}, Scale: 1.0 / 255, Mean: data.MNIST.Mean, Std: data.MNIST.Std}
+	if err := modelfile.WriteSafetensorsInfo(&buf, m, modelfile.Info{Input: in, Dataset: "mnist"}); err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/mine.safetensors"
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A slice of MNIST keeps the test fast under -race.
+	s.Dataset.Limit, s.Dataset.TestLimit = 1000, 1000
+	tm := teatest.NewTestModel(t, New(Config{Spec: s}), teatest.WithInitialTermSize(120, 40))
+	teatest.WaitFor(t, tm.Output(), contains("✓ done", "fp32", "mine"),
+		teatest.WithDuration(programTimeout), teatest.WithCheckInterval(100*time.Millisecond))
+	tm.Send(tea.KeyMsg{Type: tea.KeyRight})
+	teatest.WaitFor(t, tm.Output(), contains("Preview ratio=0.05"),
+		teatest.WithDuration(programTimeout), teatest.WithCheckInterval(100*time.Millisecond))
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(programTimeout)).(*model)
+	rows := final.results.Table()
+	if len(rows) != 1+len(s.Compress) || rows[0].Technique != "dense" || rows[0].WallS != 0 {
+		t.Fatalf("rows %+v, want the imported dense row (nothing trained) and the default steps'", rows)
 	}
 }

@@ -4,8 +4,10 @@
 // shared-weight codebooks or uniform codes, Huffman-coded. Write chooses
 // for each weight matrix the smallest encoding that gives back exactly the
 // same float32 weights; Read loads it; Inspect says what a file holds.
-// WriteSafetensors and ReadSafetensors exchange dense float32 weights with
-// PyTorch.
+// WriteSafetensorsInfo and ReadSafetensorsFile exchange float32 weights
+// with PyTorch, with metadata that says how to run them (below);
+// Safetensors.Model builds the model such a file describes and LoadInto
+// loads a file's tensors into a model, checking each.
 //
 // # Format, version 1
 //
@@ -92,4 +94,52 @@
 // checksum, then every field against the format and the limits
 // (MaxTensorWeights per matrix, MaxFileBytes per file), so a corrupt file
 // is an error that says what is wrong, never a panic or a huge allocation.
+//
+// # Safetensors and their metadata
+//
+// WriteSafetensorsInfo writes the safetensors format: a u64 little-endian
+// header length N, N bytes of JSON (space-padded to a multiple of 8), then
+// the tensors' raw little-endian float32 data, each tensor named and
+// shaped as PyTorch's torch.nn.Linear and torch.nn.Conv2d hold them:
+//
+//	NAME.weight  [out, in] (dense) or [out, in, kh, kw] (conv); NAME.bias [out]
+//	NAME.A.weight, NAME.B.weight, NAME.B.bias   a factorized layer's two factors
+//	                                            (conv: A [rank, in, kh, kw], B [out, rank, 1, 1])
+//
+// A dense layer fed an image takes it flattened in PyTorch's order
+// (channel, row, column); pruner-tui runs images channels-last, and the
+// writer and LoadInto reorder the weights' columns between the two.
+//
+// The header's "__metadata__" maps keys to strings, as the format
+// requires; those holding structure hold JSON:
+//
+//	format     "pt"
+//	producer   "pruner-tui" (any string: not read)
+//	layers     JSON array of Layer, in order: the architecture, with the keys of a
+//	           spec's model.layers — {"type":"conv","name":"conv1","filters":20,"kernel":5,
+//	           "stride":1}, {"type":"maxpool","name":"pool1","size":2,"stride":2},
+//	           {"type":"flatten","name":"flatten1"}, {"type":"dense","name":"fc1","units":500},
+//	           {"type":"relu","name":"relu1"}, {"type":"dropout","name":"dropout1","rate":0.5},
+//	           {"type":"act-quant","name":"fc1.actquant","bits":8,"range":{…}} — plus
+//	           what was done to a layer's weights: "rank" (factorized, the tensors
+//	           NAME.A/NAME.B), "bits" (quantized to that many bits; the file holds the
+//	           dequantized float32 values), "pruned" (its zeros are pruned weights).
+//	           Keys left out take their defaults: stride 1 (conv) or the size
+//	           (maxpool), padding 0, rate 0.
+//	input      JSON Input: {"shape":[1,28,28],"scale":0.00392156862745098,"mean":0.1307,"std":0.3081}:
+//	           one example's shape in PyTorch's order ([C, H, W] or [D]) and its
+//	           preparation x = (raw·scale − mean)/std, computed in float64, then float32
+//	classes    JSON array of the class names, in output order
+//	dataset    "mnist", "fashion-mnist", "blobs", "spirals": what it was trained on
+//	technique, setting   the result-table row the model is ("prune", "ratio=0.95 scope=global")
+//
+// Every key is optional to a reader: Safetensors.Model needs layers and
+// input; LoadInto needs none (the model it loads into is the
+// architecture). ReadSafetensorsFile checks the format (a header within
+// the file and at most 100 MiB, valid JSON, string metadata, F32 tensors
+// whose shapes match their byte ranges, ranges that tile the data);
+// Safetensors.ReadMetadata checks each key's JSON; the model builder
+// checks each layer (type, numbers, fit to its input) and each tensor
+// (missing, wrong shape, left over), and every error names the tensor,
+// layer or key.
 package modelfile

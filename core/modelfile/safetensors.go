@@ -27,7 +27,13 @@ type Tensor struct {
 	Data  []float32 // row-major
 }
 
-// WriteSafetensors writes the dense float32 weights and biases of m in the
+// WriteSafetensors writes m as WriteSafetensorsInfo does, with no more
+// information than the model itself holds (its layers, not its input).
+func WriteSafetensors(w io.Writer, m *nn.Sequential) error {
+	return WriteSafetensorsInfo(w, m, Info{})
+}
+
+// WriteSafetensorsInfo writes the float32 weights and biases of m in the
 // safetensors format (huggingface/safetensors), which PyTorch loads with
 // safetensors.torch.load_file:
 //
@@ -35,61 +41,30 @@ type Tensor struct {
 //
 // The JSON maps each tensor name to {"dtype":"F32","shape":[…],"data_offsets":[begin,end]}
 // (byte offsets into the data, which the tensors cover in order), plus
-// "__metadata__":{"format":"pt"}. Names and shapes follow torch.nn.Linear:
-// "fc1.weight" is [out, in] — the transpose of W — and "fc1.bias" is [out].
-// A low-rank layer gives "fc1.A.weight" [rank, in] and "fc1.B.weight",
-// "fc1.B.bias". A convolution gives "conv1.weight" [out, in, kh, kw] and
-// "conv1.bias" [out], as torch.nn.Conv2d; a Dense layer after an image
-// takes its inputs in PyTorch's flatten order (channel, row, column), not
-// the channels-last order pruner-tui runs. Pruned and quantized weights are
-// written as their float32 values: this is an interchange format, not a
-// compressed one.
-func WriteSafetensors(w io.Writer, m *nn.Sequential) error {
-	type entry struct {
-		name  string
-		shape []int
-		data  []float32
+// "__metadata__": string values that say how to run the tensors (the
+// layers, the input, the classes; see the package documentation and
+// Metadata). Names and shapes follow torch.nn.Linear: "fc1.weight" is
+// [out, in] — the transpose of W — and "fc1.bias" is [out]. A low-rank
+// layer gives "fc1.A.weight" [rank, in] and "fc1.B.weight", "fc1.B.bias".
+// A convolution gives "conv1.weight" [out, in, kh, kw] and "conv1.bias"
+// [out], as torch.nn.Conv2d; a Dense layer after an image takes its inputs
+// in PyTorch's flatten order (channel, row, column), not the channels-last
+// order pruner-tui runs. Pruned and quantized weights are written as their
+// float32 values (the metadata says what was done to them): this is an
+// interchange format, not a compressed one.
+func WriteSafetensorsInfo(w io.Writer, m *nn.Sequential, info Info) error {
+	meta, err := metadataOf(m, info)
+	if err != nil {
+		return fmt.Errorf("write safetensors: %w", err)
 	}
-	var entries []entry
-	add := func(d *nn.Dense, weight []float32, shape []int) {
-		entries = append(entries, entry{d.LayerName + ".weight", shape, weight})
-		if d.HasBias() {
-			entries = append(entries, entry{d.LayerName + ".bias", []int{d.Out}, slices.Clone(d.B.Value.Data)})
-		}
-	}
-	// image is the shape a Dense layer's inputs come in when it follows
-	// an image: its columns are reordered from channels-last to PyTorch's
-	// channels-first flatten.
-	var image *nn.Shape
-	for _, l := range m.Layers {
-		switch l := l.(type) {
-		case *nn.Conv2D:
-			add(l.Kernel, torchConvWeight(l), []int{l.Out.C, l.In.C, l.K, l.K})
-			image = &l.Out
-		case *lowrank.ConvLayer:
-			for _, c := range []*nn.Conv2D{l.First, l.Second} {
-				add(c.Kernel, torchConvWeight(c), []int{c.Out.C, c.In.C, c.K, c.K})
-			}
-			image = &l.Second.Out
-		case *nn.MaxPool2D:
-			image = &l.Out
-		case *nn.Flatten:
-		case *nn.Dense:
-			add(l, torchLinearWeight(l, image), []int{l.Out, l.In})
-			image = nil
-		case nn.Factored:
-			for _, d := range l.Factors() {
-				add(d, torchLinearWeight(d, image), []int{d.Out, d.In})
-				image = nil
-			}
-		}
-	}
+	entries := torchTensors(m)
 	seen := map[string]bool{}
 	var header bytes.Buffer
-	header.WriteString(`{"__metadata__":{"format":"pt"}`)
+	header.WriteString(`{"__metadata__":`)
+	header.Write(meta)
 	offset := 0
 	for _, e := range entries {
-		if seen[e.name] || e.name == "__metadata__" {
+		if seen[e.name] || e.name == metadataKey {
 			return fmt.Errorf("write safetensors: tensor name %q is used twice: layer names must be unique", e.name)
 		}
 		seen[e.name] = true
@@ -106,7 +81,7 @@ func WriteSafetensors(w io.Writer, m *nn.Sequential) error {
 			}
 			header.WriteString(strconv.Itoa(s))
 		}
-		end := offset + 4*len(e.data)
+		end := offset + 4*e.count()
 		fmt.Fprintf(&header, `],"data_offsets":[%d,%d]}`, offset, end)
 		offset = end
 	}
@@ -117,7 +92,7 @@ func WriteSafetensors(w io.Writer, m *nn.Sequential) error {
 	out := binary.LittleEndian.AppendUint64(nil, uint64(header.Len()))
 	out = append(out, header.Bytes()...)
 	for _, e := range entries {
-		for _, v := range e.data {
+		for _, v := range e.torch() {
 			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
 		}
 	}
@@ -127,12 +102,130 @@ func WriteSafetensors(w io.Writer, m *nn.Sequential) error {
 	return nil
 }
 
-// ReadSafetensors reads a safetensors file of F32 tensors. It checks what
-// the format requires: a header of at most 100 MiB, valid JSON, known
-// dtypes, shapes that match their byte ranges, and ranges that tile the
-// data exactly with no gap or overlap. Other dtypes are an error that names
-// them.
+// torchTensor is one tensor of a model as PyTorch holds it: a weight
+// layer's weights (conv as torch.nn.Conv2d, else torch.nn.Linear, whose
+// inputs come from image when not nil) or its bias.
+type torchTensor struct {
+	name  string
+	shape []int
+	layer *nn.Dense
+	conv  *nn.Conv2D // the convolution whose filters layer is
+	image *nn.Shape  // a Linear's input image (channels-last in pruner-tui)
+	bias  bool
+}
+
+// torchTensors lists the tensors of m in model order: each weight layer's
+// weight, then its bias when it has one.
+func torchTensors(m *nn.Sequential) []torchTensor {
+	var out []torchTensor
+	add := func(d *nn.Dense, conv *nn.Conv2D, image *nn.Shape) {
+		shape := []int{d.Out, d.In}
+		if conv != nil {
+			shape = []int{conv.Out.C, conv.In.C, conv.K, conv.K}
+		}
+		out = append(out, torchTensor{name: d.LayerName + ".weight", shape: shape, layer: d, conv: conv, image: image})
+		if d.HasBias() {
+			out = append(out, torchTensor{name: d.LayerName + ".bias", shape: []int{d.Out}, layer: d, bias: true})
+		}
+	}
+	// image is the shape a Dense layer's inputs come in when it follows
+	// an image: its columns are reordered from channels-last to PyTorch's
+	// channels-first flatten.
+	var image *nn.Shape
+	for _, l := range m.Layers {
+		switch l := l.(type) {
+		case *nn.Conv2D:
+			add(l.Kernel, l, nil)
+			image = &l.Out
+		case *lowrank.ConvLayer:
+			add(l.First.Kernel, l.First, nil)
+			add(l.Second.Kernel, l.Second, nil)
+			image = &l.Second.Out
+		case *nn.MaxPool2D:
+			image = &l.Out
+		case *nn.Flatten:
+			image = &l.In
+		case *nn.Dense:
+			add(l, nil, image)
+			image = nil
+		case nn.Factored:
+			for _, d := range l.Factors() {
+				add(d, nil, image)
+				image = nil
+			}
+		}
+	}
+	return out
+}
+
+// count is the number of values of the tensor.
+func (t torchTensor) count() int {
+	n := 1
+	for _, d := range t.shape {
+		n *= d
+	}
+	return n
+}
+
+// torch returns the tensor's values in PyTorch's layout.
+func (t torchTensor) torch() []float32 {
+	switch {
+	case t.bias:
+		return slices.Clone(t.layer.B.Value.Data)
+	case t.conv != nil:
+		return torchConvWeight(t.conv)
+	}
+	return torchLinearWeight(t.layer, t.image)
+}
+
+// set takes the tensor's values from PyTorch's layout (as torch returns
+// them) into the layer.
+func (t torchTensor) set(vals []float32) {
+	d := t.layer
+	switch {
+	case t.bias:
+		copy(d.B.Value.Data, vals)
+	case t.conv != nil:
+		k, cin := t.conv.K, t.conv.In.C
+		for i, v := range vals {
+			// i = ((f·C + c)·K + ki)·K + kj
+			kj, ki, c, f := i%k, i/k%k, i/(k*k)%cin, i/(k*k*cin)
+			d.W.Value.Set((ki*k+kj)*cin+c, f, v)
+		}
+	default:
+		for i, v := range vals {
+			d.W.Value.Set(channelsLast(t.image, i%d.In), i/d.In, v)
+		}
+	}
+}
+
+// Safetensors is what a safetensors file holds: its tensors by name, and
+// the string values of its "__metadata__" (nil when it has none).
+type Safetensors struct {
+	Tensors  map[string]Tensor
+	Metadata map[string]string
+}
+
+// metadataKey is the header entry that is not a tensor.
+const metadataKey = "__metadata__"
+
+// ReadSafetensors reads a safetensors file of F32 tensors, as
+// ReadSafetensorsFile does, and returns its tensors.
 func ReadSafetensors(r io.Reader) (map[string]Tensor, error) {
+	f, err := ReadSafetensorsFile(r)
+	if err != nil {
+		return nil, err
+	}
+	return f.Tensors, nil
+}
+
+// ReadSafetensorsFile reads a safetensors file of F32 tensors. It checks
+// what the format requires: a header of at most 100 MiB, valid JSON, a
+// "__metadata__" of string values, known dtypes, shapes that match their
+// byte ranges, and ranges that tile the data exactly with no gap or
+// overlap. Other dtypes are an error that names the tensor and its dtype.
+// What the metadata's values say is read by Metadata.
+func ReadSafetensorsFile(r io.Reader) (*Safetensors, error) {
 	var lenBuf [8]byte
 	if _, err := io.ReadFull(r, lenBuf[:]); err != nil {
 		return nil, fmt.Errorf("read safetensors: the 8-byte header length: %w", err)
@@ -148,12 +241,27 @@ func ReadSafetensors(r io.Reader) (map[string]Tensor, error) {
 		return nil, fmt.Errorf("read safetensors: header: %w", err)
 	}
 	if uint64(len(head)) != n {
-		return nil, fmt.Errorf("read safetensors: the file is truncated: header of %d bytes, got %d", n, len(head))
+		return nil, fmt.Errorf("read safetensors: the file is truncated: its header length says %d bytes, the file has %d after it", n, len(head))
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(head, &raw); err != nil {
 		return nil, fmt.Errorf("read safetensors: header JSON: %w", err)
 	}
+	f := &Safetensors{}
+	if msg, ok := raw[metadataKey]; ok {
+		if err := json.Unmarshal(msg, &f.Metadata); err != nil {
+			return nil, fmt.Errorf("read safetensors: %s must map names to strings (the format's rule): %w", metadataKey, err)
+		}
+	}
+	if f.Tensors, err = readTensors(r, raw); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// readTensors reads the data after the header and the tensors raw
+// describes in it.
+func readTensors(r io.Reader, raw map[string]json.RawMessage) (map[string]Tensor, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read safetensors: data: %w", err)
@@ -173,7 +281,7 @@ func ReadSafetensors(r io.Reader) (map[string]Tensor, error) {
 	var spans []span
 	tensors := map[string]Tensor{}
 	for name, msg := range raw {
-		if name == "__metadata__" {
+		if name == metadataKey {
 			continue
 		}
 		var t info
@@ -181,7 +289,7 @@ func ReadSafetensors(r io.Reader) (map[string]Tensor, error) {
 			return nil, fmt.Errorf("read safetensors: tensor %q: %w", name, err)
 		}
 		if t.DType != "F32" {
-			return nil, fmt.Errorf("read safetensors: tensor %q has dtype %q: only F32 is supported", name, t.DType)
+			return nil, fmt.Errorf("read safetensors: tensor %q has dtype %q: only F32 is supported (in PyTorch, save tensor.float())", name, t.DType)
 		}
 		if len(t.Offsets) != 2 || t.Offsets[0] > t.Offsets[1] || t.Offsets[1] > uint64(len(data)) {
 			return nil, fmt.Errorf("read safetensors: tensor %q: data_offsets %v do not lie within the %d data bytes", name, t.Offsets, len(data))

@@ -30,7 +30,9 @@ func TestSafetensorsByHand(t *testing.T) {
 	}
 	// fc1.weight is Wᵀ, [out, in] = [[1 4] [2 5] [3 6]]: 24 bytes; the bias
 	// 12; fc2.weight [1, 3]: 12.
-	json := `{"__metadata__":{"format":"pt"},` +
+	// The metadata's values are strings; "layers" is JSON inside one.
+	json := `{"__metadata__":{"format":"pt","layers":"[{\"type\":\"dense\",\"name\":\"fc1\",\"units\":3},` +
+		`{\"type\":\"relu\",\"name\":\"relu\"},{\"type\":\"dense\",\"name\":\"fc2\",\"units\":1}]","producer":"pruner-tui"},` +
 		`"fc1.weight":{"dtype":"F32","shape":[3,2],"data_offsets":[0,24]},` +
 		`"fc1.bias":{"dtype":"F32","shape":[3],"data_offsets":[24,36]},` +
 		`"fc2.weight":{"dtype":"F32","shape":[1,3],"data_offsets":[36,48]}}`

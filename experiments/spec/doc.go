@@ -41,6 +41,26 @@
 //   - {type: maxpool, size: 2}               # * size; stride: the size by default
 //   - {type: flatten}                        # the image as a vector (a dense layer also takes an image as is)
 //
+// A trained model instead of a trained baseline: model.from names a
+// .safetensors file (relative to the spec's folder), whose weights are
+// the dense baseline's row — nothing is trained; train's optimizer, lr
+// and batch serve the fine-tunings — and every compress step runs on it:
+//
+//	model:
+//	  from: lenet5.safetensors   # PyTorch's weights (examples/pytorch) or a pruner-tui export
+//	  layers: [...]              # optional: the file's metadata gives them when it has "layers"
+//
+// The layers are the file's (its metadata's "layers", see core/modelfile)
+// unless the spec lists them, and the file's "input" says how the images
+// are standardized (its mean and std replace the dataset's). The file is
+// read when the spec is: a file that is missing, not valid, records no
+// layers when the spec lists none, holds a factorized layer, or takes
+// inputs of another shape than the dataset gives is an error on
+// model.from's line. Its tensors are checked against the layers one by
+// one before the run starts: a tensor missing, of another shape or dtype
+// (only F32), or left over is an error naming it. A lottery step, which
+// rewinds to the baseline's training, is refused.
+//
 // Images are channels-last (NHWC: a pixel's channels side by side); a
 // convolution's filters are a (kernel²·channels)×filters matrix, what the
 // compression steps prune, quantize, share and factorize like a dense

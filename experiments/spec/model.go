@@ -5,14 +5,25 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/prunerlab/pruner-tui/core/modelfile"
 )
 
 // Model is a stack of layers; the input comes from the dataset: a vector,
 // or for MNIST and Fashion-MNIST a 28×28×1 image, which convolutions and
 // pooling take and flatten turns into a vector (a dense layer takes an
 // image as the vector of its H·W·C values too).
+//
+// From names a trained model (a .safetensors file: see import.go) to take
+// as the dense baseline instead of training one; its layers are the
+// file's unless Layers lists them. Parse and FromModelFile read the file
+// for Layers and Input; a Spec built in Go with From sets them itself.
 type Model struct {
 	Layers []Layer `yaml:"layers"`
+	From   string  `yaml:"from"`
+	// Input is how the model of From prepares its inputs, as its file
+	// records it (nil: as the dataset does).
+	Input *modelfile.Input `yaml:"-"`
 }
 
 // Layer is one layer. Names default to fc1, fc2, ... for dense layers,
@@ -164,6 +175,9 @@ func (l Layer) output(t Tensor) (Tensor, string) {
 
 func (s Spec) validateModel(present func(string) bool) *Error {
 	layers := s.Model.Layers
+	if len(layers) == 0 && s.Model.From != "" {
+		return fieldError("model.layers", "must list at least one dense layer (with model.from, Parse and FromModelFile take them from the file)", "none")
+	}
 	if len(layers) == 0 {
 		return fieldError("model.layers", "must list at least one dense layer", "none")
 	}

@@ -49,8 +49,19 @@ func Parse(source string, data []byte) (spec Spec, err error) {
 		return Spec{}, yamlError(source, "", err)
 	}
 	spec.Source = source
+	if spec.Model.From != "" {
+		if e := spec.importModel(source); e != nil {
+			e.Source, e.Line = source, w.lineOf(e.Field)
+			return Spec{}, e
+		}
+	}
 	spec = spec.resolved()
-	if e := spec.validate(w.present); e != nil {
+	present := w.present
+	if spec.Model.From != "" && !w.present("model.layers") {
+		// The layers are the file's: every key of theirs counts as given.
+		present = func(path string) bool { return strings.HasPrefix(path, "model.layers") || w.present(path) }
+	}
+	if e := spec.validate(present); e != nil {
 		e.Source = source
 		if !w.present(e.Field) && e.want != "" && requiredField(e.Field) {
 			e.Msg = "required field is missing; " + e.want

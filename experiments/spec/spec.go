@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -113,7 +114,13 @@ const (
 // Load loads a spec by preset name (as listed by Presets) or from a path
 // to a .yaml file. A name containing a path separator or ending in
 // .yaml/.yml is always treated as a path.
+//
+// A path ending in .safetensors is a model file given by itself: its spec
+// is FromModelFile's.
 func Load(nameOrPath string) (Spec, error) {
+	if strings.EqualFold(filepath.Ext(nameOrPath), SafetensorsExt) {
+		return FromModelFile(nameOrPath)
+	}
 	isPath := strings.ContainsAny(nameOrPath, `/\`) ||
 		strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml")
 	if !isPath {
