@@ -25,6 +25,11 @@ type Options struct {
 	// loaded instead of training it, so a run goes straight to its
 	// compression steps. "" trains the baseline.
 	Baseline string
+
+	// shared is a baseline trained once for the runs of a sweep that
+	// differ only in compression (see RunSweep): used instead of loading
+	// the data and training.
+	shared *sharedBaseline
 }
 
 // Run runs s: load data → build model → train the baseline → for each
@@ -130,6 +135,12 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	s = s.Resolved()
 	r.part.count = 1 + len(s.Compress)
 	r.spec, r.saveDir = s, opts.SaveDir
+	if opts.shared != nil {
+		if err := r.useShared(opts.shared); err != nil {
+			return err
+		}
+		return r.compressAll()
+	}
 	r.stage(StageLoading, s.Dataset.Describe())
 	var err error
 	if r.train, r.test, err = loadData(s, opts); err != nil {
@@ -147,12 +158,17 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	if opts.Baseline != "" {
 		err = r.loadedBaseline(opts.Baseline, model)
 	} else {
-		err = r.trainBaseline(model)
+		err = r.trainBaseline(model, rewindEpochs(s))
 	}
 	if err != nil {
 		return err
 	}
-	for i, st := range s.Compress {
+	return r.compressAll()
+}
+
+// compressAll runs the compress entries on the baseline.
+func (r *runner) compressAll() error {
+	for i, st := range r.spec.Compress {
 		r.part.index = 2 + i
 		if err := r.compress(i, st); err != nil {
 			return err
@@ -161,17 +177,25 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	return nil
 }
 
-// trainBaseline trains the dense model, keeping the snapshots lottery
-// steps rewind to, and adds its row.
-func (r *runner) trainBaseline(model *nn.Sequential) error {
-	s := r.spec
-	r.snapshots = map[int]prune.Weights{}
+// rewindEpochs are the epochs of the baseline's training whose weights
+// the lottery steps of specs rewind to.
+func rewindEpochs(specs ...spec.Spec) map[int]bool {
 	rewindTo := map[int]bool{}
-	for _, st := range s.Compress {
-		if p, ok := st.(spec.Prune); ok && p.Schedule == "lottery" {
-			rewindTo[p.RewindEpoch] = true
+	for _, s := range specs {
+		for _, st := range s.Compress {
+			if p, ok := st.(spec.Prune); ok && p.Schedule == "lottery" {
+				rewindTo[p.RewindEpoch] = true
+			}
 		}
 	}
+	return rewindTo
+}
+
+// trainBaseline trains the dense model, keeping the snapshots of the
+// epochs in rewindTo (lottery steps rewind to them), and adds its row.
+func (r *runner) trainBaseline(model *nn.Sequential, rewindTo map[int]bool) error {
+	s := r.spec
+	r.snapshots = map[int]prune.Weights{}
 	if rewindTo[0] {
 		r.snapshots[0] = prune.Snapshot(model)
 	}
