@@ -24,9 +24,9 @@ type SweepOptions struct {
 
 // SweepProgress is a job of a sweep finished.
 type SweepProgress struct {
-	Done, Total int    // jobs finished, jobs in all (baselines and runs)
-	Job         string // "baseline seed=7", "point 3 compress[0].ratio=0.9 seed=8"
-	Rows        int    // result rows the job added
+	Done, Total int                // jobs finished, jobs in all (baselines and runs)
+	Job         string             // "baseline seed=7", "point 3 compress[0].ratio=0.9 seed=8"
+	Rows        results.SweepTable // the rows the job added (they reach the table in the points' order)
 	Elapsed     time.Duration
 	Err         error
 }
@@ -204,7 +204,12 @@ func (sw *sweeper) trainBaseline(g int, sets *datasets) {
 	if group.label != "" {
 		job += " " + group.label
 	}
-	sw.report(SweepProgress{Job: fmt.Sprintf("%s seed=%d", job, specs[0].Seed), Rows: 1, Elapsed: time.Since(start), Err: group.err})
+	var rows results.SweepTable
+	if group.err == nil {
+		base := group.shared.row
+		rows = results.SweepTable{{Point: group.label, Seed: specs[0].Seed, Row: base, BaseTestAcc: base.TestAcc}}
+	}
+	sw.report(SweepProgress{Job: fmt.Sprintf("%s seed=%d", job, specs[0].Seed), Rows: rows, Elapsed: time.Since(start), Err: group.err})
 }
 
 func (sw *sweeper) runPoint(i int) {
@@ -221,7 +226,11 @@ func (sw *sweeper) runPoint(i int) {
 			out.rows = report.Rows[1:] // the first is the baseline's
 		}
 	}
-	sw.report(SweepProgress{Job: pointName(sw.points[i]), Rows: len(out.rows), Elapsed: time.Since(start), Err: out.err})
+	var rows results.SweepTable
+	for _, row := range out.rows {
+		rows = append(rows, results.SweepRow{Point: sw.points[i].Label(), Seed: sw.points[i].Spec.Seed, Row: row, BaseTestAcc: group.shared.row.TestAcc})
+	}
+	sw.report(SweepProgress{Job: pointName(sw.points[i]), Rows: rows, Elapsed: time.Since(start), Err: out.err})
 }
 
 func (sw *sweeper) report(p SweepProgress) {

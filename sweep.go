@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/results"
+	"github.com/prunerlab/pruner-tui/experiments/spec"
+	"github.com/prunerlab/pruner-tui/internal/printable"
+)
+
+// runSweep is `pruner-tui sweep`: every point of a spec's sweep, a line
+// on stderr as each job ends, the table (or, with repeats, its
+// statistics) on stdout and in --out.
+func runSweep(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sweep", stderr)
+	out := fs.String("out", "", "write the sweep's table here (.csv, .md or .json); with repeats the statistics, every run beside them as NAME-runs.EXT")
+	workers := fs.Int("workers", 0, "runs at once (default: the number of cores)")
+	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
+	maxMemory := memoryFlag(fs)
+	names, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(names) != 1 {
+		return fmt.Errorf("sweep takes one preset name or YAML file, got %d: try 'pruner-tui presets'", len(names))
+	}
+	if *workers < 0 {
+		return fmt.Errorf("--workers must be ≥ 1 (or 0 for the number of cores), got %d", *workers)
+	}
+	s, err := spec.Load(names[0])
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := checkSweepExport(*out, s); err != nil {
+			return err
+		}
+	}
+	opts := experiments.Options{DataDir: *dataDir, MaxMemory: *maxMemory}
+	limitMemory(opts)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	report, runErr := experiments.RunSweep(ctx, s, opts, experiments.SweepOptions{Workers: *workers, Progress: func(p experiments.SweepProgress) {
+		printSweepProgress(stderr, p)
+	}})
+	if len(report.Rows) > 0 {
+		if err := writeSweepText(stdout, report); err != nil {
+			return err
+		}
+		if *out != "" {
+			if err := exportKeeping(report, *out, stderr); err != nil {
+				return err
+			}
+		}
+	}
+	if errors.Is(runErr, context.Canceled) {
+		return fmt.Errorf("interrupted: %d rows kept", len(report.Rows))
+	}
+	return runErr
+}
+
+// checkSweepExport checks before any work that the sweep's files can be
+// written.
+func checkSweepExport(out string, s spec.Spec) error {
+	if err := results.CheckExport(out); err != nil {
+		return err
+	}
+	if s.Sweep != nil && s.Sweep.Repeats > 1 {
+		return results.CheckExport(results.RunsPath(out))
+	}
+	return nil
+}
+
+func printSweepProgress(w io.Writer, p experiments.SweepProgress) {
+	what := fmt.Sprintf("%d rows", len(p.Rows))
+	if len(p.Rows) == 1 {
+		what = "1 row"
+	}
+	if p.Err != nil {
+		what = "failed: " + p.Err.Error()
+	}
+	fmt.Fprintf(w, "[%*d/%d] %s: %s, %.1fs\n", len(fmt.Sprint(p.Total)), p.Done, p.Total, printable.Escape(p.Job), printable.Escape(what), p.Elapsed.Seconds())
+}
+
+// writeSweepText writes the statistics when the points ran with several
+// seeds, the table of every run otherwise.
+func writeSweepText(w io.Writer, r results.SweepReport) error {
+	if r.Stats != nil {
+		fmt.Fprintln(w, "mean ± standard deviation over the seeds; * Δ beyond noise (Welch's t-test, 95%)")
+		return r.Stats.WriteText(w)
+	}
+	return r.Rows.WriteText(w)
+}
