@@ -22,6 +22,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sweep", stderr)
 	out := fs.String("out", "", "write the sweep's table here (.csv, .md or .json); with repeats the statistics, every run beside them as NAME-runs.EXT")
 	workers := fs.Int("workers", 0, "runs at once (default: the number of cores)")
+	kernelThreads := fs.Int("kernel-threads", 0, "the most threads one matrix product may use (default: 1 with several workers, else the number of cores)")
 	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
 	maxMemory := memoryFlag(fs)
 	names, err := parseInterspersed(fs, args)
@@ -47,7 +48,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	limitMemory(opts)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	report, runErr := experiments.RunSweep(ctx, s, opts, experiments.SweepOptions{Workers: *workers, Progress: func(p experiments.SweepProgress) {
+	report, runErr := experiments.RunSweep(ctx, s, opts, experiments.SweepOptions{Workers: *workers, KernelThreads: *kernelThreads, Progress: func(p experiments.SweepProgress) {
 		printSweepProgress(stderr, p)
 	}})
 	if len(report.Rows) > 0 {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prunerlab/pruner-tui/core/kernels"
 	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/experiments/spec"
 )
@@ -17,6 +18,12 @@ import (
 type SweepOptions struct {
 	// Workers is how many runs go at once; 0 is runtime.NumCPU().
 	Workers int
+	// KernelThreads is the most threads one kernel call (a large matrix
+	// product) may use while the sweep runs (kernels.SetThreads); 0 is 1
+	// with several workers (each keeps a core busy on its own, and the
+	// kernels' helper threads would only compete with them), and leaves
+	// the setting as it is with one.
+	KernelThreads int
 	// Progress, when not nil, is called after each job (a baseline
 	// trained, a point run), one call at a time.
 	Progress func(SweepProgress)
@@ -69,7 +76,18 @@ func RunSweep(ctx context.Context, s spec.Spec, opts Options, so SweepOptions) (
 	outcomes := make([]sweepOutcome, len(points))
 	sw := &sweeper{ctx: ctx, opts: opts, points: points, groups: groups, groupOf: groupOf, outcomes: outcomes,
 		progress: so.Progress, total: len(groups) + len(points)}
-	sw.work(so.Workers)
+	workers := so.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	threads := so.KernelThreads
+	if threads == 0 && workers > 1 {
+		threads = 1
+	}
+	if threads > 0 {
+		defer kernels.SetThreads(kernels.SetThreads(threads))
+	}
+	sw.work(workers)
 	report := results.SweepReport{Rows: sw.table()}
 	if s.Sweep != nil && s.Sweep.Repeats > 1 {
 		report.Stats = results.Aggregate(report.Rows)
@@ -152,9 +170,6 @@ type sweeper struct {
 }
 
 func (sw *sweeper) work(workers int) {
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
 	jobs := make(chan int)
 	go func() {
 		defer close(jobs)
