@@ -60,14 +60,15 @@ Usage:
 A spec whose run would need more memory than --max-memory SIZE (e.g. 8GiB,
 512MB; default ¾ of the machine's memory) is refused before anything is
 loaded, with what it would need.
-  pruner-tui sweep PRESET|FILE.yaml [--workers N] [--out FILE] [--data DIR] [--max-memory SIZE]
+  pruner-tui sweep PRESET|FILE.yaml [--workers N] [--out FILE] [--kernel-threads N] [--data DIR] [--max-memory SIZE]
         Run every point of a spec's sweep block (a grid or a random search
         over fields of the spec, each point with one seed or more; see the
         README's Sweeps) headless, --workers N at once (default: the number
         of cores): a line on stderr as each baseline or point ends, the
         table on stdout, and with --out written as CSV, Markdown or JSON by
         the extension. Points that differ only in their compression steps
-        share one trained baseline per seed. The table has a row per point,
+        share one trained baseline per seed, and a compress entry runs once
+        per baseline and values of its own axes. The table has a row per point,
         seed, technique and setting (columns point and seed after
         experiment; the dense row once per baseline), in the points' order
         whatever the number of workers. With repeats: the statistics over
@@ -75,7 +76,9 @@ loaded, with what it would need.
         column; on stdout test accuracy as 98.29 ± 0.04), Δ marked * when
         it is beyond noise by Welch's t-test at 95%; every run's rows go
         beside --out as NAME-runs.EXT. Latencies measured with more than
-        one worker read high: use --workers 1 for them.
+        one worker read high: use --workers 1 for them. --kernel-threads N
+        caps the threads of one matrix product (default 1 with several
+        workers, all the cores with one).
   pruner-tui presets
         List the embedded presets with a one-line description.
   pruner-tui inspect FILE

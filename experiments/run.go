@@ -30,6 +30,9 @@ type Options struct {
 	// differ only in compression (see RunSweep): used instead of loading
 	// the data and training.
 	shared *sharedBaseline
+	// skip are compress entries not to run: a sweep ran them at an earlier
+	// point, where they gave the same rows.
+	skip map[int]bool
 }
 
 // Run runs s: load data → build model → train the baseline → for each
@@ -139,7 +142,7 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 		if err := r.useShared(opts.shared); err != nil {
 			return err
 		}
-		return r.compressAll()
+		return r.compressAll(opts.skip)
 	}
 	r.stage(StageLoading, s.Dataset.Describe())
 	var err error
@@ -163,12 +166,16 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	if err != nil {
 		return err
 	}
-	return r.compressAll()
+	return r.compressAll(nil)
 }
 
-// compressAll runs the compress entries on the baseline.
-func (r *runner) compressAll() error {
+// compressAll runs the compress entries on the baseline, but those in
+// skip.
+func (r *runner) compressAll(skip map[int]bool) error {
 	for i, st := range r.spec.Compress {
+		if skip[i] {
+			continue
+		}
 		r.part.index = 2 + i
 		if err := r.compress(i, st); err != nil {
 			return err

@@ -53,7 +53,9 @@ type baselineGroup struct {
 // the order of the points whatever the number of workers; and with
 // repeats, the statistics over seeds. Runs that differ only in their
 // compression steps share one baseline, trained once and kept in memory;
-// runs that use the same dataset share it. A run that fails does not stop
+// runs that use the same dataset share it; and a compress entry runs once
+// per baseline and values of its own axes, its rows labelled by those
+// (see entryPlan). A run that fails does not stop
 // the others: the error returned names every failed run, beside the rows
 // of the rest. Cancelling ctx stops every run within one batch.
 //
@@ -75,7 +77,7 @@ func RunSweep(ctx context.Context, s spec.Spec, opts Options, so SweepOptions) (
 	groups, groupOf := groupRuns(points)
 	outcomes := make([]sweepOutcome, len(points))
 	sw := &sweeper{ctx: ctx, opts: opts, points: points, groups: groups, groupOf: groupOf, outcomes: outcomes,
-		progress: so.Progress, total: len(groups) + len(points)}
+		skips: entryPlan(points, groupOf), progress: so.Progress, total: len(groups) + len(points)}
 	workers := so.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
@@ -145,10 +147,12 @@ func baselineLabel(p spec.Point) string {
 	return spec.Label(values)
 }
 
-// sweepOutcome is what one run gave.
+// sweepOutcome is what one run gave: its rows (the baseline's left out)
+// and the compress entry each came from.
 type sweepOutcome struct {
-	rows results.Table
-	err  error
+	rows    results.Table
+	entries []int
+	err     error
 }
 
 // sweeper runs a sweep's jobs: job j < len(groups) trains baseline j,
@@ -162,6 +166,7 @@ type sweeper struct {
 	groups   []*baselineGroup
 	groupOf  []int
 	outcomes []sweepOutcome
+	skips    [][]bool // run i skips compress entry e (see entryPlan)
 	progress func(SweepProgress)
 	total    int
 
@@ -233,19 +238,47 @@ func (sw *sweeper) runPoint(i int) {
 	<-group.ready
 	out := &sw.outcomes[i]
 	if out.err = group.err; out.err == nil {
-		opts := sw.opts
-		opts.shared = group.shared
-		var report results.Report
-		report, out.err = Run(sw.ctx, sw.points[i].Spec, opts, nil)
-		if len(report.Rows) > 0 {
-			out.rows = report.Rows[1:] // the first is the baseline's
+		out.err = sw.runEntries(i, group.shared)
+	}
+	sw.report(SweepProgress{Job: pointName(sw.points[i]), Rows: sw.rowsOf(i), Elapsed: time.Since(start), Err: out.err})
+}
+
+// runEntries runs the compress entries of run i that no earlier run of
+// its baseline ran with the same values, on the shared baseline.
+func (sw *sweeper) runEntries(i int, shared *sharedBaseline) error {
+	opts := sw.opts
+	opts.shared, opts.skip = shared, map[int]bool{}
+	for e, skip := range sw.skips[i] {
+		if skip {
+			opts.skip[e] = true
 		}
 	}
-	var rows results.SweepTable
-	for _, row := range out.rows {
-		rows = append(rows, results.SweepRow{Point: sw.points[i].Label(), Seed: sw.points[i].Spec.Seed, Row: row, BaseTestAcc: group.shared.row.TestAcc})
+	if len(opts.skip) == len(sw.points[i].Spec.Compress) {
+		return nil
 	}
-	sw.report(SweepProgress{Job: pointName(sw.points[i]), Rows: rows, Elapsed: time.Since(start), Err: out.err})
+	sink := &partSink{}
+	report, err := Run(sw.ctx, sw.points[i].Spec, opts, sink)
+	out := &sw.outcomes[i]
+	for j, row := range report.Rows {
+		if j < len(sink.parts) && sink.parts[j] >= 2 { // part 1 is the baseline's row
+			out.rows = append(out.rows, row)
+			out.entries = append(out.entries, sink.parts[j]-2)
+		}
+	}
+	return err
+}
+
+// rowsOf is run i's rows, each labelled with the axes its entry depends
+// on.
+func (sw *sweeper) rowsOf(i int) results.SweepTable {
+	p, out := sw.points[i], sw.outcomes[i]
+	g := sw.groups[sw.groupOf[i]]
+	var rows results.SweepTable
+	for j, row := range out.rows {
+		label := spec.Label(entryValues(p, out.entries[j]))
+		rows = append(rows, results.SweepRow{Point: label, Seed: p.Spec.Seed, Row: row, BaseTestAcc: g.shared.row.TestAcc})
+	}
+	return rows
 }
 
 func (sw *sweeper) report(p SweepProgress) {
@@ -271,9 +304,7 @@ func (sw *sweeper) table() results.SweepTable {
 		if g.runs[0] == i {
 			out = append(out, results.SweepRow{Point: g.label, Seed: p.Spec.Seed, Row: base, BaseTestAcc: base.TestAcc})
 		}
-		for _, row := range sw.outcomes[i].rows {
-			out = append(out, results.SweepRow{Point: p.Label(), Seed: p.Spec.Seed, Row: row, BaseTestAcc: base.TestAcc})
-		}
+		out = append(out, sw.rowsOf(i)...)
 	}
 	return out
 }

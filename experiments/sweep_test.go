@@ -75,10 +75,10 @@ func TestSweepSharesBaselines(t *testing.T) {
 	for _, r := range report.Rows {
 		got = append(got, r.Point+"|"+r.Technique+"|"+r.Setting+"|"+string(rune('0'+r.Seed)))
 	}
-	want := []string{"|dense|fp32|3", "compress[0].ratio=0.3|prune|ratio=0.30 finetune=1|3", "compress[0].ratio=0.3|quantize|bits=4|3",
-		"|dense|fp32|4", "compress[0].ratio=0.3|prune|ratio=0.30 finetune=1|4", "compress[0].ratio=0.3|quantize|bits=4|4",
-		"compress[0].ratio=0.9|prune|ratio=0.90 finetune=1|3", "compress[0].ratio=0.9|quantize|bits=4|3",
-		"compress[0].ratio=0.9|prune|ratio=0.90 finetune=1|4", "compress[0].ratio=0.9|quantize|bits=4|4"}
+	// The quantize entry, which no axis touches, runs once per baseline.
+	want := []string{"|dense|fp32|3", "compress[0].ratio=0.3|prune|ratio=0.30 finetune=1|3", "|quantize|bits=4|3",
+		"|dense|fp32|4", "compress[0].ratio=0.3|prune|ratio=0.30 finetune=1|4", "|quantize|bits=4|4",
+		"compress[0].ratio=0.9|prune|ratio=0.90 finetune=1|3", "compress[0].ratio=0.9|prune|ratio=0.90 finetune=1|4"}
 	if !slices.Equal(got, want) {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -90,15 +90,19 @@ func TestSweepSharesBaselines(t *testing.T) {
 		}
 		var mine results.SweepTable
 		for _, r := range report.Rows {
-			if r.Seed == p.Spec.Seed && (r.Point == p.Label() || r.Technique == "dense") {
+			if r.Seed == p.Spec.Seed && (r.Point == p.Label() || r.Point == "") {
 				mine = append(mine, r)
 			}
 		}
-		if a, b := untimed(mine).Results(), untimed(results.SweepTable(tableOf(alone.Rows))).Results(); !slices.Equal(a, b) {
+		byTechnique := func(a, b results.Row) int { return strings.Compare(a.Technique, b.Technique) }
+		a, b := untimed(mine).Results(), untimed(results.SweepTable(tableOf(alone.Rows))).Results()
+		slices.SortFunc(a, byTechnique)
+		slices.SortFunc(b, byTechnique)
+		if !slices.Equal(a, b) {
 			t.Errorf("%s seed %d: shared\n%v\nalone\n%v", p.Label(), p.Spec.Seed, a, b)
 		}
 	}
-	if len(report.Stats) != 5 || report.Stats[0].N != 2 || report.Stats[1].Delta == nil {
+	if len(report.Stats) != 4 || report.Stats[0].N != 2 || report.Stats[1].Delta == nil || report.Stats[2].Technique != "quantize" {
 		t.Errorf("stats %+v", report.Stats)
 	}
 }
@@ -118,11 +122,19 @@ func TestSweepSameTableAnyWorkers(t *testing.T) {
 	if !slices.Equal(untimed(one.Rows), untimed(three.Rows)) {
 		t.Errorf("1 worker:\n%v\n3 workers:\n%v", one.Rows, three.Rows)
 	}
-	// A baseline per learning rate, its dense row labelled by it alone.
-	if len(jobs) != 6 || one.Rows[0].Point != "train.lr=0.01" || one.Rows[0].Technique != "dense" || one.Stats != nil {
-		t.Errorf("jobs %d, first row %+v", len(jobs), one.Rows[0])
+	// A baseline per learning rate, its dense and prune rows labelled by
+	// it alone (the prune entry runs once per baseline), the quantize
+	// rows by it and the bits.
+	var got []string
+	for _, r := range one.Rows {
+		got = append(got, r.Point+"|"+r.Technique)
 	}
-	if one.Rows[0].TestAcc == one.Rows[5].TestAcc && one.Rows[5].Technique == "dense" {
+	want := []string{"train.lr=0.01|dense", "train.lr=0.01|prune", "train.lr=0.01 compress[1].bits=2|quantize", "train.lr=0.01 compress[1].bits=8|quantize",
+		"train.lr=0.02|dense", "train.lr=0.02|prune", "train.lr=0.02 compress[1].bits=2|quantize", "train.lr=0.02 compress[1].bits=8|quantize"}
+	if len(jobs) != 6 || !slices.Equal(got, want) || one.Stats != nil {
+		t.Errorf("jobs %d, rows\n%s\nwant\n%s", len(jobs), strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if one.Rows[0].TestAcc == one.Rows[4].TestAcc {
 		t.Error("two learning rates trained the same baseline")
 	}
 }
@@ -137,5 +149,27 @@ func TestSweepFailedRunKeepsTheOthers(t *testing.T) {
 	}
 	if _, err := RunSweep(context.Background(), s, Options{Baseline: "x.prtm"}, SweepOptions{}); err == nil {
 		t.Error("--baseline with a sweep should be refused")
+	}
+}
+
+func TestEntryPlanRunsEachEntryOncePerSetting(t *testing.T) {
+	s := parseSweep(t, "sweep:\n  grid:\n    compress[0].ratio: [0.3, 0.9]\n    compress[1].bits: [2, 8]\n")
+	groups, groupOf := groupRuns(s.Sweep.Points)
+	got := entryPlan(s.Sweep.Points, groupOf)
+	// (0.3, 2) runs both; (0.3, 8) only the quantize; (0.9, 2) only the prune; (0.9, 8) neither.
+	want := [][]bool{{false, false}, {true, false}, {false, true}, {true, true}}
+	if len(groups) != 1 || !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("skips %v, want %v (groups %d)", got, want, len(groups))
+	}
+	withAnalysis := strings.Replace(sweepYAML, "compress:\n", "compress:\n  - {technique: sensitivity, ratios: [0, 0.5]}\n", 1)
+	a, err := spec.Parse("a.yaml", []byte(withAnalysis+"sweep:\n  grid:\n    compress[1].ratio: [0.3, 0.9]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, groupOf = groupRuns(a.Sweep.Points)
+	for i, skips := range entryPlan(a.Sweep.Points, groupOf) {
+		if slices.Contains(skips, true) {
+			t.Errorf("run %d skips %v: a spec with an analysis runs every entry", i, skips)
+		}
 	}
 }
