@@ -60,7 +60,7 @@ Usage:
 A spec whose run would need more memory than --max-memory SIZE (e.g. 8GiB,
 512MB; default ¾ of the machine's memory) is refused before anything is
 loaded, with what it would need.
-  pruner-tui sweep PRESET|FILE.yaml [--workers N] [--out FILE] [--kernel-threads N] [--data DIR] [--max-memory SIZE]
+  pruner-tui sweep PRESET|FILE.yaml [--workers N] [--out FILE] [--plot FILE.png|.svg] [--kernel-threads N] [--data DIR] [--max-memory SIZE]
         Run every point of a spec's sweep block (a grid or a random search
         over fields of the spec, each point with one seed or more; see the
         README's Sweeps) headless, --workers N at once (default: the number
@@ -78,7 +78,10 @@ loaded, with what it would need.
         beside --out as NAME-runs.EXT. Latencies measured with more than
         one worker read high: use --workers 1 for them. --kernel-threads N
         caps the threads of one matrix product (default 1 with several
-        workers, all the cores with one).
+        workers, all the cores with one). --plot FILE.png|.svg draws test
+        accuracy against size_bytes (log scale), every row in grey and the
+        Pareto frontier (no smaller row is as accurate) as a step line; with
+        repeats, the means over the seeds.
   pruner-tui presets
         List the embedded presets with a one-line description.
   pruner-tui inspect FILE

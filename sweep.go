@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/prunerlab/pruner-tui/experiments"
+	"github.com/prunerlab/pruner-tui/experiments/plot"
 	"github.com/prunerlab/pruner-tui/experiments/results"
 	"github.com/prunerlab/pruner-tui/experiments/spec"
 	"github.com/prunerlab/pruner-tui/internal/printable"
@@ -21,6 +23,7 @@ import (
 func runSweep(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sweep", stderr)
 	out := fs.String("out", "", "write the sweep's table here (.csv, .md or .json); with repeats the statistics, every run beside them as NAME-runs.EXT")
+	plotOut := fs.String("plot", "", "draw the Pareto frontier of test accuracy against size here (.png or .svg)")
 	workers := fs.Int("workers", 0, "runs at once (default: the number of cores)")
 	kernelThreads := fs.Int("kernel-threads", 0, "the most threads one matrix product may use (default: 1 with several workers, else the number of cores)")
 	dataDir := fs.String("data", "", "folder with the MNIST .gz files")
@@ -39,10 +42,8 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *out != "" {
-		if err := checkSweepExport(*out, s); err != nil {
-			return err
-		}
+	if err := checkSweepOutputs(*out, *plotOut, s); err != nil {
+		return err
 	}
 	opts := experiments.Options{DataDir: *dataDir, MaxMemory: *maxMemory}
 	limitMemory(opts)
@@ -54,6 +55,12 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	if len(report.Rows) > 0 {
 		if err := writeSweepText(stdout, report); err != nil {
 			return err
+		}
+		if *plotOut != "" {
+			if err := plot.Pareto(*plotOut, s.Name+": test accuracy against size", report.ParetoPoints()); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "wrote the Pareto frontier to %s\n", *plotOut)
 		}
 		if *out != "" {
 			if err := exportKeeping(report, *out, stderr); err != nil {
@@ -67,9 +74,20 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	return runErr
 }
 
-// checkSweepExport checks before any work that the sweep's files can be
-// written.
-func checkSweepExport(out string, s spec.Spec) error {
+// checkSweepOutputs checks before any work that the sweep's files can be
+// written: the table (and its runs beside it) and the plot.
+func checkSweepOutputs(out, plotOut string, s spec.Spec) error {
+	if plotOut != "" {
+		if _, err := plot.Format(plotOut); err != nil {
+			return err
+		}
+		if info, err := os.Stat(filepath.Dir(plotOut)); err != nil || !info.IsDir() {
+			return fmt.Errorf("plot %s: the folder %s does not exist", plotOut, filepath.Dir(plotOut))
+		}
+	}
+	if out == "" {
+		return nil
+	}
 	if err := results.CheckExport(out); err != nil {
 		return err
 	}

@@ -34,7 +34,8 @@ func TestSweepWritesStatisticsAndRuns(t *testing.T) {
 	}
 	out := filepath.Join(dir, "s.csv")
 	var stdout, stderr bytes.Buffer
-	if err := run([]string{"sweep", file, "--workers", "2", "--out", out}, &stdout, &stderr); err != nil {
+	png := filepath.Join(dir, "s.png")
+	if err := run([]string{"sweep", file, "--workers", "2", "--out", out, "--plot", png}, &stdout, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "Welch") || !strings.Contains(stdout.String(), " ± ") {
@@ -42,6 +43,9 @@ func TestSweepWritesStatisticsAndRuns(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "[6/6] ") || !strings.Contains(stderr.String(), "baseline seed=4: 1 row,") {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	if b, err := os.ReadFile(png); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Errorf("the plot: %v", err)
 	}
 	records := readCSV(t, out)
 	// dense, ratio 0.3, ratio 0.6: three rows of two seeds each.
@@ -87,6 +91,8 @@ func TestSweepRejectsBadInput(t *testing.T) {
 		{[]string{"sweep", file, "--out", filepath.Join(dir, "x.txt")}, "unknown extension"},
 		{[]string{"sweep", bad}, "line 14: sweep axis compress[0].ratio: the value 1.6: must be in [0, 0.99], got 1.6"},
 		{[]string{"sweep"}, "sweep takes one preset name or YAML file, got 0"},
+		{[]string{"sweep", file, "--plot", filepath.Join(dir, "p.gif")}, "use .png or .svg"},
+		{[]string{"sweep", file, "--plot", filepath.Join(dir, "no", "p.png")}, "does not exist"},
 	} {
 		err := run(c.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -143,3 +143,24 @@ func TestSweepTableColumns(t *testing.T) {
 		t.Errorf("RunsPath = %q", got)
 	}
 }
+
+func TestPareto(t *testing.T) {
+	// (size, acc): b is smaller and more accurate than a; c ties b's
+	// size, less accurate; d is bigger and the most accurate; e is bigger
+	// than d but worse; f has no figure.
+	pts := Pareto([]ParetoPoint{
+		{Label: "a", SizeBytes: 300, TestAcc: 90}, {Label: "b", SizeBytes: 100, TestAcc: 95},
+		{Label: "c", SizeBytes: 100, TestAcc: 80}, {Label: "d", SizeBytes: 1000, TestAcc: 98},
+		{Label: "e", SizeBytes: 2000, TestAcc: 97}, {Label: "f", SizeBytes: math.NaN(), TestAcc: 99},
+		{Label: "g", SizeBytes: 50, TestAcc: 60},
+	})
+	var on []string
+	for _, p := range pts {
+		if p.Frontier {
+			on = append(on, p.Label)
+		}
+	}
+	if strings.Join(on, ",") != "b,d,g" || pts[0].Label != "a" {
+		t.Errorf("frontier %v, want b,d,g (in the points' order)", on)
+	}
+}
