@@ -59,6 +59,9 @@ type baselineGroup struct {
 // the others: the error returned names every failed run, beside the rows
 // of the rest. Cancelling ctx stops every run within one batch.
 //
+// Fewer workers run than asked when that many runs at once would not fit
+// in Options.MaxMemory (see fitWorkers).
+//
 // Latencies are measured while other runs work: with more than one
 // worker they read high (run with one worker for latencies).
 func RunSweep(ctx context.Context, s spec.Spec, opts Options, so SweepOptions) (results.SweepReport, error) {
@@ -82,6 +85,11 @@ func RunSweep(ctx context.Context, s spec.Spec, opts Options, so SweepOptions) (
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
+	limit := opts.MaxMemory
+	if limit == 0 {
+		limit, _ = DefaultMaxMemory()
+	}
+	workers = fitWorkers(points, limit, workers)
 	threads := so.KernelThreads
 	if threads == 0 && workers > 1 {
 		threads = 1

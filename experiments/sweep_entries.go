@@ -78,3 +78,24 @@ func (s *partSink) Emit(e Event) {
 		s.parts = append(s.parts, s.part)
 	}
 }
+
+// fitWorkers is how many of workers fit in limit bytes at once: the
+// datasets are loaded once for every run, each worker holds a run's
+// model and activations (spec.Memory). One always runs: Preflight has
+// checked that a run fits.
+func fitWorkers(points []spec.Point, limit int64, workers int) int {
+	var perRun, datasets int64
+	seen := map[string]bool{}
+	for _, p := range points {
+		m := p.Spec.Memory()
+		perRun = max(perRun, m.Model+m.Activations)
+		if key := dataKey(p.Spec); !seen[key] {
+			seen[key] = true
+			datasets += m.Dataset
+		}
+	}
+	if perRun <= 0 {
+		return workers
+	}
+	return max(1, min(workers, int((limit-datasets)/perRun)))
+}

@@ -173,3 +173,19 @@ func TestEntryPlanRunsEachEntryOncePerSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestFitWorkers(t *testing.T) {
+	s := parseSweep(t, "sweep:\n  grid:\n    compress[0].ratio: [0.3, 0.9]\n")
+	m := s.Sweep.Points[0].Spec.Memory()
+	run := m.Model + m.Activations
+	for _, c := range []struct {
+		limit         int64
+		workers, want int
+	}{
+		{m.Dataset + 3*run, 8, 3}, {m.Dataset + 3*run - 1, 8, 2}, {m.Dataset + 3*run, 2, 2}, {m.Dataset, 4, 1},
+	} {
+		if got := fitWorkers(s.Sweep.Points, c.limit, c.workers); got != c.want {
+			t.Errorf("limit %d, %d workers: %d fit, want %d", c.limit, c.workers, got, c.want)
+		}
+	}
+}
