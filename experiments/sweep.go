@@ -81,19 +81,7 @@ func RunSweep(ctx context.Context, s spec.Spec, opts Options, so SweepOptions) (
 	outcomes := make([]sweepOutcome, len(points))
 	sw := &sweeper{ctx: ctx, opts: opts, points: points, groups: groups, groupOf: groupOf, outcomes: outcomes,
 		skips: entryPlan(points, groupOf), progress: so.Progress, total: len(groups) + len(points)}
-	workers := so.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
-	limit := opts.MaxMemory
-	if limit == 0 {
-		limit, _ = DefaultMaxMemory()
-	}
-	workers = fitWorkers(points, limit, workers)
-	threads := so.KernelThreads
-	if threads == 0 && workers > 1 {
-		threads = 1
-	}
+	workers, threads := sweepThreads(points, opts, so)
 	if threads > 0 {
 		defer kernels.SetThreads(kernels.SetThreads(threads))
 	}
@@ -106,6 +94,25 @@ func RunSweep(ctx context.Context, s spec.Spec, opts Options, so SweepOptions) (
 		return report, err
 	}
 	return report, sw.errors()
+}
+
+// sweepThreads is how many workers a sweep runs (as many as fit in the
+// memory limit) and the kernel threads it sets (0: leave them).
+func sweepThreads(points []spec.Point, opts Options, so SweepOptions) (workers, kernelThreads int) {
+	workers = so.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	limit := opts.MaxMemory
+	if limit == 0 {
+		limit, _ = DefaultMaxMemory()
+	}
+	workers = fitWorkers(points, limit, workers)
+	kernelThreads = so.KernelThreads
+	if kernelThreads == 0 && workers > 1 {
+		kernelThreads = 1
+	}
+	return workers, kernelThreads
 }
 
 // sweepPoints are the runs of s: its sweep's points, or s alone.
