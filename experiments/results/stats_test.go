@@ -164,3 +164,18 @@ func TestPareto(t *testing.T) {
 		t.Errorf("frontier %v, want b,d,g (in the points' order)", on)
 	}
 }
+
+func TestSweepTableJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeJSON(&b, sweepRows()[:2]); err != nil {
+		t.Fatal(err)
+	}
+	var objs []map[string]any
+	if err := json.Unmarshal(b.Bytes(), &objs); err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 2 || objs[1]["point"] != "r=0.5" || objs[1]["seed"] != 1.0 || objs[1]["technique"] != "prune" ||
+		objs[1]["latency_us_b1"] != nil || len(objs[1]) != len(SweepColumns) {
+		t.Errorf("JSON %v", objs)
+	}
+}
