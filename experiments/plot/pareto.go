@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -86,7 +88,7 @@ func paretoPlot(title string, all, frontier plotter.XYs) (*plot.Plot, error) {
 	p.X.Label.Text = "size_bytes (model file, log scale)"
 	p.Y.Label.Text = "test_acc (%)"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = sizeTicks{}
 	p.Add(plotter.NewGrid())
 	dots, err := plotter.NewScatter(all)
 	if err != nil {
@@ -114,7 +116,45 @@ func paretoPlot(title string, all, frontier plotter.XYs) (*plot.Plot, error) {
 		p.Add(line, marks)
 		p.Legend.Add("Pareto frontier", line, marks)
 	}
-	p.Legend.Top = false
-	p.Legend.Left = true
+	// Small and accurate is the top left: the legend goes where points
+	// are rare, and a margin keeps the extreme points off the frame.
+	p.Legend.Top, p.Legend.Left = false, false
+	p.X.Min, p.X.Max = p.X.Min/1.25, p.X.Max*1.25
 	return p, nil
+}
+
+// sizeTicks marks a logarithmic axis of bytes at 1, 2 and 5 times each
+// power of ten, labelled "500", "2k", "1M", with unlabelled ticks at the
+// other multiples.
+type sizeTicks struct{}
+
+func (sizeTicks) Ticks(min, max float64) []plot.Tick {
+	var ticks []plot.Tick
+	for decade := math.Pow(10, math.Floor(math.Log10(min))); decade <= max; decade *= 10 {
+		for m := 1.0; m < 10; m++ {
+			v := m * decade
+			if v < min || v > max {
+				continue
+			}
+			label := ""
+			if m == 1 || m == 2 || m == 5 {
+				label = siBytes(v)
+			}
+			ticks = append(ticks, plot.Tick{Value: v, Label: label})
+		}
+	}
+	return ticks
+}
+
+// siBytes writes a count of bytes as 500, 2k, 50k, 1M, 2G.
+func siBytes(v float64) string {
+	for _, u := range []struct {
+		size   float64
+		suffix string
+	}{{1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
+		if v >= u.size {
+			return strconv.FormatFloat(v/u.size, 'f', -1, 64) + u.suffix
+		}
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }

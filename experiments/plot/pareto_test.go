@@ -40,3 +40,18 @@ func TestParetoWritesPNGAndSVG(t *testing.T) {
 		t.Error("nothing to draw: no error")
 	}
 }
+
+func TestSizeTicks(t *testing.T) {
+	var labelled []string
+	for _, tk := range (sizeTicks{}).Ticks(1500, 120_000) {
+		if tk.Label != "" {
+			labelled = append(labelled, tk.Label)
+		}
+	}
+	if got := strings.Join(labelled, " "); got != "2k 5k 10k 20k 50k 100k" {
+		t.Errorf("labels %q", got)
+	}
+	if siBytes(1_066_527) != "1.066527M" || siBytes(500) != "500" || siBytes(2e9) != "2G" {
+		t.Errorf("siBytes: %s %s %s", siBytes(1_066_527), siBytes(500), siBytes(2e9))
+	}
+}
