@@ -102,7 +102,10 @@ func printSweepProgress(w io.Writer, p experiments.SweepProgress) {
 	if len(p.Rows) == 1 {
 		what = "1 row"
 	}
-	if p.Err != nil {
+	switch {
+	case errors.Is(p.Err, context.Canceled):
+		what = "cancelled"
+	case p.Err != nil:
 		what = "failed: " + p.Err.Error()
 	}
 	fmt.Fprintf(w, "[%*d/%d] %s: %s, %.1fs\n", len(fmt.Sprint(p.Total)), p.Done, p.Total, printable.Escape(p.Job), printable.Escape(what), p.Elapsed.Seconds())
