@@ -17,7 +17,7 @@ func TestHelpDocumentsEveryCommand(t *testing.T) {
 	if err := run([]string{"--help"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"pruner-tui run", "pruner-tui presets", "--out", "--save", "--data", "--seed", "PRUNER_TUI_MNIST"} {
+	for _, want := range []string{"pruner-tui run", "pruner-tui sweep", "--workers", "pruner-tui presets", "--out", "--save", "--data", "--seed", "PRUNER_TUI_MNIST"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help does not mention %q", want)
 		}

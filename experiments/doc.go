@@ -20,6 +20,14 @@
 // Everything is deterministic from Spec.Seed: the same spec gives the same
 // table except for the latency and wall-time columns.
 //
+// RunSweep runs the points of a spec's sweep block (spec.Sweep) on a pool
+// of workers and returns the sweep's table (results.SweepTable) and, with
+// repeats, its statistics over the seeds (results.StatsTable). Points that
+// differ only in their compression steps share one baseline, trained once
+// and kept in memory (shared.go); a compress entry runs once per baseline
+// and values of its own axes (sweep_entries.go). The rows come in the
+// points' order whatever the number of workers.
+//
 // Before any work Run checks, with Preflight (which a command calls first
 // to fail at once), that the spec is valid, that its estimated memory
 // (spec.Memory) fits in Options.MaxMemory — by default DefaultMaxMemory, ¾

@@ -26,6 +26,14 @@ type Options struct {
 	// loaded instead of training it, so a run goes straight to its
 	// compression steps. "" trains the baseline (or takes model.from's).
 	Baseline string
+
+	// shared is a baseline trained once for the runs of a sweep that
+	// differ only in compression (see RunSweep): used instead of loading
+	// the data and training.
+	shared *sharedBaseline
+	// skip are compress entries not to run: a sweep ran them at an earlier
+	// point, where they gave the same rows.
+	skip map[int]bool
 }
 
 // Run runs s: load data → build model → train the baseline → for each
@@ -131,6 +139,12 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	s = s.Resolved()
 	r.part.count = 1 + len(s.Compress)
 	r.spec, r.saveDir = s, opts.SaveDir
+	if opts.shared != nil {
+		if err := r.useShared(opts.shared); err != nil {
+			return err
+		}
+		return r.compressAll(opts.skip)
+	}
 	r.stage(StageLoading, s.Dataset.Describe())
 	var err error
 	if r.train, r.test, err = loadData(s, opts); err != nil {
@@ -148,7 +162,16 @@ func (r *runner) run(s spec.Spec, opts Options) error {
 	if err := r.loadOrTrain(model, opts); err != nil {
 		return err
 	}
-	for i, st := range s.Compress {
+	return r.compressAll(nil)
+}
+
+// compressAll runs the compress entries on the baseline, but those in
+// skip.
+func (r *runner) compressAll(skip map[int]bool) error {
+	for i, st := range r.spec.Compress {
+		if skip[i] {
+			continue
+		}
 		r.part.index = 2 + i
 		if err := r.compress(i, st); err != nil {
 			return err
@@ -167,20 +190,28 @@ func (r *runner) loadOrTrain(model *nn.Sequential, opts Options) error {
 	case path != "":
 		return r.loadedBaseline(path, what, model)
 	}
-	return r.trainBaseline(model)
+	return r.trainBaseline(model, rewindEpochs(r.spec))
 }
 
-// trainBaseline trains the dense model, keeping the snapshots lottery
-// steps rewind to, and adds its row.
-func (r *runner) trainBaseline(model *nn.Sequential) error {
-	s := r.spec
-	r.snapshots = map[int]prune.Weights{}
+// rewindEpochs are the epochs of the baseline's training whose weights
+// the lottery steps of specs rewind to.
+func rewindEpochs(specs ...spec.Spec) map[int]bool {
 	rewindTo := map[int]bool{}
-	for _, st := range s.Compress {
-		if p, ok := st.(spec.Prune); ok && p.Schedule == "lottery" {
-			rewindTo[p.RewindEpoch] = true
+	for _, s := range specs {
+		for _, st := range s.Compress {
+			if p, ok := st.(spec.Prune); ok && p.Schedule == "lottery" {
+				rewindTo[p.RewindEpoch] = true
+			}
 		}
 	}
+	return rewindTo
+}
+
+// trainBaseline trains the dense model, keeping the snapshots of the
+// epochs in rewindTo (lottery steps rewind to them), and adds its row.
+func (r *runner) trainBaseline(model *nn.Sequential, rewindTo map[int]bool) error {
+	s := r.spec
+	r.snapshots = map[int]prune.Weights{}
 	if rewindTo[0] {
 		r.snapshots[0] = prune.Snapshot(model)
 	}

@@ -10,8 +10,8 @@ func TestNames(t *testing.T) {
 	names := Names()
 	want := []string{"agp-lenet300", "compare-techniques", "deep-compression-lenet300", "deep-compression-lenet5",
 		"fashion-lenet300", "fashion-lenet5", "filters-lenet5", "han2015-lenet300", "han2015-lenet5", "lenet-300-100", "lenet5",
-		"lottery-lenet300", "lowrank-sweep", "overfitting", "ptq-sweep", "qat-2bit", "quickstart",
-		"seed-mlp", "sensitivity-lenet300", "structured-lenet300"}
+		"lottery-lenet300", "lowrank-sweep", "noise-lenet300", "overfitting", "ptq-sweep", "qat-2bit", "quickstart",
+		"seed-mlp", "sensitivity-lenet300", "structured-lenet300", "sweep-lenet300"}
 	if !slices.Equal(names, want) {
 		t.Errorf("Names() = %v, want %v", names, want)
 	}

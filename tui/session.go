@@ -182,6 +182,9 @@ func (s *session) start(spec spec.Spec) tea.Cmd {
 	// experiment's: another one trains its own.
 	s.opts.Baseline = ""
 	events, cancel := startJob(id, func(ctx context.Context, sink experiments.Sink) jobEndMsg {
+		if spec.Sweep != nil {
+			return runSweep(ctx, spec, opts, sink)
+		}
 		report, err := experiments.Run(ctx, spec, opts, sink)
 		return jobEndMsg{Table: report.Rows, Err: err}
 	})

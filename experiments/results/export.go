@@ -251,6 +251,11 @@ func SidePath(path string, k Kind) string {
 	case PerClass:
 		suffix = "-classes"
 	}
+	return sidePath(path, suffix)
+}
+
+// sidePath puts suffix before path's extension.
+func sidePath(path, suffix string) string {
 	ext := filepath.Ext(path)
 	return strings.TrimSuffix(path, ext) + suffix + ext
 }

@@ -273,6 +273,52 @@
 // the row. A pipeline's name is one line of printable characters, at most
 // 64.
 //
+// # Sweeps
+//
+// A sweep block turns a spec into many runs: points, each the spec with
+// some of its fields set to other values, each run with one seed or more.
+// A field is named by its path: keys joined by dots, list entries
+// numbered from 0 (compress[0].ratio, compress[1].bits,
+// compress[0].pipeline[1].bits, train.lr, model.layers[0].units, seed).
+//
+//	sweep:
+//	  grid:                      # every combination, the first axis slowest
+//	    compress[0].ratio: [0.5, 0.8, 0.9]
+//	    compress[1].bits: [2, 4]
+//	  repeats: 3                 # 1 to 100 seeds a point: seed, seed+1, seed+2 (default 1)
+//
+//	sweep:
+//	  random:                    # n points drawn at random, instead of a grid
+//	    n: 20                    # * 1 to 10,000
+//	    seed: 7                  # the draws' own seed (default 0), not the runs'
+//	    axes:
+//	      train.lr: {log_uniform: [1e-4, 1e-2]}   # 0 < lo < hi
+//	      compress[0].ratio: {uniform: [0.5, 0.95]}
+//	      train.batch: {int_uniform: [32, 128]}   # whole numbers, both ends included
+//	      compress[0].scope: {choice: [layer, global]}
+//
+//	sweep: {repeats: 5}          # the spec alone, with 5 seeds
+//
+// A path with [ ] is written in block style (as above) or quoted
+// ("compress[0].ratio": [...]): YAML does not allow brackets in a plain
+// key inside { }. An axis may set a field the spec leaves out (the mappings
+// on its way are made) or one it must give (compress[1].bits when every
+// point sets it), but not a list entry the spec does not have, the
+// experiment's name, or a field another axis sets or lies within.
+// Uniform and log-uniform draws are rounded to 3 significant digits, so a
+// point's label says exactly what ran; a random search with the same seed
+// draws the same points.
+//
+// Every point is built and checked when the file is parsed, as a spec of
+// its own: a value that does not fit is an error naming the axis, the
+// value, what is allowed and the value's line, e.g. `x.yaml: line 31:
+// sweep axis compress[0].ratio: the value 1.5: must be in [0, 0.99], got
+// 1.5`; one that fits alone but not with another axis names the whole
+// point. A sweep has at most MaxSweepRuns (10,000) runs, points × repeats:
+// reading one takes about a millisecond a point. Spec.Sweep.Points lists
+// the runs, a point's repeats side by side; the Spec Parse returns is the
+// one written (the first point when it needs an axis to be complete).
+//
 // # Limits
 //
 // A spec is refused, with its line, before the YAML library builds or

@@ -40,6 +40,19 @@ func Parse(source string, data []byte) (spec Spec, err error) {
 		e.Source = source
 		return Spec{}, e
 	}
+	if base, sweep := splitSweep(body); sweep != nil {
+		return parseSweep(source, base, sweep, anchors)
+	}
+	parsed, pe := parseSpec(source, body, anchors)
+	if pe != nil {
+		return Spec{}, pe
+	}
+	return parsed, nil
+}
+
+// parseSpec walks, decodes and validates the body of a spec without a
+// sweep block.
+func parseSpec(source string, body ast.Node, anchors map[string]*ast.AnchorNode) (spec Spec, e *Error) {
 	w := &walker{lines: map[string]int{}, rootLine: max(nodeLine(body), 1), anchors: anchors}
 	if e := w.walk(body, reflect.TypeFor[Spec](), "", w.rootLine); e != nil {
 		e.Source = source

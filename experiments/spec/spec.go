@@ -31,7 +31,11 @@ type Spec struct {
 	Model       Model   `yaml:"model"`
 	Train       Train   `yaml:"train"`
 	Compress    Steps   `yaml:"compress"`
-	Source      string  `yaml:"-"` // the file path, or "preset:NAME"
+	// Sweep is the spec's sweep block, its points expanded and checked
+	// (see sweep.go); nil for a single experiment. Parse reads the block
+	// itself: the decoder never sees it.
+	Sweep  *Sweep `yaml:"sweep"`
+	Source string `yaml:"-"` // the file path, or "preset:NAME"
 }
 
 // Dataset names the data: MNIST, or a synthetic set made from the seed.

@@ -126,7 +126,7 @@ var parseErrorCases = []struct {
 	{"unknown key", replaceLine("epochs: 2", "epoch: 2"),
 		[]string{"bad.yaml: line 18: ", `unknown field "epoch" in train (allowed: optimizer, lr, momentum, epochs, batch, lr_decay, augment, weight_decay)`}},
 	{"unknown top-level key", replaceLine("seed: 7", "sead: 7"),
-		[]string{"line 3: ", `unknown field "sead" in the spec (allowed: name, description, seed, dataset, model, train, compress)`}},
+		[]string{"line 3: ", `unknown field "sead" in the spec (allowed: name, description, seed, dataset, model, train, compress, sweep)`}},
 	{"wrong type int", replaceLine("epochs: 2", "epochs: two"),
 		[]string{"line 18: train.epochs: must be a whole number, got \"two\""}},
 	{"float for int", replaceLine("epochs: 2", "epochs: 2.5"),
@@ -336,6 +336,13 @@ func FuzzParse(f *testing.F) {
 		"name: " + strings.Repeat("- ", 40) + "x\n", nestedBlock(40), nestedBlock(8),
 		"name: " + strings.Repeat("{a: ", 20) + strings.Repeat("}", 20) + "\n",
 		"\xef\xbb\xbf" + validSpec, "name: caf\xe9\n", "name: \"\\e[2J\"\n", "name: a\x00b\n",
+		// Sweep blocks.
+		validSpec + "sweep:\n  grid:\n    compress[0].ratio: [0.5, 0.9]\n    compress[1].bits: [2, 4]\n  repeats: 2\n",
+		validSpec + "sweep:\n  random: {n: 3, seed: 1, axes: {train.lr: {log_uniform: [1e-4, 1e-2]}, train.batch: {int_uniform: [8, 9]}}}\n",
+		validSpec + "sweep: {repeats: 3}\n", validSpec + "sweep: {}\n", "sweep: {repeats: 2}\n",
+		validSpec + "sweep:\n  grid:\n    compress[9].ratio: [0.5]\n", validSpec + "sweep:\n  grid: {\"train.lr\": [2]}\n",
+		validSpec + "sweep:\n  grid:\n    model.layers[0]: [{type: relu}]\n", validSpec + "sweep: &s {repeats: 2}\nx: *s\n",
+		validSpec + "sweep:\n  random: {n: 2, axes: {compress[0].scope: {choice: [global, nope]}}}\n",
 	} {
 		f.Add([]byte(s))
 	}
