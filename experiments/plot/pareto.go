@@ -2,6 +2,7 @@ package plot
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -52,7 +53,7 @@ func Pareto(path, title string, points []results.ParetoPoint) error {
 	if len(all) == 0 {
 		return fmt.Errorf("plot %s: no row has a size and an accuracy to draw", path)
 	}
-	slices.SortFunc(frontier, func(a, b plotter.XY) int { return cmp(a.X, b.X) })
+	slices.SortFunc(frontier, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
 	p, err := paretoPlot(title, all, frontier)
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
@@ -69,16 +70,6 @@ func Pareto(path, title string, points []results.ParetoPoint) error {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	return nil
-}
-
-func cmp(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // paretoPlot lays out the plot: the axes, the points, the frontier.

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -33,9 +34,9 @@ func Pareto(points []ParetoPoint) []ParetoPoint {
 		pa, pb := out[a], out[b]
 		switch {
 		case pa.SizeBytes != pb.SizeBytes:
-			return cmpFloat(pa.SizeBytes, pb.SizeBytes)
+			return cmp.Compare(pa.SizeBytes, pb.SizeBytes)
 		default:
-			return cmpFloat(pb.TestAcc, pa.TestAcc)
+			return cmp.Compare(pb.TestAcc, pa.TestAcc)
 		}
 	})
 	best := math.Inf(-1)
@@ -46,16 +47,6 @@ func Pareto(points []ParetoPoint) []ParetoPoint {
 		}
 	}
 	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ParetoPoints are the report's rows as points: the statistics' means
