@@ -440,19 +440,11 @@ func (t *Trained) measure(ctx context.Context, m *nn.Sequential, row *results.Ro
 // score evaluates a compressed model and encodes its model file, whose
 // size is the row's size_bytes, beside the evaluations.
 func (t *Trained) score(ctx context.Context, m *nn.Sequential, s Setting, setting string) (Evaluation, error) {
-	var storeErr error
-	var stored storedModel
-	toStore := m.Clone()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		stored, storeErr = storeModel(toStore, false, true)
-	}()
-	ev, err := t.scoreAccuracy(ctx, m, s, setting)
-	<-done
-	if err == nil {
-		err = storeErr
-	}
+	var ev Evaluation
+	stored, err := storedBeside(m.Clone(), func() (err error) {
+		ev, err = t.scoreAccuracy(ctx, m, s, setting)
+		return err
+	})
 	if err != nil {
 		return Evaluation{}, err
 	}
@@ -461,8 +453,24 @@ func (t *Trained) score(ctx context.Context, m *nn.Sequential, s Setting, settin
 	return ev, nil
 }
 
-// denseBytes is the baseline's dense float32 size, compression_ratio's
-// numerator.
+// storedBeside encodes m's model file (Huffman-coded, as rows are sized)
+// while work runs, and returns it with work's error or its own.
+func storedBeside(m *nn.Sequential, work func() error) (storedModel, error) {
+	var stored storedModel
+	var storeErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		stored, storeErr = storeModel(m, false, true)
+	}()
+	err := work()
+	<-done
+	if err == nil {
+		err = storeErr
+	}
+	return stored, err
+}
+
 // denseFLOPs is the dense model's multiply-adds per example: the work an
 // evaluation does whatever the setting (it runs the model as it trains,
 // not its sparse or int8 inference plan).
@@ -473,6 +481,8 @@ func (t *Trained) denseFLOPs() int64 {
 	return t.Model.Totals().FLOPs
 }
 
+// denseBytes is the baseline's dense float32 size, compression_ratio's
+// numerator.
 func (t *Trained) denseBytes() int64 {
 	if t.Baseline.SizeBytes != 0 {
 		return t.Baseline.SizeBytes
@@ -481,8 +491,8 @@ func (t *Trained) denseBytes() int64 {
 }
 
 // scoreAccuracy is score without the model file: the row's sizes are the
-// layer-stats estimate (see nn.Dense.Stats) until Preview's second answer
-// replaces them. Test accuracy (whole test set) and train accuracy (first
+// layer-stats estimate (see nn.Dense.Stats), which score replaces with the
+// file's. Test accuracy (whole test set) and train accuracy (first
 // quickTrainLimit examples) are evaluated at once, each on its own copy (a
 // model's layers keep buffers), so a knob's answer comes in half the time
 // on two cores.
@@ -539,22 +549,15 @@ func (t *Trained) Preview(ctx context.Context, s Setting) (Evaluation, func() (E
 	}
 	ev.Histograms, ev.Magnitudes, ev.Filters = charts.weights, charts.magnitudes, charts.filters
 	sized := func() (Evaluation, error) {
-		var stored storedModel
-		var storeErr error
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			stored, storeErr = storeModel(toStore, false, true)
-		}()
-		_, restCorrect, err := evaluateRange(ctx, m, t.Test, first, n)
+		var restCorrect int
 		var trainAcc float64
-		if err == nil {
+		stored, err := storedBeside(toStore, func() (err error) {
+			if _, restCorrect, err = evaluateRange(ctx, m, t.Test, first, n); err != nil {
+				return err
+			}
 			_, trainAcc, err = evaluate(ctx, m, t.Train, quickTrainLimit)
-		}
-		<-done
-		if err == nil {
-			err = storeErr
-		}
+			return err
+		})
 		if err != nil {
 			return Evaluation{}, err
 		}
